@@ -1,0 +1,100 @@
+"""The app factory: `create_app()` assembles settings, the Redis client and the route tables."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ._errors import CacheAPIError
+from ._middleware import RequestLogMiddleware
+from ._redis import build_client
+from ._responses import ProblemResponse
+from ._settings import Settings
+from .data import CacheReader
+from .routes import accounts, bots, health, ohlcv, orders, processes, tickers, trades
+
+__all__ = ["all_routes", "create_app", "lifespan"]
+
+_log = logging.getLogger("fullon.api.cache")
+
+
+def all_routes() -> list[BaseRoute]:
+    """The whole HTTP surface, in matching order (static segments before parameters)."""
+    return [
+        *health.routes,
+        *tickers.routes,
+        *accounts.routes,
+        *orders.routes,
+        *bots.routes,
+        *trades.routes,
+        *ohlcv.routes,
+        *processes.routes,
+    ]
+
+
+def create_app(
+    *,
+    settings: Settings | None = None,
+    redis: Redis | None = None,
+    debug: bool = False,
+) -> Starlette:
+    """Build the gateway. No I/O: Redis is first contacted by the first request.
+
+    With no arguments the settings come from the environment (`Settings.from_env`). An
+    injected `redis` client is used as is and never closed by us; a client we build is closed
+    by `lifespan` (run it standalone, or enter it from a host's own lifespan).
+    """
+    if redis is None:
+        settings = settings if settings is not None else Settings.from_env()
+        client, owned = build_client(settings), True
+    else:
+        client, owned = redis, False
+    app = Starlette(
+        debug=debug,
+        routes=all_routes(),
+        middleware=[Middleware(RequestLogMiddleware)],
+        exception_handlers={
+            CacheAPIError: _problem,
+            HTTPException: _http_problem,
+            Exception: _unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False
+    app.state.reader = CacheReader(client)
+    app.state.owns_redis = owned
+    return app
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Clean shutdown: close the Redis client if `create_app` built it."""
+    try:
+        yield
+    finally:
+        if app.state.owns_redis:
+            await app.state.reader.redis.aclose()
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CacheAPIError)
+    return ProblemResponse.from_error(exc)
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return ProblemResponse.from_status(exc.status_code, exc.detail, exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    _log.exception("unexpected error in %s", request.url.path, exc_info=exc)
+    return ProblemResponse.from_status(500, "The gateway failed unexpectedly.", None)

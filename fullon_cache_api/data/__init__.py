@@ -1,0 +1,31 @@
+"""The read-only data layer: one reader per fullon_cache domain, over one shared client."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from .accounts import AccountReader
+from .bots import BotReader
+from .health import HealthReader
+from .ohlcv import OhlcvReader
+from .orders import OrderReader
+from .processes import ProcessReader
+from .tickers import TickerReader
+from .trades import TradeReader
+
+__all__ = ["CacheReader"]
+
+
+class CacheReader:
+    """Every read the gateway makes, grouped by domain (``reader.tickers.one(...)``)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.health = HealthReader(redis)
+        self.tickers = TickerReader(redis)
+        self.accounts = AccountReader(redis)
+        self.orders = OrderReader(redis)
+        self.bots = BotReader(redis)
+        self.trades = TradeReader(redis)
+        self.ohlcv = OhlcvReader(redis)
+        self.processes = ProcessReader(redis)

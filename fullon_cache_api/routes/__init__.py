@@ -1,0 +1,1 @@
+"""Route tables, one module per cache domain; each ends with ``routes = [...]``."""

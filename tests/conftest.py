@@ -1,0 +1,68 @@
+"""Fixtures: a real redis-server per session, a clean database per test, the app and a client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import redis
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from fullon_cache_api import Settings, create_app
+from fullon_cache_api.demo import CacheWriter, RedisServer
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server on a free loopback port for the whole session."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def flushed(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The session server, with an empty database 0 (restarted first if a test stopped it)."""
+    if not redis_server.running:
+        redis_server.start()
+    with redis.Redis(port=redis_server.port) as admin:
+        admin.flushall()
+    yield redis_server
+
+
+@pytest.fixture
+def settings(flushed: RedisServer) -> Settings:
+    return Settings(redis_url=flushed.url, redis_socket_timeout=2.0)
+
+
+@pytest.fixture
+async def writer(flushed: RedisServer) -> AsyncIterator[CacheWriter]:
+    """Writes fullon_cache-layout data to the test database."""
+    client = Redis(port=flushed.port)
+    try:
+        yield CacheWriter(client)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Starlette:
+    return create_app(settings=settings)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the app in-process; the app's lifespan closes its pool."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as http,
+    ):
+        yield http
