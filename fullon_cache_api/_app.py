@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import msgspec
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ._auth import Authenticator, OwnershipHook
 from ._errors import CacheAPIError
-from ._middleware import RequestLogMiddleware
+from ._middleware import AuthMiddleware, RequestLogMiddleware
 from ._redis import build_client
 from ._responses import ProblemResponse
 from ._settings import Settings
@@ -45,23 +47,32 @@ def create_app(
     *,
     settings: Settings | None = None,
     redis: Redis | None = None,
+    auth: bool | None = None,
+    ownership: OwnershipHook | None = None,
     debug: bool = False,
 ) -> Starlette:
     """Build the gateway. No I/O: Redis is first contacted by the first request.
 
-    With no arguments the settings come from the environment (`Settings.from_env`). An
-    injected `redis` client is used as is and never closed by us; a client we build is closed
-    by `lifespan` (run it standalone, or enter it from a host's own lifespan).
+    With no `settings` they come from the environment (`Settings.from_env`). An injected
+    `redis` client is used as is and never closed by us; a client we build is closed by
+    `lifespan` (run it standalone, or enter it from a host's own lifespan). `auth=False`
+    turns authentication off (it is on by default); `ownership` is the host's async hook
+    telling what a non-admin identity may read (without it, private data is admin-only).
     """
-    if redis is None:
-        settings = settings if settings is not None else Settings.from_env()
-        client, owned = build_client(settings), True
-    else:
-        client, owned = redis, False
+    settings = settings if settings is not None else Settings.from_env()
+    if auth is not None:
+        settings = msgspec.structs.replace(
+            settings, auth=msgspec.structs.replace(settings.auth, enabled=auth)
+        )
+    client, owned = (build_client(settings), True) if redis is None else (redis, False)
+    authenticator = Authenticator(settings.auth, ownership)
     app = Starlette(
         debug=debug,
         routes=all_routes(),
-        middleware=[Middleware(RequestLogMiddleware)],
+        middleware=[
+            Middleware(RequestLogMiddleware),
+            Middleware(AuthMiddleware, authenticator=authenticator),
+        ],
         exception_handlers={
             CacheAPIError: _problem,
             HTTPException: _http_problem,
@@ -71,6 +82,7 @@ def create_app(
     )
     app.router.redirect_slashes = False
     app.state.reader = CacheReader(client)
+    app.state.authenticator = authenticator
     app.state.owns_redis = owned
     return app
 

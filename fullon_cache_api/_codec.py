@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 
@@ -29,14 +30,15 @@ class Undecodable(ValueError):
 
 
 @cache
-def _decoder(type_: Any) -> msgspec.json.Decoder[Any]:
+def _decoder(type_: Hashable) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_)
 
 
 def decode(raw: bytes | str, type_: type[T]) -> T:
     """Decode stored JSON into `type_`, tolerating NaN/Infinity; raise `Undecodable`."""
     try:
-        return _decoder(type_).decode(raw)  # type: ignore[no-any-return]
+        decoded: T = _decoder(cast(Hashable, type_)).decode(raw)
+        return decoded
     except msgspec.MsgspecError:
         pass
     try:
@@ -47,7 +49,7 @@ def decode(raw: bytes | str, type_: type[T]) -> T:
 
 def decode_any(raw: bytes | str) -> Any:
     """Decode stored JSON of any shape (NaN tolerated); raise `Undecodable`."""
-    return decode(raw, Any)  # type: ignore[arg-type]
+    return decode(raw, cast(type[Any], Any))
 
 
 def to_float(value: Any) -> float | None:

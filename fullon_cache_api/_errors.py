@@ -3,7 +3,8 @@
 Exception tree::
 
     CacheAPIError                 (500, never raised directly)
-    ├── NotFound                  404  the key or field is not in the cache
+    ├── Unauthenticated           401  no identity, or credentials that do not verify
+    ├── NotFound                  404  the key or field is not in the cache (or not yours)
     ├── InvalidInput              422  a path or query parameter failed validation
     ├── CorruptEntry              502  a stored value cannot be decoded as fullon_cache writes it
     ├── CacheUnavailable          503  Redis cannot be reached (carries Retry-After)
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "Problem",
+    "Unauthenticated",
 ]
 
 
@@ -62,6 +64,17 @@ class CacheAPIError(Exception):
     def headers(self) -> dict[str, str]:
         """Extra response headers this error needs."""
         return {}
+
+
+class Unauthenticated(CacheAPIError):
+    """The request carries no identity, or credentials that do not verify."""
+
+    status = 401
+    title = "Not authenticated"
+    slug = "not-authenticated"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class NotFound(CacheAPIError):

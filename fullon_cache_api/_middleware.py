@@ -12,7 +12,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestLogMiddleware"]
+from ._auth import ANONYMOUS, IDENTITY_SCOPE_KEY, PUBLIC_PATHS, Authenticator, Identity
+from ._errors import Unauthenticated
+from ._responses import ProblemResponse
+
+__all__ = ["AuthMiddleware", "RequestLogMiddleware"]
+
+_auth_log = logging.getLogger("fullon.api.cache.auth")
 
 _MAX_LOGGED_VALUE = 100
 
@@ -49,11 +55,9 @@ class RequestLogMiddleware:
 
 
 def _drop_trailing_slash(scope: Scope) -> None:
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    route_path = path[len(root_path) :] if path.startswith(root_path) else path
+    route_path = _route_path(scope)
     if len(route_path) > 1 and route_path.endswith("/"):
-        scope["path"] = path[:-1]
+        scope["path"] = scope["path"][:-1]
 
 
 def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
@@ -62,8 +66,7 @@ def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
     domain = module.rsplit(".", 1)[-1] if module.startswith("fullon_cache_api.routes") else "http"
     operation = getattr(endpoint, "__name__", "unrouted")
     params = {
-        name: str(value)[:_MAX_LOGGED_VALUE]
-        for name, value in scope.get("path_params", {}).items()
+        name: str(value)[:_MAX_LOGGED_VALUE] for name, value in scope.get("path_params", {}).items()
     }
     logging.getLogger(f"fullon.api.cache.{domain}").info(
         "%s %s -> %d in %.2f ms",
@@ -79,3 +82,60 @@ def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
             "status": status,
         },
     )
+
+
+class AuthMiddleware:
+    """Attach the caller's identity to the scope; refuse non-public requests without one.
+
+    HTTP refusals are 401 problem documents with ``WWW-Authenticate: Bearer``; WebSockets are
+    closed with code 1008. With authentication turned off every caller is an anonymous admin,
+    and the first request logs a warning saying so.
+    """
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self._warned = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        try:
+            identity = self._identity(scope)
+        except Unauthenticated as refusal:
+            await _refuse(scope, receive, send, refusal)
+            return
+        scope[IDENTITY_SCOPE_KEY] = identity
+        await self.app(scope, receive, send)
+
+    def _identity(self, scope: Scope) -> Identity | None:
+        if not self.authenticator.config.enabled:
+            if not self._warned:
+                self._warned = True
+                _auth_log.warning("authentication is OFF: every caller reads everything")
+            return ANONYMOUS
+        public = _route_path(scope) in PUBLIC_PATHS
+        streaming = scope["type"] == "websocket" or _route_path(scope).endswith("/stream")
+        try:
+            identity = self.authenticator.identify(scope, allow_query_token=streaming)
+        except Unauthenticated:
+            if public:
+                return None
+            raise
+        if identity is None and not public:
+            raise Unauthenticated("Not authenticated")
+        return identity
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: Unauthenticated) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": refusal.detail[:120]})
+        return
+    await ProblemResponse.from_error(refusal)(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    return path[len(root_path) :] if root_path and path.startswith(root_path) else path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -24,7 +25,7 @@ def build_client(settings: Settings) -> Redis:
     error re-dials a pooled socket that Redis closed (restart); no retry on timeouts, so a slow
     Redis answers 504 after one timeout, not several. No PING per operation.
     """
-    options = {
+    options: dict[str, Any] = {
         "max_connections": settings.redis_max_connections,
         "timeout": settings.redis_socket_timeout,
         "socket_timeout": settings.redis_socket_timeout,

@@ -7,19 +7,50 @@ fullon ``.env`` works unchanged; ``REDIS_URL`` and ``REDIS_USERNAME`` are our ad
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["ApiKey", "AuthConfig", "Settings", "SettingsError"]
 
 _T = TypeVar("_T")
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value we cannot use; the message names the variable."""
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A service key: its name, the SHA-256 hex digest of the key, and whether it is admin."""
+
+    name: str
+    sha256: str
+    admin: bool = False
+
+
+class AuthConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Authentication settings; `enabled` is True unless explicitly turned off."""
+
+    enabled: bool = True
+    jwt_secret_key: str | None = None
+    jwt_algorithm: str = "HS256"
+    admin_mail: str | None = None
+    api_keys: tuple[ApiKey, ...] = ()
+    ownership_ttl: float = 30.0
+
+    def __repr__(self) -> str:
+        return (
+            f"AuthConfig(enabled={self.enabled}, jwt={'set' if self.jwt_secret_key else 'unset'},"
+            f" admin_mail={self.admin_mail!r}, api_keys={[k.name for k in self.api_keys]})"
+        )
+
+
+_JWT_ALGORITHMS = frozenset(
+    {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +64,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_password: str | None = None
     redis_socket_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     redis_max_connections: Annotated[int, msgspec.Meta(ge=1)] = 50
+    auth: AuthConfig = AuthConfig()
 
     def __post_init__(self) -> None:
         if self.redis_url is not None:
@@ -43,7 +75,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return (
             f"Settings(redis={self.redacted_target()!r}, db={self.redis_db}, "
             f"username={self.redis_username!r}, socket_timeout={self.redis_socket_timeout}, "
-            f"max_connections={self.redis_max_connections})"
+            f"max_connections={self.redis_max_connections}, auth={self.auth!r})"
         )
 
     __str__ = __repr__
@@ -61,7 +93,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the settings from `environ` (default: ``os.environ``); invalid values raise."""
         env = os.environ if environ is None else environ
-        values = {
+        values: dict[str, Any] = {
             "redis_url": _read(env, "REDIS_URL", str),
             "redis_host": _read(env, "REDIS_HOST", str),
             "redis_port": _read(env, "REDIS_PORT", _port),
@@ -73,7 +105,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         }
         if values["redis_url"] is not None:
             _check_url(values["redis_url"], "REDIS_URL")
-        return cls(**{name: value for name, value in values.items() if value is not None})
+        given = {name: value for name, value in values.items() if value is not None}
+        return cls(**given, auth=_auth_from_env(env))
+
+
+def _auth_from_env(env: Mapping[str, str]) -> AuthConfig:
+    values: dict[str, Any] = {
+        "enabled": _read(env, "FULLON_CACHE_API_AUTH", _on_off),
+        "jwt_secret_key": _read(env, "JWT_SECRET_KEY", str),
+        "jwt_algorithm": _read(env, "JWT_ALGORITHM", _jwt_algorithm),
+        "admin_mail": _read(env, "ADMIN_MAIL", str),
+        "api_keys": _read(env, "FULLON_CACHE_API_KEYS", _api_keys),
+    }
+    return AuthConfig(**{name: value for name, value in values.items() if value is not None})
 
 
 def _read(env: Mapping[str, str], name: str, parse: Callable[[str], _T]) -> _T | None:
@@ -88,7 +132,37 @@ def _read(env: Mapping[str, str], name: str, parse: Callable[[str], _T]) -> _T |
 
 
 def _shown(name: str, raw: str) -> str:
-    return "***" if "PASSWORD" in name else raw
+    secret = any(word in name for word in ("PASSWORD", "SECRET", "KEYS"))
+    return "***" if secret else raw
+
+
+def _on_off(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"on", "true", "1", "yes"}:
+        return True
+    if lowered in {"off", "false", "0", "no"}:
+        return False
+    raise ValueError("expected on or off")
+
+
+def _jwt_algorithm(raw: str) -> str:
+    if raw not in _JWT_ALGORITHMS:
+        raise ValueError(f"expected one of {', '.join(sorted(_JWT_ALGORITHMS))}")
+    return raw
+
+
+def _api_keys(raw: str) -> tuple[ApiKey, ...]:
+    """``name:sha256hex[:admin]`` entries, comma-separated; plaintext keys are refused."""
+    keys = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, rest = entry.partition(":")
+        digest, _, flag = rest.partition(":")
+        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest) or flag not in {"", "admin"}:
+            raise ValueError(
+                f"entry {name or entry[:12]!r} must be name:<sha256 hex of the key>[:admin]"
+            )
+        keys.append(ApiKey(name=name, sha256=digest, admin=flag == "admin"))
+    return tuple(keys)
 
 
 def _port(raw: str) -> int:
@@ -122,4 +196,6 @@ def _positive_float(raw: str) -> float:
 def _check_url(url: str, name: str) -> None:
     scheme = urlsplit(url).scheme
     if scheme not in {"redis", "rediss", "unix"}:
-        raise SettingsError(f"{name} must start with redis://, rediss:// or unix:// (got {scheme!r})")
+        raise SettingsError(
+            f"{name} must start with redis://, rediss:// or unix:// (got {scheme!r})"
+        )

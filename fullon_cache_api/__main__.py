@@ -1,0 +1,191 @@
+"""The command line: ``fullon-cache-api serve`` and ``fullon-cache-api demo``.
+
+``serve`` runs the gateway against the Redis configured in the environment; ``demo`` starts a
+private redis-server, seeds it with sample data in fullon_cache's layout and serves on top of
+it. Logging is configured here, and only here: the library itself never adds handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from types import FrameType
+
+import uvicorn
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from ._app import create_app
+from ._settings import Settings, SettingsError
+from ._version import __version__
+
+__all__ = ["main"]
+
+_PROG = "fullon-cache-api"
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+_EXAMPLES = ("/tickers", "/tickers/binance/BTC/USDT", "/ohlcv/BTC/USDT/1m?limit=5")
+_log = logging.getLogger("fullon.api.cache.cli")
+
+
+class CLIError(Exception):
+    """A failure worth one line on stderr, not a traceback."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    try:
+        command: Callable[[argparse.Namespace], int] = args.command
+        return command(args)
+    except SettingsError as exc:
+        print(f"{_PROG}: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except CLIError as exc:
+        print(f"{_PROG}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=_PROG, description="Read-only HTTP gateway over fullon_cache's Redis layout."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="serve the Redis configured by REDIS_URL / REDIS_HOST / ... (env)"
+    )
+    demo = commands.add_parser(
+        "demo", help="start a private redis-server with sample data and serve it"
+    )
+    for sub in (serve, demo):
+        sub.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+        sub.add_argument(
+            "--port", type=_port, default=8000, help="TCP port, 0 picks a free one (default: 8000)"
+        )
+        sub.add_argument("--log-level", choices=_LOG_LEVELS, default="info", help="default: info")
+    demo.add_argument("--no-seed", action="store_true", help="start with an empty Redis")
+    serve.set_defaults(command=_serve)
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw} is not a port number (0-65535)")
+    return port
+
+
+def _serve(args: argparse.Namespace) -> int:
+    app = create_app(settings=Settings.from_env())
+    sock = _bind(args.host, args.port)
+    print(f"{_PROG} serve: serving on {_url(sock)}", flush=True)
+    return _run(_uvicorn(app, sock, args.log_level))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo.server import RedisServer, RedisServerError  # noqa: PLC0415  (demo-only)
+
+    sock = _bind(args.host, args.port)  # fail on a busy port before starting anything
+    try:
+        server = RedisServer()
+    except RedisServerError as exc:
+        sock.close()
+        raise CLIError(str(exc)) from None
+    try:
+        server.start()
+        app = create_app(settings=Settings(redis_url=server.url))
+
+        async def seed_then_serve() -> None:
+            if not args.no_seed:
+                await _seed(server.url)
+            state = "empty" if args.no_seed else "sample data seeded"
+            url = _url(sock)
+            print(f"fullon_cache_api demo: serving on {url}  (Redis: {server.url}, {state})")
+            print("Try: " + "  ".join(url + path for path in _EXAMPLES), flush=True)
+            await _uvicorn(app, sock, args.log_level)
+
+        return _run(seed_then_serve())
+    except RedisServerError as exc:
+        raise CLIError(str(exc)) from None
+    finally:
+        sock.close()
+        server.close()  # the redis-server never outlives us, whichever way we leave
+
+
+async def _seed(url: str) -> None:
+    from .demo.seed import seed  # noqa: PLC0415  (demo-only)
+    from .demo.writer import CacheWriter  # noqa: PLC0415
+
+    client = Redis.from_url(url)
+    try:
+        summary = await seed(CacheWriter(client))
+    finally:
+        await client.aclose()
+    _log.info("seeded %s", summary)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Listen on host:port ourselves, so a busy port is a clear error and port 0 works."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CLIError(
+                f"port {port} on {host} is already in use; pick another with --port "
+                "(--port 0 picks a free one)"
+            ) from None
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+async def _uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
+    # log_config=None: uvicorn's records go through the root logger set up in main().
+    # Our middleware already logs one line per request, hence no access log.
+    config = uvicorn.Config(app, log_config=None, log_level=log_level, access_log=False)
+    await uvicorn.Server(config).serve(sockets=[sock])
+
+
+def _run(serving: Awaitable[None]) -> int:
+    """Run until Ctrl-C or SIGTERM; both are a clean shutdown (exit status 0).
+
+    uvicorn shuts down gracefully on either signal, then re-raises it once its own handlers
+    are gone: SIGINT ends as KeyboardInterrupt, and SIGTERM is turned into one here, so the
+    callers' ``finally`` blocks run instead of the process dying on the default handler.
+    """
+
+    async def wrapper() -> None:
+        await serving
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        asyncio.run(wrapper())
+    except KeyboardInterrupt:
+        _log.info("stopped")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

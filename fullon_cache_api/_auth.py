@@ -1,0 +1,179 @@
+"""Who is asking (authentication) and what they may read (authorization).
+
+Identity sources, tried in order:
+
+1. a user the host already authenticated: ``scope["state"]["user"]`` (duck-typed: ``uid``,
+   ``mail``, ``name``), as the fullon master's JWT middleware leaves it;
+2. ``Authorization: Bearer <JWT>`` validated with ``JWT_SECRET_KEY`` (claims ``user_id``,
+   ``sub`` = mail, ``exp`` required);
+3. ``X-API-Key``, compared in constant time against configured SHA-256 hashes;
+4. ``?token=`` (a JWT or an API key), for browsers' EventSource and WebSocket only.
+
+Admins (``mail == ADMIN_MAIL`` or an admin API key) read everything. Anyone else reads the
+private domains only through what the host's ownership hook grants (cached briefly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import jwt
+import msgspec
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import Scope
+
+from ._errors import Unauthenticated
+from ._settings import ApiKey, AuthConfig
+
+__all__ = [
+    "Authenticator",
+    "Identity",
+    "Ownership",
+    "OwnershipHook",
+    "hash_api_key",
+]
+
+IDENTITY_SCOPE_KEY = "fullon_cache_api.identity"
+
+
+class Identity(msgspec.Struct, frozen=True, kw_only=True):
+    """An authenticated caller: a host user, a JWT subject or an API key."""
+
+    source: str
+    name: str
+    uid: int | None = None
+    mail: str | None = None
+    admin: bool = False
+
+
+class Ownership(msgspec.Struct, frozen=True, kw_only=True):
+    """What a non-admin identity may read: exchange accounts, bots and user ids (as text)."""
+
+    ex_ids: frozenset[str] = frozenset()
+    bot_ids: frozenset[str] = frozenset()
+    uids: frozenset[str] = frozenset()
+
+
+OwnershipHook = Callable[[Identity], Awaitable[Ownership]]
+
+
+def hash_api_key(key: str) -> str:
+    """The digest to configure for `key` (``FULLON_CACHE_API_KEYS=name:<digest>``)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Authenticator:
+    """Resolves a request's identity, and a non-admin identity's ownership (cached)."""
+
+    def __init__(self, config: AuthConfig, ownership_hook: OwnershipHook | None) -> None:
+        self.config = config
+        self.ownership_hook = ownership_hook
+        self._cache: dict[Identity, tuple[float, Ownership]] = {}
+
+    def identify(self, scope: Scope, *, allow_query_token: bool = False) -> Identity | None:
+        """The caller's identity, None when they sent none; bad credentials raise 401."""
+        host_user = _host_user(scope)
+        if host_user is not None:
+            return self._from_host_user(host_user)
+        headers = Headers(scope=scope)
+        authorization = headers.get("authorization", "")
+        if authorization:
+            return self._from_bearer(authorization)
+        api_key = headers.get("x-api-key")
+        if api_key:
+            return self._from_api_key(api_key)
+        if allow_query_token:
+            token = QueryParams(scope.get("query_string", b"")).get("token")
+            if token:
+                return self._from_token(token)
+        return None
+
+    async def ownership(self, identity: Identity) -> Ownership | None:
+        """What `identity` may read; None means everything (admin)."""
+        if identity.admin:
+            return None
+        if self.ownership_hook is None:
+            return Ownership()
+        now = time.monotonic()
+        cached = self._cache.get(identity)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        granted = await self.ownership_hook(identity)
+        if len(self._cache) > 10_000:  # bound memory under many distinct identities
+            self._cache.clear()
+        self._cache[identity] = (now + self.config.ownership_ttl, granted)
+        return granted
+
+    def _from_host_user(self, user: Any) -> Identity:
+        mail = getattr(user, "mail", None)
+        uid = getattr(user, "uid", None)
+        return Identity(
+            source="host",
+            name=str(getattr(user, "name", None) or mail or uid),
+            uid=uid if isinstance(uid, int) else None,
+            mail=mail,
+            admin=self._is_admin_mail(mail),
+        )
+
+    def _from_bearer(self, authorization: str) -> Identity:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Authorization must be 'Bearer <token>'")
+        return self._from_jwt(token.strip())
+
+    def _from_token(self, token: str) -> Identity:
+        if token.count(".") == 2:
+            return self._from_jwt(token)
+        return self._from_api_key(token)
+
+    def _from_jwt(self, token: str) -> Identity:
+        secret = self.config.jwt_secret_key
+        if not secret:
+            raise Unauthenticated("bearer tokens are not accepted: no JWT_SECRET_KEY configured")
+        try:
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=[self.config.jwt_algorithm],
+                options={"require": ["exp", "sub", "user_id"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid token: {type(exc).__name__}") from None
+        uid, mail = claims["user_id"], claims["sub"]
+        if not isinstance(uid, int) or isinstance(uid, bool) or not isinstance(mail, str):
+            raise Unauthenticated("invalid token: user_id must be an int and sub an email")
+        return Identity(
+            source="jwt", name=mail, uid=uid, mail=mail, admin=self._is_admin_mail(mail)
+        )
+
+    def _from_api_key(self, key: str) -> Identity:
+        digest = hash_api_key(key)
+        match: ApiKey | None = None
+        for candidate in self.config.api_keys:
+            # Compare against every key (no early exit) so timing reveals nothing.
+            if hmac.compare_digest(digest, candidate.sha256):
+                match = candidate
+        if match is None:
+            raise Unauthenticated("unknown API key")
+        return Identity(source="api_key", name=match.name, admin=match.admin)
+
+    def _is_admin_mail(self, mail: object) -> bool:
+        admin = self.config.admin_mail
+        return bool(admin) and isinstance(mail, str) and hmac.compare_digest(mail, admin or "")
+
+
+def _host_user(scope: Scope) -> Any:
+    state = scope.get("state")
+    if isinstance(state, Mapping):
+        return state.get("user")
+    return getattr(state, "user", None)
+
+
+# Routes anyone may call: liveness and the API description. Everything else needs an identity.
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/redoc"})
+
+ANONYMOUS = Identity(source="anonymous", name="anonymous", admin=True)

@@ -1,0 +1,67 @@
+"""Structs of the bots domain (``bot_status``, ``block_exchange``, ``opening_position`` hashes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+__all__ = ["Block", "BlockList", "Bot", "BotList", "Feed", "OpeningPosition", "OpeningPositionList"]
+
+
+class Feed(msgspec.Struct, frozen=True, kw_only=True):
+    """One feed of a bot: when fullon_cache stamped it, and its other keys as stored."""
+
+    timestamp: datetime | None
+    data: dict[str, Any]
+
+
+class Bot(msgspec.Struct, frozen=True, kw_only=True):
+    """A bot status document: its feeds (object values), plain fields, and newest feed time."""
+
+    bot_id: str
+    updated: datetime | None
+    feeds: dict[str, Feed]
+    fields: dict[str, Any]
+
+
+class BotList(msgspec.Struct, frozen=True, kw_only=True):
+    """Every bot status document, sorted by bot id; corrupt ones are counted in `skipped`."""
+
+    count: int
+    skipped: int
+    bots: list[Bot]
+
+
+class Block(msgspec.Struct, frozen=True, kw_only=True):
+    """An exchange/symbol pair blocked by a bot (`ex_id` may be an id or an exchange name)."""
+
+    ex_id: str
+    symbol: str
+    bot_id: str
+
+
+class BlockList(msgspec.Struct, frozen=True, kw_only=True):
+    """Every block, sorted by ex_id then symbol; malformed fields are counted in `skipped`."""
+
+    count: int
+    skipped: int
+    blocks: list[Block]
+
+
+class OpeningPosition(msgspec.Struct, frozen=True, kw_only=True):
+    """A bot opening a position on an exchange/symbol pair, and since when."""
+
+    ex_id: str
+    symbol: str
+    bot_id: str
+    since: datetime
+
+
+class OpeningPositionList(msgspec.Struct, frozen=True, kw_only=True):
+    """Every opening-position mark, sorted by ex_id then symbol; malformed ones are skipped."""
+
+    count: int
+    skipped: int
+    opening_positions: list[OpeningPosition]

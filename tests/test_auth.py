@@ -1,0 +1,179 @@
+"""Authentication: identity sources in order, 401 problems, public routes, auth off."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import Receive, Scope, Send
+
+from fullon_cache_api import Settings, create_app
+from fullon_cache_api._auth import hash_api_key
+from fullon_cache_api._settings import ApiKey, AuthConfig
+from fullon_cache_api.demo import CacheWriter
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "jwt-test-secret-with-enough-length-for-hs256"
+ADMIN_MAIL = "admin@fullon.test"
+
+
+def token(
+    sub: str = "trader@fullon.test", user_id: Any = 7, exp_in: float = 600.0, **extra: Any
+) -> str:
+    claims = {"sub": sub, "user_id": user_id, "exp": int(time.time() + exp_in), **extra}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+@pytest.fixture
+def auth_settings(settings: Settings) -> Settings:
+    keys = (
+        ApiKey(name="svc", sha256=hash_api_key("svc-key"), admin=False),
+        ApiKey(name="ops", sha256=hash_api_key("ops-key"), admin=True),
+    )
+    config = AuthConfig(jwt_secret_key=SECRET, admin_mail=ADMIN_MAIL, api_keys=keys)
+    return Settings(redis_url=settings.redis_url, auth=config)
+
+
+MakeApp = Callable[..., Starlette]
+
+
+@pytest.fixture
+async def make_app() -> AsyncIterator[Callable[..., Starlette]]:
+    """create_app, with every app built closed at teardown."""
+    built: list[Starlette] = []
+
+    def make(**kwargs: Any) -> Starlette:
+        built.append(create_app(**kwargs))
+        return built[-1]
+
+    yield make
+    for app in built:
+        await app.state.reader.redis.aclose()
+
+
+async def call(app: Any, path: str, **headers: str) -> httpx.Response:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://g", headers=headers
+    ) as http:
+        return await http.get(path)
+
+
+async def test_no_identity_is_401_problem(make_app: MakeApp, auth_settings: Settings) -> None:
+    """Without credentials a data route answers 401, problem body, WWW-Authenticate: Bearer."""
+    response = await call(make_app(settings=auth_settings), "/tickers")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "Not authenticated"
+
+
+async def test_health_is_public(make_app: MakeApp, auth_settings: Settings) -> None:
+    """/health answers without identity (liveness)."""
+    response = await call(make_app(settings=auth_settings), "/health")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("authorization", "Bearer " + token()),
+        ("x-api-key", "svc-key"),
+    ],
+)
+async def test_jwt_and_api_key_authenticate(
+    make_app: MakeApp, auth_settings: Settings, header: str, value: str
+) -> None:
+    """A valid JWT or API key opens market data."""
+    response = await call(make_app(settings=auth_settings), "/tickers", **{header: value})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer " + token(exp_in=-60),
+        "Bearer " + jwt.encode({"sub": "a@b", "user_id": 1, "exp": 2**40}, "wrong-secret-" * 4),
+        "Bearer " + token(user_id="7"),
+        "Bearer " + jwt.encode({"sub": "a@b", "exp": 2**40}, SECRET, algorithm="HS256"),
+        "Bearer not.a.jwt",
+        "Basic dXNlcjpwYXNz",
+        "Bearer ",
+    ],
+)
+async def test_bad_bearer_is_401(make_app: MakeApp, auth_settings: Settings, value: str) -> None:
+    """Expired, wrongly signed, malformed or claim-less tokens are refused."""
+    response = await call(make_app(settings=auth_settings), "/tickers", authorization=value)
+    assert response.status_code == 401
+
+
+async def test_unknown_api_key_is_401(make_app: MakeApp, auth_settings: Settings) -> None:
+    """An API key whose hash is not configured is refused."""
+    response = await call(make_app(settings=auth_settings), "/tickers", **{"x-api-key": "nope"})
+    assert response.status_code == 401
+
+
+async def test_jwt_refused_without_secret(make_app: MakeApp, settings: Settings) -> None:
+    """With no JWT_SECRET_KEY configured a bearer token cannot authenticate."""
+    response = await call(
+        make_app(settings=settings), "/tickers", authorization="Bearer " + token()
+    )
+    assert response.status_code == 401
+
+
+async def test_host_user_is_trusted_first(
+    make_app: MakeApp, auth_settings: Settings, writer: CacheWriter
+) -> None:
+    """A user the host put in scope['state'] authenticates, even beside a bad header."""
+    await writer.upsert_user_account(1, {"USDT": {"free": 1.0, "used": 0.0, "total": 1.0}})
+    cache_app = make_app(settings=auth_settings)
+
+    async def host(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["user"] = SimpleNamespace(
+                uid=1, mail=ADMIN_MAIL, name="A"
+            )
+        await mounted(scope, receive, send)
+
+    mounted = Starlette(routes=[Mount("/api/v1/cache", cache_app)])
+    response = await call(host, "/api/v1/cache/accounts/1", authorization="Bearer junk")  # type: ignore[arg-type]
+    assert response.status_code == 200
+
+
+async def test_auth_off_warns_once(
+    make_app: MakeApp, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """auth=False serves without identity and warns at the first request only."""
+    app = make_app(settings=settings, auth=False)
+    with caplog.at_level(logging.WARNING, logger="fullon.api.cache.auth"):
+        assert (await call(app, "/tickers")).status_code == 200
+        assert (await call(app, "/tickers")).status_code == 200
+    warnings = [r for r in caplog.records if r.name == "fullon.api.cache.auth"]
+    assert len(warnings) == 1 and "OFF" in warnings[0].getMessage()
+
+
+def test_env_turns_auth_off_and_reads_keys() -> None:
+    """FULLON_CACHE_API_AUTH=off and FULLON_CACHE_API_KEYS are read by Settings.from_env."""
+    digest = hash_api_key("k")
+    settings = Settings.from_env(
+        {"FULLON_CACHE_API_AUTH": "off", "FULLON_CACHE_API_KEYS": f"svc:{digest}:admin"}
+    )
+    assert settings.auth.enabled is False
+    assert settings.auth.api_keys == (ApiKey(name="svc", sha256=digest, admin=True),)
+    assert Settings.from_env({}).auth.enabled is True
+
+
+def test_plaintext_api_key_in_config_is_refused() -> None:
+    """Configured keys must be SHA-256 digests, never the key itself."""
+    from fullon_cache_api import SettingsError
+
+    with pytest.raises(SettingsError, match="FULLON_CACHE_API_KEYS"):
+        Settings.from_env({"FULLON_CACHE_API_KEYS": "svc:my-plain-key"})
