@@ -54,7 +54,7 @@ def translate_errors(what: str) -> Iterator[None]:
     except (redis_errors.TimeoutError, TimeoutError) as exc:
         raise CacheTimeout(f"Redis did not answer in time while reading {what}") from exc
     except redis_errors.ResponseError as exc:
-        if str(exc).startswith("WRONGTYPE"):
+        if "WRONGTYPE" in str(exc):  # pipelines prefix the server message
             raise CorruptEntry(f"{what} holds the wrong Redis type") from exc
         if isinstance(exc, redis_errors.NoPermissionError):
             raise CacheUnavailable(f"Redis refused to let us read {what} (ACL)") from exc

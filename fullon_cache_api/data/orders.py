@@ -1,11 +1,246 @@
-"""Reader of the orders domain (to be written)."""
+"""Reader of ``order_status:{key}`` hashes and ``new_orders:{local_oid}`` queues.
+
+The key of an order hash is an exchange name (save_order / update_order) or an ex_id
+(save_order_data); both kinds coexist, so both are read the same way. The hash field is the
+order's authoritative id: the stored ``order_id`` is usually that same text but turns into the
+internal int after update_order, so it is exposed as ``stored_order_id`` and never trusted.
+"""
 
 from __future__ import annotations
 
-from ._base import BaseReader
+import math
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from .._codec import Undecodable, decode, to_datetime, to_float
+from .._errors import CorruptEntry, NotFound
+from .._redis import translate_errors
+from ..structs.orders import (
+    Order,
+    OrderHash,
+    OrderHashes,
+    OrderList,
+    OrderMatches,
+    OrderQueue,
+    OrderQueues,
+)
+from ._base import BaseReader, text
 
 __all__ = ["OrderReader"]
 
+_HASH_PREFIX = "order_status:"
+_QUEUE_PREFIX = "new_orders:"
+
+
+class _StoredOrder(msgspec.Struct):
+    """The keys of ``Order.to_dict()`` we use, untyped: each is converted on its own."""
+
+    order_id: Any = None
+    ex_order_id: Any = None
+    exchange: Any = None
+    symbol: Any = None
+    order_type: Any = None
+    side: Any = None
+    status: Any = None
+    command: Any = None
+    reason: Any = None
+    volume: Any = None
+    final_volume: Any = None
+    price: Any = None
+    plimit: Any = None
+    leverage: Any = None
+    fee: Any = None
+    cost: Any = None
+    futures: Any = None
+    timestamp: Any = None
+    bot_id: Any = None
+    uid: Any = None
+    ex_id: Any = None
+    cat_ex_id: Any = None
+    tick: Any = None
+
 
 class OrderReader(BaseReader):
-    """Reads the orders domain."""
+    """Orders of every key (exchange name or ex_id), found by SCAN, and open-order queues."""
+
+    async def hashes(self) -> OrderHashes:
+        """Every ``order_status:*`` hash with its size and TTL (SCAN, then HLEN + TTL each)."""
+        keys = await self.scan_keys(f"{_HASH_PREFIX}*", "hash")
+        with translate_errors("order hashes"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hlen(key)
+                    pipe.ttl(key)
+                replies = await pipe.execute()
+        found = [
+            OrderHash(key=key.removeprefix(_HASH_PREFIX), orders=size, ttl_seconds=_ttl(ttl))
+            for key, size, ttl in zip(keys, replies[::2], replies[1::2], strict=True)
+            if size  # a hash that expired between SCAN and HLEN is gone
+        ]
+        return OrderHashes(count=len(found), hashes=found)
+
+    async def find(self, order_id: str) -> OrderMatches:
+        """`order_id` in every ``order_status:*`` hash (SCAN, then HGET each); 404 when absent."""
+        keys = await self.scan_keys(f"{_HASH_PREFIX}*", "hash")
+        with translate_errors(f"order {order_id!r} in order hashes"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hget(key, order_id)
+                values: list[bytes | None] = await pipe.execute()
+        found = [(key, raw) for key, raw in zip(keys, values, strict=True) if raw is not None]
+        if not found:
+            raise NotFound(f"order {order_id!r} is in no order_status hash")
+        orders: list[Order] = []
+        for key, raw in found:
+            try:
+                orders.append(_order(key.removeprefix(_HASH_PREFIX), order_id, raw))
+            except Undecodable as exc:
+                self.skipped(order_id, key, exc)
+        return OrderMatches(
+            order_id=order_id, count=len(orders), skipped=len(found) - len(orders), orders=orders
+        )
+
+    async def queues(self) -> OrderQueues:
+        """Every ``new_orders:*`` queue with its length (SCAN, then LLEN each; nothing popped)."""
+        keys = await self.scan_keys(f"{_QUEUE_PREFIX}*", "list")
+        with translate_errors("open-order queues"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.llen(key)
+                lengths = await pipe.execute()
+        found = [
+            OrderQueue(local_oid=key.removeprefix(_QUEUE_PREFIX), length=length)
+            for key, length in zip(keys, lengths, strict=True)
+            if length
+        ]
+        return OrderQueues(count=len(found), queues=found)
+
+    async def all(
+        self, account: str, *, status: str | None, symbol: str | None, limit: int
+    ) -> OrderList:
+        """Orders under `account`, newest write first (HGETALL + TTL); 404 when the key is absent.
+
+        `status` matches case-insensitively (``FILLED`` finds ``filled``), `symbol` exactly.
+        Ties in write time are broken by order id; orders without a time come last.
+        """
+        key = f"{_HASH_PREFIX}{account}"
+        with translate_errors(key):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(key)
+                pipe.ttl(key)
+                stored, ttl = await pipe.execute()
+        if not stored:
+            raise NotFound(f"no orders cached under {account!r}")
+        orders: list[Order] = []
+        for field, raw in stored.items():
+            order_id = text(field)
+            try:
+                orders.append(_order(account, order_id, raw))
+            except Undecodable as exc:
+                self.skipped(order_id, key, exc)
+        skipped = len(stored) - len(orders)
+        wanted = status.casefold() if status is not None else None
+        orders = [
+            order
+            for order in orders
+            if (wanted is None or (order.status or "").casefold() == wanted)
+            and (symbol is None or order.symbol == symbol)
+        ]
+        orders.sort(key=_newest_first)
+        kept = orders[:limit]
+        return OrderList(
+            key=account,
+            ttl_seconds=_ttl(ttl),
+            count=len(kept),
+            matched=len(orders),
+            skipped=skipped,
+            orders=kept,
+        )
+
+    async def one(self, account: str, order_id: str) -> Order:
+        """The order stored under field `order_id` of ``order_status:{account}`` (HGET)."""
+        key = f"{_HASH_PREFIX}{account}"
+        with translate_errors(key):
+            raw = await self.redis.hget(key, order_id)
+        if raw is None:
+            raise NotFound(f"no order {order_id!r} cached under {account!r}")
+        try:
+            return _order(account, order_id, raw)
+        except Undecodable as exc:
+            raise CorruptEntry(f"order {order_id!r} in {key} is not valid JSON: {exc}") from None
+
+
+def _order(key: str, order_id: str, raw: bytes | str) -> Order:
+    # Trust the hash field for the id; every stored value is converted on its own so one odd
+    # value (a number as text, the string "None") nulls that value, not the whole order.
+    stored = decode(raw, _StoredOrder)
+    return Order(
+        key=key,
+        order_id=order_id,
+        ex_order_id=_text(stored.ex_order_id),
+        stored_order_id=_id(stored.order_id),
+        exchange=_text(stored.exchange),
+        symbol=_text(stored.symbol),
+        order_type=_text(stored.order_type),
+        side=_text(stored.side),
+        status=_text(stored.status),
+        command=_text(stored.command),
+        reason=_text(stored.reason),
+        volume=to_float(stored.volume),
+        final_volume=to_float(stored.final_volume),
+        price=to_float(stored.price),
+        plimit=to_float(stored.plimit),
+        leverage=to_float(stored.leverage),
+        fee=to_float(stored.fee),
+        cost=to_float(stored.cost),
+        futures=_flag(stored.futures),
+        timestamp=to_datetime(stored.timestamp),
+        bot_id=_id(stored.bot_id),
+        uid=_id(stored.uid),
+        ex_id=_id(stored.ex_id),
+        cat_ex_id=_id(stored.cat_ex_id),
+        tick=to_float(stored.tick),
+    )
+
+
+def _text(value: Any) -> str | None:
+    """A stored string; an int id (``ex_order_id`` may be one) becomes its text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _id(value: Any) -> int | str | None:
+    """A stored identifier as written (int or text); a whole float becomes an int."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | str):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _flag(value: Any) -> bool | None:
+    """A stored boolean, also accepting 0/1 and their text or ``true``/``false``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        return {"true": True, "false": False, "1": True, "0": False}.get(value.strip().lower())
+    return None
+
+
+def _ttl(reply: int) -> int | None:
+    """TTL's answer in seconds; -1 (no expiry) and -2 (gone) become None."""
+    return reply if reply >= 0 else None
+
+
+def _newest_first(order: Order) -> tuple[bool, float, str]:
+    when: datetime | None = order.timestamp
+    return (when is None, -when.timestamp() if when is not None else 0.0, order.order_id)

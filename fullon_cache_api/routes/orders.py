@@ -1,7 +1,53 @@
-"""Routes of the orders domain (to be written)."""
+"""Orders: ``order_status:{key}`` hashes (key = exchange name or ex_id) and open-order queues."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-routes: list[BaseRoute] = []
+from .._params import ACCOUNT, ORDER_ID, STATUS, SYMBOL, Bound, path_param, query_int, query_text
+from .._responses import MsgspecResponse
+from ._common import reader_from
+
+# Orders returned by one list call; a hash holds every order of an account, so cap it.
+ORDER_LIMIT = Bound(default=1000, minimum=1, maximum=10000)
+
+
+async def list_order_hashes(request: Request) -> Response:
+    """Every order hash with its order count and TTL; `?order_id=` finds one order in all."""
+    reader = reader_from(request).orders
+    order_id = query_text(request, "order_id", ORDER_ID)
+    if order_id is not None:
+        return MsgspecResponse(await reader.find(order_id))
+    return MsgspecResponse(await reader.hashes())
+
+
+async def list_queues(request: Request) -> Response:
+    """Open-order queues (``new_orders:*``) with their lengths; nothing is popped."""
+    return MsgspecResponse(await reader_from(request).orders.queues())
+
+
+async def account_orders(request: Request) -> Response:
+    """Orders under one key (exchange name or ex_id), filtered by status and symbol."""
+    account = path_param(request, "account", ACCOUNT)
+    status = query_text(request, "status", STATUS)
+    symbol = query_text(request, "symbol", SYMBOL)
+    limit = query_int(request, "limit", ORDER_LIMIT)
+    orders = reader_from(request).orders
+    return MsgspecResponse(await orders.all(account, status=status, symbol=symbol, limit=limit))
+
+
+async def one_order(request: Request) -> Response:
+    """One order, addressed by its hash field (the exchange order id, or ``None``)."""
+    account = path_param(request, "account", ACCOUNT)
+    order_id = path_param(request, "order_id", ORDER_ID)
+    return MsgspecResponse(await reader_from(request).orders.one(account, order_id))
+
+
+routes = [
+    Route("/orders", list_order_hashes),
+    Route("/orders/queues", list_queues),
+    Route("/orders/{account}", account_orders),
+    Route("/orders/{account}/{order_id:path}", one_order),
+]

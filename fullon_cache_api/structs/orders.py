@@ -1,0 +1,96 @@
+"""Structs of the orders domain (``order_status:{key}`` hashes and ``new_orders:{oid}`` lists)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+__all__ = [
+    "Order",
+    "OrderHash",
+    "OrderHashes",
+    "OrderList",
+    "OrderMatches",
+    "OrderQueue",
+    "OrderQueues",
+]
+
+
+class Order(msgspec.Struct, frozen=True, kw_only=True):
+    """One cached order; `order_id` is its hash field, `timestamp` when the cache wrote it."""
+
+    key: str
+    order_id: str
+    ex_order_id: str | None
+    stored_order_id: str | int | None
+    exchange: str | None
+    symbol: str | None
+    order_type: str | None
+    side: str | None
+    status: str | None
+    command: str | None
+    reason: str | None
+    volume: float | None
+    final_volume: float | None
+    price: float | None
+    plimit: float | None
+    leverage: float | None
+    fee: float | None
+    cost: float | None
+    futures: bool | None
+    timestamp: datetime | None
+    bot_id: int | str | None
+    uid: int | str | None
+    ex_id: int | str | None
+    cat_ex_id: int | str | None
+    tick: float | None
+
+
+class OrderList(msgspec.Struct, frozen=True, kw_only=True):
+    """Orders under one key, newest write first; `matched` counts them before `limit`."""
+
+    key: str
+    ttl_seconds: int | None
+    count: int
+    matched: int
+    skipped: int
+    orders: list[Order]
+
+
+class OrderMatches(msgspec.Struct, frozen=True, kw_only=True):
+    """Every order hash holding `order_id`, each order carrying the key it was found under."""
+
+    order_id: str
+    count: int
+    skipped: int
+    orders: list[Order]
+
+
+class OrderHash(msgspec.Struct, frozen=True, kw_only=True):
+    """An ``order_status:`` hash: its key (exchange name or ex_id), order count and TTL."""
+
+    key: str
+    orders: int
+    ttl_seconds: int | None
+
+
+class OrderHashes(msgspec.Struct, frozen=True, kw_only=True):
+    """Every order hash found by scanning ``order_status:*``, sorted by key."""
+
+    count: int
+    hashes: list[OrderHash]
+
+
+class OrderQueue(msgspec.Struct, frozen=True, kw_only=True):
+    """An open-order queue ``new_orders:{local_oid}`` and how many ids wait in it."""
+
+    local_oid: str
+    length: int
+
+
+class OrderQueues(msgspec.Struct, frozen=True, kw_only=True):
+    """Every open-order queue found by scanning ``new_orders:*``, sorted by local_oid."""
+
+    count: int
+    queues: list[OrderQueue]
