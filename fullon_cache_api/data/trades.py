@@ -1,11 +1,171 @@
-"""Reader of the trades domain (to be written)."""
+"""Reader of the trade queues: ``trades:{ex}:{symbol without /}``, ``user_trades:{uid}:{ex}``
+and the ``TRADE:STATUS:{key}`` strings.
+
+The queues are transient: fullon_cache's own ``get_trades`` does LRANGE then DEL and its
+``pop_*`` methods pop. This reader only ever issues LLEN and LRANGE on them, so reading never
+consumes a trade.
+"""
 
 from __future__ import annotations
 
-from ._base import BaseReader
+import msgspec
+
+from .._codec import Undecodable, decode, to_datetime
+from .._errors import NotFound
+from .._redis import translate_errors
+from ..structs.trades import (
+    Trade,
+    TradeList,
+    TradeOverview,
+    TradeQueue,
+    TradeStatus,
+    UserTradeList,
+)
+from ._base import BaseReader, text
 
 __all__ = ["TradeReader"]
 
+_QUEUE_PREFIX = "trades:"
+# With the trailing colon, unlike fullon_cache's ``TRADE:STATUS*`` glob (which also matches
+# e.g. ``TRADE:STATUSX``).
+_STATUS_PREFIX = "TRADE:STATUS:"
+
+
+class _StoredTrade(msgspec.Struct):
+    """The keys of ``Trade.to_dict()`` (inferred) we report; others are ignored."""
+
+    trade_id: int | str | None = None
+    ex_trade_id: str | int | None = None
+    ex_order_id: str | int | None = None
+    uid: int | str | None = None
+    ex_id: int | str | None = None
+    bot_id: int | str | None = None
+    symbol: str | None = None
+    order_type: str | None = None
+    side: str | None = None
+    volume: float | None = None
+    price: float | None = None
+    cost: float | None = None
+    fee: float | None = None
+    leverage: float | None = None
+    roi: float | None = None
+    roi_pct: float | None = None
+    reason: str | None = None
+    time: float | str | None = None  # epoch float or ISO text, depending on the writer
+
 
 class TradeReader(BaseReader):
-    """Reads the trades domain."""
+    """Trade queues and trade statuses, read without consuming anything."""
+
+    async def overview(self) -> TradeOverview:
+        """Queues and statuses: SCAN ``trades:*`` (list), SCAN ``TRADE:STATUS:*`` (string),
+        then one pipeline of LLEN per queue plus one MGET of the statuses."""
+        queue_keys = await self.scan_keys(f"{_QUEUE_PREFIX}*", "list")
+        status_keys = await self.scan_keys(f"{_STATUS_PREFIX}*", "string")
+        if not queue_keys and not status_keys:
+            return TradeOverview(
+                queue_count=0, queues=[], status_count=0, status_skipped=0, statuses=[]
+            )
+        with translate_errors("trade queues and statuses"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in queue_keys:
+                    pipe.llen(key)
+                if status_keys:
+                    pipe.mget(status_keys)
+                # A key retyped since SCAN answers an error reply; it is left out below.
+                replies = await pipe.execute(raise_on_error=False)
+        lengths = replies[: len(queue_keys)]
+        values = replies[len(queue_keys)] if status_keys else []
+        queues = self._queues(queue_keys, lengths)
+        statuses = self._statuses(status_keys, values)
+        return TradeOverview(
+            queue_count=len(queues),
+            queues=queues,
+            status_count=len(statuses),
+            # Keys deleted between SCAN and MGET are gone, not corrupt.
+            status_skipped=sum(value is not None for value in values) - len(statuses),
+            statuses=statuses,
+        )
+
+    async def queue(self, exchange: str, symbol: str, limit: int) -> TradeList:
+        """The newest `limit` trades of ``trades:{exchange}:{symbol without /}``, oldest
+        first, and the queue length (one pipeline: LLEN, LRANGE -limit -1)."""
+        key = f"{_QUEUE_PREFIX}{exchange}:{symbol.replace('/', '')}"
+        length, raws = await self._window(key, limit)
+        if not length:
+            raise NotFound(f"no trade queue for {symbol!r} on {exchange!r}")
+        trades = self._trades(key, raws)
+        return TradeList(
+            exchange=exchange,
+            symbol=symbol,
+            key=key,
+            length=length,
+            count=len(trades),
+            skipped=len(raws) - len(trades),
+            trades=trades,
+        )
+
+    async def user_queue(self, uid: str, exchange: str, limit: int) -> UserTradeList:
+        """The newest `limit` trades of ``user_trades:{uid}:{exchange}``, oldest first, and
+        the queue length (one pipeline: LLEN, LRANGE -limit -1)."""
+        key = f"user_trades:{uid}:{exchange}"
+        length, raws = await self._window(key, limit)
+        if not length:
+            raise NotFound(f"no trade queue for user {uid} on {exchange!r}")
+        trades = self._trades(key, raws)
+        return UserTradeList(
+            uid=uid,
+            exchange=exchange,
+            key=key,
+            length=length,
+            count=len(trades),
+            skipped=len(raws) - len(trades),
+            trades=trades,
+        )
+
+    async def _window(self, key: str, limit: int) -> tuple[int, list[bytes]]:
+        # LRANGE, never LPOP/DEL: the queue stays as it was for its real consumer.
+        with translate_errors(key):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.llen(key)
+                pipe.lrange(key, -limit, -1)
+                # Per-command errors come back unwrapped, so WRONGTYPE reads as such (502).
+                length, raws = await pipe.execute()
+        return int(length), list(raws)
+
+    def _trades(self, key: str, raws: list[bytes]) -> list[Trade]:
+        trades: list[Trade] = []
+        for index, raw in enumerate(raws):
+            try:
+                trades.append(_trade(raw))
+            except Undecodable as exc:
+                self.skipped(f"trade #{index} of the window", key, exc)
+        return trades
+
+    def _queues(self, keys: list[str], lengths: list[int | Exception]) -> list[TradeQueue]:
+        queues: list[TradeQueue] = []
+        for key, length in zip(keys, lengths, strict=True):
+            # The exchange name has no ':'; the symbol part may (e.g. BTCUSDT:USDT).
+            exchange, _, symbol_key = key.removeprefix(_QUEUE_PREFIX).partition(":")
+            if isinstance(length, int) and length and exchange and symbol_key:
+                queues.append(TradeQueue(exchange=exchange, symbol_key=symbol_key, length=length))
+        return queues
+
+    def _statuses(self, keys: list[str], values: list[bytes | None]) -> list[TradeStatus]:
+        statuses: list[TradeStatus] = []
+        for key, value in zip(keys, values, strict=True):
+            if value is None:
+                continue
+            when = to_datetime(text(value))
+            if when is None:
+                self.skipped(key, "trade statuses", f"not a timestamp: {text(value)[:40]!r}")
+                continue
+            statuses.append(TradeStatus(key=key.removeprefix(_STATUS_PREFIX), updated_at=when))
+        return statuses
+
+
+def _trade(raw: bytes) -> Trade:
+    stored = decode(raw, _StoredTrade)
+    fields = msgspec.structs.asdict(stored)
+    fields["time"] = to_datetime(stored.time)
+    return Trade(**fields)

@@ -170,7 +170,7 @@ class CacheWriter:
             "component": component,
             "params": dict(params or {}),
             "status": status,
-            "message": message or "",
+            "message": message or f"Process {component} registered",
             "created_at": stamp,
             "updated_at": stamp,
             "heartbeat": stamp,
@@ -181,19 +181,32 @@ class CacheWriter:
         return process_id
 
     async def update_process(
-        self, process_id: str, status: str | None = None, message: str | None = None
+        self,
+        process_id: str,
+        status: str | None = None,
+        message: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        heartbeat: bool = True,
     ) -> bool:
-        """Re-SET the process document with a fresh heartbeat and TTL; False when it is gone."""
+        """Re-SET the process document (fresh TTL); False when it is gone.
+
+        As in fullon_cache: status and message apply only when truthy, params merge into the
+        stored params, and ``heartbeat=False`` leaves the heartbeat time unchanged.
+        """
         raw = await self.redis.get(f"process:data:{process_id}")
         if raw is None:
             return False
         body = json.loads(raw)
         stamp = iso_now()
-        body.update(updated_at=stamp, heartbeat=stamp)
-        if status is not None:
+        body["updated_at"] = stamp
+        if heartbeat:
+            body["heartbeat"] = stamp
+        if status:
             body["status"] = status
-        if message is not None:
+        if message:
             body["message"] = message
+        if params:
+            body["params"] = {**body.get("params", {}), **params}
         await self.redis.set(f"process:data:{process_id}", json.dumps(body), ex=_PROCESS_TTL)
         await self.redis.hset(f"process:active:{body['process_type']}", process_id, stamp)
         return True

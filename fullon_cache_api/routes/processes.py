@@ -1,7 +1,47 @@
-"""Routes of the processes domain (to be written)."""
+"""Processes: ProcessCache's ``process:active:{type}`` hashes and ``process:data:{id}`` JSON."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-routes: list[BaseRoute] = []
+from .._params import COMPONENT, PROCESS_ID, PROCESS_TYPE, Bound, path_param, query_int, query_text
+from .._responses import MsgspecResponse
+from ..data.processes import DEFAULT_WINDOW_MINUTES
+from ._common import reader_from
+
+# Minutes back an active entry (and its heartbeat) counts as live: default 5 as in
+# fullon_cache's get_active_processes, at most one week.
+SINCE_MINUTES = Bound(default=DEFAULT_WINDOW_MINUTES, minimum=1, maximum=10080)
+
+
+async def active_processes(request: Request) -> Response:
+    """Processes active in the last `since_minutes`; filters `type` and `component`."""
+    process_type = query_text(request, "type", PROCESS_TYPE)
+    component = query_text(request, "component", COMPONENT)
+    since_minutes = query_int(request, "since_minutes", SINCE_MINUTES)
+    found = await reader_from(request).processes.active(
+        process_type=process_type, component=component, since_minutes=since_minutes
+    )
+    return MsgspecResponse(found)
+
+
+async def processes_health(request: Request) -> Response:
+    """System health over the last 60 minutes: totals, by type and status, stale, errors."""
+    return MsgspecResponse(await reader_from(request).processes.system_health())
+
+
+async def one_process(request: Request) -> Response:
+    """One process document; `since_minutes` is the window its heartbeat is judged against."""
+    process_id = path_param(request, "process_id", PROCESS_ID)
+    since_minutes = query_int(request, "since_minutes", SINCE_MINUTES)
+    found = await reader_from(request).processes.one(process_id, since_minutes=since_minutes)
+    return MsgspecResponse(found)
+
+
+routes = [
+    Route("/processes", active_processes),
+    Route("/processes/health", processes_health),
+    Route("/processes/{process_id:path}", one_process),
+]

@@ -1,7 +1,43 @@
-"""Routes of the trades domain (to be written)."""
+"""Trades: ``trades:{ex}:{symbol}`` and ``user_trades:{uid}:{ex}`` queues, read without
+consuming them, and the ``TRADE:STATUS:{key}`` update times."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-routes: list[BaseRoute] = []
+from .._params import EXCHANGE, SYMBOL, UID, Bound, path_param, query_int
+from .._responses import MsgspecResponse
+from ._common import reader_from
+
+# How many of the newest trades one request returns.
+TRADE_LIMIT = Bound(default=100, minimum=1, maximum=10000)
+
+
+async def overview(request: Request) -> Response:
+    """Trade queues with their lengths, and the last update time of each trade status."""
+    return MsgspecResponse(await reader_from(request).trades.overview())
+
+
+async def user_trades(request: Request) -> Response:
+    """The newest trades of a user's queue on one exchange, oldest first; nothing is popped."""
+    uid = path_param(request, "uid", UID)
+    exchange = path_param(request, "exchange", EXCHANGE)
+    limit = query_int(request, "limit", TRADE_LIMIT)
+    return MsgspecResponse(await reader_from(request).trades.user_queue(uid, exchange, limit))
+
+
+async def symbol_trades(request: Request) -> Response:
+    """The newest trades of one exchange and symbol, oldest first; nothing is consumed."""
+    exchange = path_param(request, "exchange", EXCHANGE)
+    symbol = path_param(request, "symbol", SYMBOL)
+    limit = query_int(request, "limit", TRADE_LIMIT)
+    return MsgspecResponse(await reader_from(request).trades.queue(exchange, symbol, limit))
+
+
+routes = [
+    Route("/trades", overview),
+    Route("/trades/users/{uid}/{exchange}", user_trades),
+    Route("/trades/{exchange}/{symbol:path}", symbol_trades),
+]

@@ -1,0 +1,54 @@
+"""Structs of the OHLCV domain (``ohlcv:{symbol}:{timeframe}`` lists of JSON bars)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+__all__ = ["Bar", "OhlcvBars", "OhlcvSeries", "OhlcvSeriesList"]
+
+# A bar is sent as the stored JSON array (``msgspec.Raw``), so its schema is spelled out here.
+Bar = Annotated[
+    msgspec.Raw,
+    msgspec.Meta(
+        description="[timestamp, open, high, low, close, volume, ...] as stored (NaN as null)",
+        extra_json_schema={
+            "type": "array",
+            "items": {"type": ["number", "null"]},
+            "minItems": 6,
+        },
+    ),
+]
+
+
+class OhlcvSeries(msgspec.Struct, frozen=True, kw_only=True):
+    """One cached bar series; `first`/`last` are the stored timestamps of its end bars."""
+
+    symbol: str
+    timeframe: str
+    bars: int
+    first: int | float | None
+    last: int | float | None
+    first_time: datetime | None
+    last_time: datetime | None
+
+
+class OhlcvSeriesList(msgspec.Struct, frozen=True, kw_only=True):
+    """Every series found by scanning ``ohlcv:*``, sorted by key."""
+
+    count: int
+    series: list[OhlcvSeries]
+
+
+class OhlcvBars(msgspec.Struct, frozen=True, kw_only=True):
+    """The newest bars of one series, oldest first; `key` is the spelling found in Redis."""
+
+    symbol: str
+    timeframe: str
+    key: str
+    length: int
+    count: int
+    skipped: int
+    bars: list[Bar]

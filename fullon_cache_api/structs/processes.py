@@ -1,0 +1,52 @@
+"""Structs of the processes domain (``process:active:*``, ``process:data:*``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+__all__ = ["Process", "ProcessHealth", "ProcessList"]
+
+
+class Process(msgspec.Struct, frozen=True, kw_only=True):
+    """One process document; `heartbeat_stale` means its heartbeat is older than the window."""
+
+    process_id: str
+    process_type: str
+    component: str | None
+    params: dict[str, Any]
+    status: str | None
+    message: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    heartbeat: datetime | None
+    heartbeat_age_seconds: float | None
+    heartbeat_stale: bool
+
+
+class ProcessList(msgspec.Struct, frozen=True, kw_only=True):
+    """Processes active in the last `since_minutes`, newest update first.
+
+    `skipped` counts corrupt entries (bad JSON or active time); `expired` counts active
+    entries whose 24 h data key is gone, which is normal and not corruption.
+    """
+
+    since_minutes: int
+    count: int
+    skipped: int
+    expired: int
+    processes: list[Process]
+
+
+class ProcessHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """System health over the last 60 minutes, as fullon_cache's ``get_system_health``."""
+
+    healthy: bool
+    total_processes: int
+    by_type: dict[str, int]
+    by_status: dict[str, int]
+    stale_processes: int
+    error_processes: int
+    skipped: int

@@ -1,0 +1,88 @@
+"""Structs of the trades domain (``trades:*`` and ``user_trades:*`` queues, ``TRADE:STATUS:*``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+__all__ = [
+    "Trade",
+    "TradeList",
+    "TradeOverview",
+    "TradeQueue",
+    "TradeStatus",
+    "UserTradeList",
+]
+
+
+class Trade(msgspec.Struct, frozen=True, kw_only=True):
+    """One queued trade (``Trade.to_dict()``); keys the writer left out are null."""
+
+    trade_id: int | str | None
+    ex_trade_id: str | int | None
+    ex_order_id: str | int | None
+    uid: int | str | None
+    ex_id: int | str | None
+    bot_id: int | str | None
+    symbol: str | None
+    order_type: str | None
+    side: str | None
+    volume: float | None
+    price: float | None
+    cost: float | None
+    fee: float | None
+    leverage: float | None
+    roi: float | None
+    roi_pct: float | None
+    reason: str | None
+    time: datetime | None
+
+
+class TradeList(msgspec.Struct, frozen=True, kw_only=True):
+    """The newest trades of ``trades:{exchange}:{symbol without /}``, oldest first; not consumed."""
+
+    exchange: str
+    symbol: str
+    key: str
+    length: int
+    count: int
+    skipped: int
+    trades: list[Trade]
+
+
+class UserTradeList(msgspec.Struct, frozen=True, kw_only=True):
+    """The newest trades of ``user_trades:{uid}:{exchange}``, oldest first; not consumed."""
+
+    uid: str
+    exchange: str
+    key: str
+    length: int
+    count: int
+    skipped: int
+    trades: list[Trade]
+
+
+class TradeQueue(msgspec.Struct, frozen=True, kw_only=True):
+    """A ``trades:{exchange}:{symbol_key}`` queue and its length (`symbol_key` has no ``/``)."""
+
+    exchange: str
+    symbol_key: str
+    length: int
+
+
+class TradeStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """A ``TRADE:STATUS:{key}`` mark: when trades were last pushed for `key` (an exchange)."""
+
+    key: str
+    updated_at: datetime | None
+
+
+class TradeOverview(msgspec.Struct, frozen=True, kw_only=True):
+    """Every trade queue with its length, and every trade status with its time."""
+
+    queue_count: int
+    queues: list[TradeQueue]
+    status_count: int
+    status_skipped: int
+    statuses: list[TradeStatus]
