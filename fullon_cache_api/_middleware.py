@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._auth import ANONYMOUS, IDENTITY_SCOPE_KEY, PUBLIC_PATHS, Authenticator, Identity
 from ._errors import Unauthenticated
 from ._responses import ProblemResponse
+from .routes._common import ROUTE_SCOPE_KEY
 
-__all__ = ["AuthMiddleware", "RequestLogMiddleware"]
+__all__ = ["AuthMiddleware", "RequestLogMiddleware", "route_template"]
 
 _auth_log = logging.getLogger("fullon.api.cache.auth")
 
@@ -60,6 +61,12 @@ def _drop_trailing_slash(scope: Scope) -> None:
         scope["path"] = scope["path"][:-1]
 
 
+def route_template(scope: Scope) -> str:
+    """The template of the route that handled the request (never the raw path)."""
+    route = scope.get(ROUTE_SCOPE_KEY)
+    return getattr(route, "path", None) or "unrouted"
+
+
 def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
     endpoint: Any = scope.get("endpoint")
     module = getattr(endpoint, "__module__", "") or ""
@@ -76,6 +83,7 @@ def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
         latency_ms,
         extra={
             "operation": operation,
+            "route": route_template(scope),
             "params": params,
             "latency_ms": round(latency_ms, 3),
             "cache_hit": 200 <= status < 300,

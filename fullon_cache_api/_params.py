@@ -19,6 +19,7 @@ __all__ = [
     "COMPONENT",
     "EXCHANGE",
     "EX_ID",
+    "PATH_PATTERNS",
     "ORDER_ID",
     "PROCESS_ID",
     "PROCESS_TYPE",
@@ -74,6 +75,20 @@ COMPONENT = Pattern("component", r"[A-Za-z0-9_.\-/:]+", 128, "component")
 PROCESS_ID = Pattern(
     "process_id", r"[a-z_]+:[A-Za-z0-9_.\-/:]+:[0-9]+(\.[0-9]+)?", 192, "process id"
 )
+
+
+# Every path parameter name used in a route template, with the pattern it must match.
+PATH_PATTERNS = {
+    "exchange": EXCHANGE,
+    "symbol": SYMBOL,
+    "ex_id": EX_ID,
+    "account": ACCOUNT,
+    "order_id": ORDER_ID,
+    "bot_id": BOT_ID,
+    "uid": UID,
+    "timeframe": TIMEFRAME,
+    "process_id": PROCESS_ID,
+}
 
 
 def path_param(request: Request, name: str, pattern: Pattern) -> str:

@@ -1,14 +1,55 @@
-"""The accessors from a request to the data layer and to the caller's identity."""
+"""What every route module shares: `ApiRoute`, and the accessors from a request to the data
+layer and to the caller's identity."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
 from starlette.requests import Request
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
 from .._errors import Unauthenticated
+from .._params import Bound, Pattern
 from ..data import CacheReader
 
-__all__ = ["identity_of", "ownership_of", "reader_from"]
+__all__ = ["ROUTE_SCOPE_KEY", "Access", "ApiRoute", "identity_of", "ownership_of", "reader_from"]
+
+ROUTE_SCOPE_KEY = "fullon_cache_api.route"
+
+# Who may call a route: anyone, any authenticated identity (market data and process health),
+# or an identity reading only what it owns (admins read everything).
+Access = Literal["public", "market", "private"]
+
+
+class ApiRoute(Route):
+    """A GET (and HEAD) route that declares what its documentation needs.
+
+    `response` is the Struct type of a 200 body, `query` the query parameters the endpoint
+    reads (name -> the Pattern or Bound it validates with; path parameters are described by
+    `_params.PATH_PATTERNS`), `access` who may call it. While handling, the route puts itself in
+    the scope so logging and metrics can name the route template, never the raw path.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        response: Any,
+        query: Mapping[str, Pattern | Bound] | None = None,
+        access: Access = "market",
+    ) -> None:
+        super().__init__(path, endpoint, methods=["GET"])
+        self.response = response
+        self.query: dict[str, Pattern | Bound] = dict(query or {})
+        self.access: Access = access
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ROUTE_SCOPE_KEY] = self
+        await super().handle(scope, receive, send)
 
 
 def reader_from(request: Request) -> CacheReader:

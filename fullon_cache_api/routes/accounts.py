@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._params import EX_ID, path_param
 from .._responses import MsgspecResponse
-from ._common import reader_from
+from ..structs.accounts import Account, AccountList, AccountPositions, PositionList
+from ._common import ApiRoute, reader_from
 
 
 async def list_accounts(request: Request) -> Response:
@@ -34,8 +34,13 @@ async def list_positions(request: Request) -> Response:
 
 
 routes = [
-    Route("/accounts", list_accounts),
-    Route("/accounts/{ex_id}", one_account),
-    Route("/accounts/{ex_id}/positions", account_positions),
-    Route("/positions", list_positions),
+    ApiRoute("/accounts", list_accounts, response=AccountList, access="private"),
+    ApiRoute("/accounts/{ex_id}", one_account, response=Account, access="private"),
+    ApiRoute(
+        "/accounts/{ex_id}/positions",
+        account_positions,
+        response=AccountPositions,
+        access="private",
+    ),
+    ApiRoute("/positions", list_positions, response=PositionList, access="private"),
 ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._params import BOT_ID, path_param
 from .._responses import MsgspecResponse
-from ._common import reader_from
+from ..structs.bots import BlockList, Bot, BotList, OpeningPositionList
+from ._common import ApiRoute, reader_from
 
 
 async def list_bots(request: Request) -> Response:
@@ -33,8 +33,13 @@ async def one_bot(request: Request) -> Response:
 
 
 routes = [
-    Route("/bots", list_bots),
-    Route("/bots/blocks", list_blocks),
-    Route("/bots/opening-positions", list_opening_positions),
-    Route("/bots/{bot_id}", one_bot),
+    ApiRoute("/bots", list_bots, response=BotList, access="private"),
+    ApiRoute("/bots/blocks", list_blocks, response=BlockList, access="private"),
+    ApiRoute(
+        "/bots/opening-positions",
+        list_opening_positions,
+        response=OpeningPositionList,
+        access="private",
+    ),
+    ApiRoute("/bots/{bot_id}", one_bot, response=Bot, access="private"),
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._responses import MsgspecResponse
-from ._common import reader_from
+from ..structs.health import Health
+from ._common import ApiRoute, reader_from
 
 
 async def health(request: Request) -> Response:
@@ -16,5 +16,5 @@ async def health(request: Request) -> Response:
 
 
 routes = [
-    Route("/health", health),
+    ApiRoute("/health", health, response=Health, access="public"),
 ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._params import SYMBOL, TIMEFRAME, Bound, path_param, query_int
 from .._responses import MsgspecResponse
-from ._common import reader_from
+from ..structs.ohlcv import OhlcvBars, OhlcvSeriesList
+from ._common import ApiRoute, reader_from
 
 # How many of the newest bars one request returns (fullon_cache keeps at most 10000).
 BAR_LIMIT = Bound(default=100, minimum=1, maximum=10000)
@@ -28,6 +28,11 @@ async def latest_bars(request: Request) -> Response:
 
 
 routes = [
-    Route("/ohlcv", list_series),
-    Route("/ohlcv/{symbol:path}/{timeframe}", latest_bars),
+    ApiRoute("/ohlcv", list_series, response=OhlcvSeriesList),
+    ApiRoute(
+        "/ohlcv/{symbol:path}/{timeframe}",
+        latest_bars,
+        response=OhlcvBars,
+        query={"limit": BAR_LIMIT},
+    ),
 ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._params import ACCOUNT, ORDER_ID, STATUS, SYMBOL, Bound, path_param, query_int, query_text
 from .._responses import MsgspecResponse
-from ._common import reader_from
+from ..structs.orders import Order, OrderHashes, OrderList, OrderMatches, OrderQueues
+from ._common import ApiRoute, reader_from
 
 # Orders returned by one list call; a hash holds every order of an account, so cap it.
 ORDER_LIMIT = Bound(default=1000, minimum=1, maximum=10000)
@@ -46,8 +46,20 @@ async def one_order(request: Request) -> Response:
 
 
 routes = [
-    Route("/orders", list_order_hashes),
-    Route("/orders/queues", list_queues),
-    Route("/orders/{account}", account_orders),
-    Route("/orders/{account}/{order_id:path}", one_order),
+    ApiRoute(
+        "/orders",
+        list_order_hashes,
+        response=OrderHashes | OrderMatches,
+        query={"order_id": ORDER_ID},
+        access="private",
+    ),
+    ApiRoute("/orders/queues", list_queues, response=OrderQueues, access="private"),
+    ApiRoute(
+        "/orders/{account}",
+        account_orders,
+        response=OrderList,
+        query={"status": STATUS, "symbol": SYMBOL, "limit": ORDER_LIMIT},
+        access="private",
+    ),
+    ApiRoute("/orders/{account}/{order_id:path}", one_order, response=Order, access="private"),
 ]

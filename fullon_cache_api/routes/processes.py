@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._params import COMPONENT, PROCESS_ID, PROCESS_TYPE, Bound, path_param, query_int, query_text
 from .._responses import MsgspecResponse
 from ..data.processes import DEFAULT_WINDOW_MINUTES
-from ._common import reader_from
+from ..structs.processes import Process, ProcessHealth, ProcessList
+from ._common import ApiRoute, reader_from
 
 # Minutes back an active entry (and its heartbeat) counts as live: default 5 as in
 # fullon_cache's get_active_processes, at most one week.
@@ -41,7 +41,17 @@ async def one_process(request: Request) -> Response:
 
 
 routes = [
-    Route("/processes", active_processes),
-    Route("/processes/health", processes_health),
-    Route("/processes/{process_id:path}", one_process),
+    ApiRoute(
+        "/processes",
+        active_processes,
+        response=ProcessList,
+        query={"type": PROCESS_TYPE, "component": COMPONENT, "since_minutes": SINCE_MINUTES},
+    ),
+    ApiRoute("/processes/health", processes_health, response=ProcessHealth),
+    ApiRoute(
+        "/processes/{process_id:path}",
+        one_process,
+        response=Process,
+        query={"since_minutes": SINCE_MINUTES},
+    ),
 ]

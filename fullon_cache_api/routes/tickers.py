@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._params import EXCHANGE, SYMBOL, path_param
 from .._responses import MsgspecResponse
-from ._common import reader_from
+from ..structs.tickers import Ticker, TickerExchanges, TickerList
+from ._common import ApiRoute, reader_from
 
 
 async def list_exchanges(request: Request) -> Response:
@@ -30,7 +30,7 @@ async def one_ticker(request: Request) -> Response:
 
 
 routes = [
-    Route("/tickers", list_exchanges),
-    Route("/tickers/{exchange}", exchange_tickers),
-    Route("/tickers/{exchange}/{symbol:path}", one_ticker),
+    ApiRoute("/tickers", list_exchanges, response=TickerExchanges),
+    ApiRoute("/tickers/{exchange}", exchange_tickers, response=TickerList),
+    ApiRoute("/tickers/{exchange}/{symbol:path}", one_ticker, response=Ticker),
 ]

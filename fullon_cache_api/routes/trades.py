@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .._params import EXCHANGE, SYMBOL, UID, Bound, path_param, query_int
 from .._responses import MsgspecResponse
-from ._common import reader_from
+from ..structs.trades import TradeList, TradeOverview, UserTradeList
+from ._common import ApiRoute, reader_from
 
 # How many of the newest trades one request returns.
 TRADE_LIMIT = Bound(default=100, minimum=1, maximum=10000)
@@ -37,7 +37,19 @@ async def symbol_trades(request: Request) -> Response:
 
 
 routes = [
-    Route("/trades", overview),
-    Route("/trades/users/{uid}/{exchange}", user_trades),
-    Route("/trades/{exchange}/{symbol:path}", symbol_trades),
+    ApiRoute("/trades", overview, response=TradeOverview, access="private"),
+    ApiRoute(
+        "/trades/users/{uid}/{exchange}",
+        user_trades,
+        response=UserTradeList,
+        query={"limit": TRADE_LIMIT},
+        access="private",
+    ),
+    ApiRoute(
+        "/trades/{exchange}/{symbol:path}",
+        symbol_trades,
+        response=TradeList,
+        query={"limit": TRADE_LIMIT},
+        access="private",
+    ),
 ]
