@@ -22,7 +22,20 @@ from ._redis import build_client
 from ._responses import ProblemResponse
 from ._settings import Settings
 from .data import CacheReader
-from .routes import accounts, bots, health, ohlcv, orders, processes, tickers, trades
+from .routes import (
+    accounts,
+    bots,
+    docs,
+    health,
+    ohlcv,
+    orders,
+    processes,
+    streams,
+    tickers,
+    trades,
+    views,
+    ws,
+)
 
 __all__ = ["all_routes", "create_app", "lifespan"]
 
@@ -30,9 +43,17 @@ _log = logging.getLogger("fullon.api.cache")
 
 
 def all_routes() -> list[BaseRoute]:
-    """The whole HTTP surface, in matching order (static segments before parameters)."""
+    """The whole HTTP and WebSocket surface, in matching order (static segments first).
+
+    Derived views (``/tickers/status``...) and streams (``.../stream``) come before the
+    domain tables so their static segments win over the domains' path parameters.
+    """
     return [
+        *docs.routes,
         *health.routes,
+        *views.routes,
+        *streams.routes,
+        *ws.routes,
         *tickers.routes,
         *accounts.routes,
         *orders.routes,
