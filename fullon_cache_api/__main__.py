@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import logging
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from redis.asyncio import Redis
@@ -24,6 +26,9 @@ from starlette.applications import Starlette
 from ._app import create_app
 from ._settings import Settings, SettingsError
 from ._version import __version__
+from .demo.seed import seed
+from .demo.server import RedisServer, RedisServerError
+from .demo.writer import CacheWriter
 
 __all__ = ["main"]
 
@@ -44,15 +49,20 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    command: Callable[[argparse.Namespace], int] = args.command
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        command: Callable[[argparse.Namespace], int] = args.command
         return command(args)
+    except KeyboardInterrupt:  # before serving began: nothing to shut down gracefully
+        return 130
     except SettingsError as exc:
         print(f"{_PROG}: configuration error: {exc}", file=sys.stderr)
         return 2
     except CLIError as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,15 +97,15 @@ def _port(raw: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    app = create_app(settings=Settings.from_env())
+    settings = Settings.from_env()
+    app = create_app(settings=settings)
     sock = _bind(args.host, args.port)
-    print(f"{_PROG} serve: serving on {_url(sock)}", flush=True)
+    target = settings.redacted_target()
+    print(f"fullon_cache_api serve: serving on {_url(sock)}  (Redis: {target})", flush=True)
     return _run(_uvicorn(app, sock, args.log_level))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo.server import RedisServer, RedisServerError  # noqa: PLC0415  (demo-only)
-
     sock = _bind(args.host, args.port)  # fail on a busy port before starting anything
     try:
         server = RedisServer()
@@ -104,14 +114,18 @@ def _demo(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     try:
         server.start()
-        app = create_app(settings=Settings(redis_url=server.url))
+        # Sample data on a throwaway Redis: nothing to protect, so no credentials needed.
+        app = create_app(settings=Settings(redis_url=server.url), auth=False)
 
         async def seed_then_serve() -> None:
             if not args.no_seed:
                 await _seed(server.url)
             state = "empty" if args.no_seed else "sample data seeded"
             url = _url(sock)
-            print(f"fullon_cache_api demo: serving on {url}  (Redis: {server.url}, {state})")
+            print(
+                f"fullon_cache_api demo: serving on {url}  "
+                f"(Redis: {server.url}, {state}, authentication off)"
+            )
             print("Try: " + "  ".join(url + path for path in _EXAMPLES), flush=True)
             await _uvicorn(app, sock, args.log_level)
 
@@ -124,9 +138,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 async def _seed(url: str) -> None:
-    from .demo.seed import seed  # noqa: PLC0415  (demo-only)
-    from .demo.writer import CacheWriter  # noqa: PLC0415
-
     client = Redis.from_url(url)
     try:
         summary = await seed(CacheWriter(client))
@@ -162,24 +173,17 @@ async def _uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
     await uvicorn.Server(config).serve(sockets=[sock])
 
 
-def _run(serving: Awaitable[None]) -> int:
+def _run(serving: Coroutine[Any, Any, None]) -> int:
     """Run until Ctrl-C or SIGTERM; both are a clean shutdown (exit status 0).
 
     uvicorn shuts down gracefully on either signal, then re-raises it once its own handlers
-    are gone: SIGINT ends as KeyboardInterrupt, and SIGTERM is turned into one here, so the
-    callers' ``finally`` blocks run instead of the process dying on the default handler.
+    are gone: SIGINT ends as KeyboardInterrupt, and so does SIGTERM through `_interrupt`
+    (installed by `main`), so the callers' ``finally`` blocks run instead of the process
+    dying on the default SIGTERM handler.
     """
-
-    async def wrapper() -> None:
-        await serving
-
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        asyncio.run(wrapper())
-    except KeyboardInterrupt:
-        _log.info("stopped")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serving)
+    _log.info("stopped")
     return 0
 
 

@@ -40,6 +40,13 @@ SAMPLES = {
     "/processes/{process_id:path}": f"/processes/{PROCESS_ID}",
 }
 
+# Server-Sent Events routes (template -> sample path): crawled by the stream tests, not by the
+# request/response crawls (they never end by themselves).
+STREAM_SAMPLES: dict[str, str] = {}
+
+# WebSocket route templates.
+WEBSOCKET_PATHS: set[str] = set()
+
 TRADE = {
     "trade_id": 1,
     "ex_trade_id": "T1",
