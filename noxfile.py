@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox`` runs tests and lint (what CI runs); ``nox -s bench`` on demand."""
+"""Developer sessions: ``nox`` runs tests and lint (what CI runs); ``nox -s bench`` and
+``nox -s soak`` on demand."""
 
 from __future__ import annotations
 
@@ -32,3 +33,10 @@ def bench(session: nox.Session) -> None:
     """The benchmarks (``python -m benchmarks``), against 127.0.0.1 only."""
     session.install(".[test]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python="3.11")
+def soak(session: nox.Session) -> None:
+    """10 minutes of mixed load with two Redis restarts (``-- --minutes 2`` for a short one)."""
+    session.install(".[test]")
+    session.run("python", "-m", "benchmarks.soak", *session.posargs)

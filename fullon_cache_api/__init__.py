@@ -4,6 +4,7 @@ Public API::
 
     create_app(settings=..., redis=...)  -> Starlette app (mount it, or run it with uvicorn)
     lifespan(app)                         -> async context manager closing what the app owns
+    Identity / Ownership / OwnershipHook  -> the `ownership=` hook's contract
     Settings / Settings.from_env()        -> Redis connection settings
     CacheAPIError and its subclasses      -> the errors answered as problem documents
 """
@@ -11,6 +12,7 @@ Public API::
 from __future__ import annotations
 
 from ._app import create_app, lifespan
+from ._auth import Identity, Ownership, OwnershipHook
 from ._errors import (
     CacheAPIError,
     CacheTimeout,
@@ -19,6 +21,7 @@ from ._errors import (
     InvalidInput,
     NotFound,
     Problem,
+    Unauthenticated,
 )
 from ._settings import Settings, SettingsError
 from ._version import __version__
@@ -28,11 +31,15 @@ __all__ = [
     "CacheTimeout",
     "CacheUnavailable",
     "CorruptEntry",
+    "Identity",
     "InvalidInput",
     "NotFound",
+    "Ownership",
+    "OwnershipHook",
     "Problem",
     "Settings",
     "SettingsError",
+    "Unauthenticated",
     "__version__",
     "create_app",
     "lifespan",

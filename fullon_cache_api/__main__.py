@@ -1,4 +1,4 @@
-"""The command line: ``fullon-cache-api serve`` and ``fullon-cache-api demo``.
+"""The command line: ``fullon-cache-api serve``, ``demo`` and ``openapi``.
 
 ``serve`` runs the gateway against the Redis configured in the environment; ``demo`` starts a
 private redis-server, seeds it with sample data in fullon_cache's layout and serves on top of
@@ -12,22 +12,28 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Any
 
+import msgspec
 import uvicorn
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from ._app import create_app
+from ._logconfig import LogConfig, configure_logging
+from ._openapi import OpenAPICache
 from ._settings import Settings, SettingsError
 from ._version import __version__
+from ._workers import serve_workers
 from .demo.seed import seed
 from .demo.server import RedisServer, RedisServerError
+from .demo.simulator import Simulator
 from .demo.writer import CacheWriter
 
 __all__ = ["main"]
@@ -35,6 +41,7 @@ __all__ = ["main"]
 _PROG = "fullon-cache-api"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 _EXAMPLES = ("/tickers", "/tickers/binance/BTC/USDT", "/ohlcv/BTC/USDT/1m?limit=5")
+_GRACE_SECONDS = 3  # how long Ctrl-C waits for open requests and streams
 _log = logging.getLogger("fullon.api.cache.cli")
 
 
@@ -45,14 +52,11 @@ class CLIError(Exception):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
     command: Callable[[argparse.Namespace], int] = args.command
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return command(args)
+        with _logging(args):
+            return command(args)
     except KeyboardInterrupt:  # before serving began: nothing to shut down gracefully
         return 130
     except SettingsError as exc:
@@ -82,11 +86,43 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--port", type=_port, default=8000, help="TCP port, 0 picks a free one (default: 8000)"
         )
-        sub.add_argument("--log-level", choices=_LOG_LEVELS, default="info", help="default: info")
+        sub.add_argument("--log-level", choices=_LOG_LEVELS, help="default: LOG_LEVEL, else info")
     demo.add_argument("--no-seed", action="store_true", help="start with an empty Redis")
+    demo.add_argument(
+        "--no-live", action="store_true", help="serve the sample data without the live feed"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="gateway processes sharing the port (default: 1); each has its own Redis pool",
+    )
     serve.set_defaults(command=_serve)
     demo.set_defaults(command=_demo)
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document (no Redis needed)")
+    openapi.add_argument(
+        "--root-path",
+        type=_root_path,
+        default="",
+        help="mount point for servers, e.g. /api/v1/cache",
+    )
+    openapi.set_defaults(command=_openapi, log_level="warning")
     return parser
+
+
+@contextlib.contextmanager
+def _logging(args: argparse.Namespace) -> Iterator[None]:
+    """Logging from LOG_LEVEL / LOG_FORMAT / LOG_FILE_PATH for commands that serve."""
+    if not hasattr(args, "log_level"):  # commands that only print
+        yield
+        return
+    config = LogConfig.from_env(level=args.log_level)
+    args.log_level = config.level  # uvicorn's own loggers follow the same level
+    undo = configure_logging(config)
+    try:
+        yield
+    finally:
+        undo()
 
 
 def _port(raw: str) -> int:
@@ -96,11 +132,47 @@ def _port(raw: str) -> int:
     return port
 
 
+def _root_path(raw: str) -> str:
+    if raw and not raw.startswith("/"):
+        raise argparse.ArgumentTypeError(f"{raw!r} must start with '/' (e.g. /api/v1/cache)")
+    return raw.rstrip("/")
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    app = create_app(settings=Settings())  # default settings: nothing is read nor contacted
+    try:
+        body = OpenAPICache(app.routes).body(args.root_path)
+    finally:
+        asyncio.run(app.state.reader.redis.aclose())
+    print(msgspec.json.format(body, indent=2).decode())
+    return 0
+
+
+def _workers(raw: str) -> int:
+    workers = int(raw)
+    if not 1 <= workers <= 256:
+        raise argparse.ArgumentTypeError(f"{raw} is not a number of workers (1-256)")
+    return workers
+
+
 def _serve(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    app = create_app(settings=settings)
+    settings = Settings.from_env()  # a configuration error stops us before any worker starts
     sock = _bind(args.host, args.port)
     target = settings.redacted_target()
+    if args.workers > 1:
+        print(
+            f"fullon_cache_api serve: serving on {_url(sock)} with {args.workers} workers"
+            f"  (Redis: {target})",
+            flush=True,
+        )
+        os.environ["LOG_LEVEL"] = args.log_level  # the workers configure logging from it
+        try:
+            serve_workers(sock, args.workers, args.log_level)
+        finally:
+            sock.close()
+        _log.info("stopped")
+        return 0
+    app = create_app(settings=settings)
     print(f"fullon_cache_api serve: serving on {_url(sock)}  (Redis: {target})", flush=True)
     return _run(_uvicorn(app, sock, args.log_level))
 
@@ -120,14 +192,17 @@ def _demo(args: argparse.Namespace) -> int:
         async def seed_then_serve() -> None:
             if not args.no_seed:
                 await _seed(server.url)
+            live = not (args.no_seed or args.no_live)  # an empty Redis stays empty
             state = "empty" if args.no_seed else "sample data seeded"
+            state += ", live feed on" if live else ""
             url = _url(sock)
             print(
                 f"fullon_cache_api demo: serving on {url}  "
                 f"(Redis: {server.url}, {state}, authentication off)"
             )
             print("Try: " + "  ".join(url + path for path in _EXAMPLES), flush=True)
-            await _uvicorn(app, sock, args.log_level)
+            async with _live_feed(server.url, live):
+                await _uvicorn(app, sock, args.log_level)
 
         return _run(seed_then_serve())
     except RedisServerError as exc:
@@ -146,11 +221,28 @@ async def _seed(url: str) -> None:
     _log.info("seeded %s", summary)
 
 
+@contextlib.asynccontextmanager
+async def _live_feed(url: str, enabled: bool) -> AsyncIterator[None]:
+    """Run the demo simulator beside the server, in its event loop; cancel it on the way out."""
+    if not enabled:
+        yield
+        return
+    client = Redis.from_url(url)
+    feed = asyncio.create_task(Simulator(client).run(), name="demo-feed")
+    try:
+        yield
+    finally:
+        feed.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feed
+        await client.aclose()
+
+
 def _bind(host: str, port: int) -> socket.socket:
     """Listen on host:port ourselves, so a busy port is a clear error and port 0 works."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family, backlog=2048)
+        listener = socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise CLIError(
@@ -158,6 +250,9 @@ def _bind(host: str, port: int) -> socket.socket:
                 "(--port 0 picks a free one)"
             ) from None
         raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # create_server leaves proto 0, and asyncio sets TCP_NODELAY only on sockets whose proto
+    # is IPPROTO_TCP: without it, Nagle + delayed ACK add ~40 ms to every keep-alive answer.
+    return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, listener.detach())
 
 
 def _url(sock: socket.socket) -> str:
@@ -169,8 +264,30 @@ def _url(sock: socket.socket) -> str:
 async def _uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
     # log_config=None: uvicorn's records go through the root logger set up in main().
     # Our middleware already logs one line per request, hence no access log.
-    config = uvicorn.Config(app, log_config=None, log_level=log_level, access_log=False)
-    await uvicorn.Server(config).serve(sockets=[sock])
+    # The grace limit is a backstop: a request still running after it is cancelled.
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=_GRACE_SECONDS,
+    )
+    await _Server(config).serve(sockets=[sock])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that ends the gateway's streams first when asked to stop.
+
+    uvicorn waits for open connections before it runs the app's lifespan, and streams never
+    end by themselves: closing the hub first sends each SSE/WebSocket client its ``close``
+    event (reason ``shutdown``), so Ctrl-C does not wait for clients to leave.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        hub = getattr(getattr(self.config.app, "state", None), "hub", None)
+        if hub is not None:
+            await hub.aclose()
+        await super().shutdown(sockets)
 
 
 def _run(serving: Coroutine[Any, Any, None]) -> int:

@@ -17,11 +17,15 @@ from starlette.routing import BaseRoute
 
 from ._auth import Authenticator, OwnershipHook
 from ._errors import CacheAPIError
+from ._http_cache import HttpCacheMiddleware
+from ._limits import LimitsMiddleware
+from ._metrics import Metrics, MetricsMiddleware, metrics_routes
 from ._middleware import AuthMiddleware, RequestLogMiddleware
 from ._redis import build_client
 from ._responses import ProblemResponse
 from ._settings import Settings
 from .data import CacheReader
+from .hub import Hub, StreamSettings
 from .routes import (
     accounts,
     bots,
@@ -70,6 +74,8 @@ def create_app(
     redis: Redis | None = None,
     auth: bool | None = None,
     ownership: OwnershipHook | None = None,
+    metrics: bool = True,
+    streams: StreamSettings | None = None,
     debug: bool = False,
 ) -> Starlette:
     """Build the gateway. No I/O: Redis is first contacted by the first request.
@@ -79,7 +85,12 @@ def create_app(
     `lifespan` (run it standalone, or enter it from a host's own lifespan). `auth=False`
     turns authentication off (it is on by default); `ownership` is the host's async hook
     telling what a non-admin identity may read (without it, private data is admin-only).
+    `metrics=False` leaves out the Prometheus series and the ``/metrics`` route. `streams`
+    tunes the live streams (heartbeat, poll interval, per-client bounds); without it they come
+    from ``FULLON_CACHE_API_STREAM_*`` when `settings` do (from the environment), else defaults.
     """
+    if streams is None:
+        streams = StreamSettings.from_env() if settings is None else StreamSettings()
     settings = settings if settings is not None else Settings.from_env()
     if auth is not None:
         settings = msgspec.structs.replace(
@@ -87,12 +98,17 @@ def create_app(
         )
     client, owned = (build_client(settings), True) if redis is None else (redis, False)
     authenticator = Authenticator(settings.auth, ownership)
+    recorder = Metrics() if metrics else None
+    measured = [Middleware(MetricsMiddleware, metrics=recorder)] if recorder else []
     app = Starlette(
         debug=debug,
-        routes=all_routes(),
+        routes=[*all_routes(), *(metrics_routes() if recorder else [])],
         middleware=[
             Middleware(RequestLogMiddleware),
+            *measured,
+            Middleware(LimitsMiddleware),
             Middleware(AuthMiddleware, authenticator=authenticator),
+            Middleware(HttpCacheMiddleware),
         ],
         exception_handlers={
             CacheAPIError: _problem,
@@ -105,15 +121,20 @@ def create_app(
     app.state.reader = CacheReader(client)
     app.state.authenticator = authenticator
     app.state.owns_redis = owned
+    app.state.hub = Hub(app.state.reader, streams)  # no I/O until the first stream
+    if recorder is not None:
+        app.state.metrics = recorder
+        recorder.attach(app)
     return app
 
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Clean shutdown: close the Redis client if `create_app` built it."""
+    """Clean shutdown: end the streams, then close the Redis client if `create_app` built it."""
     try:
         yield
     finally:
+        await app.state.hub.aclose()
         if app.state.owns_redis:
             await app.state.reader.redis.aclose()
 

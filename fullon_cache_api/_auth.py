@@ -173,7 +173,14 @@ def _host_user(scope: Scope) -> Any:
     return getattr(state, "user", None)
 
 
+class _PublicPaths(frozenset[str]):
+    """Exact public paths, plus everything under ``/docs/`` (the docs pages' static assets)."""
+
+    def __contains__(self, path: object) -> bool:
+        return super().__contains__(path) or (isinstance(path, str) and path.startswith("/docs/"))
+
+
 # Routes anyone may call: liveness and the API description. Everything else needs an identity.
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PATHS = _PublicPaths({"/health", "/openapi.json", "/docs", "/redoc"})
 
 ANONYMOUS = Identity(source="anonymous", name="anonymous", admin=True)

@@ -39,7 +39,7 @@ def decode(raw: bytes | str, type_: type[T]) -> T:
     try:
         decoded: T = _decoder(cast(Hashable, type_)).decode(raw)
         return decoded
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         pass
     try:
         return msgspec.convert(json.loads(raw), type_, strict=False)

@@ -86,7 +86,7 @@ def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
             "route": route_template(scope),
             "params": params,
             "latency_ms": round(latency_ms, 3),
-            "cache_hit": 200 <= status < 300,
+            "cache_hit": 200 <= status < 300 or status == 304,
             "status": status,
         },
     )

@@ -9,6 +9,7 @@ from typing import Any
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 
 from ._errors import CacheTimeout, CacheUnavailable, CorruptEntry
@@ -22,28 +23,78 @@ def build_client(settings: Settings) -> Redis:
 
     The pool blocks (up to the socket timeout) instead of failing when every connection is in
     use, so bursts beyond REDIS_MAX_CONNECTIONS queue. One immediate retry on a connection
-    error re-dials a pooled socket that Redis closed (restart); no retry on timeouts, so a slow
-    Redis answers 504 after one timeout, not several. No PING per operation.
+    error re-dials a pooled socket that Redis closed (restart, failover); no retry on
+    timeouts, so a slow Redis answers 504 after one timeout, not two. No PING per operation.
+
+    Every command the gateway sends is a read, so the client goes where reads should go:
+    the Sentinel-managed primary or replicas (REDIS_SENTINELS), else REDIS_READ_URL (a
+    replica), else REDIS_URL / REDIS_HOST.
     """
+    options = _options(settings)
+    if settings.redis_sentinels:
+        return _sentinel_client(settings, options)
+    url = settings.redis_read_url or settings.redis_url
+    if url is not None:
+        pool = BlockingConnectionPool.from_url(url, **options)
+    else:
+        pool = BlockingConnectionPool(
+            host=settings.redis_host, port=settings.redis_port, db=settings.redis_db, **options
+        )
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() disconnects it
+
+
+def _options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "max_connections": settings.redis_max_connections,
         "timeout": settings.redis_socket_timeout,
         "socket_timeout": settings.redis_socket_timeout,
         "socket_connect_timeout": settings.redis_socket_timeout,
-        "retry": Retry(NoBackoff(), 1),
+        # redis-py retries timeouts too by default: a slow Redis would take two timeouts.
+        "retry": Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
         "client_name": "fullon_cache_api",
     }
     if settings.redis_username is not None:
         options["username"] = settings.redis_username
     if settings.redis_password is not None:
         options["password"] = settings.redis_password
-    if settings.redis_url is not None:
-        pool = BlockingConnectionPool.from_url(settings.redis_url, **options)
-    else:
-        pool = BlockingConnectionPool(
-            host=settings.redis_host, port=settings.redis_port, db=settings.redis_db, **options
-        )
-    return Redis.from_pool(pool)  # the client owns the pool: aclose() disconnects it
+    return options
+
+
+class _SentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Addresses from Sentinel, waiting like the plain pool, closing its Sentinel with it.
+
+    redis-py's Sentinel pool fails at once when full, and leaves the Sentinel's own clients
+    open when the Redis client is closed; this pool does neither.
+    """
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self.sentinel_manager.aclose()
+
+
+def _sentinel_client(settings: Settings, options: dict[str, Any]) -> Redis:
+    """master_for (or slave_for with REDIS_SENTINEL_READ=replica) over `_SentinelPool`."""
+    sentinel_options = {
+        "socket_timeout": settings.redis_socket_timeout,
+        "socket_connect_timeout": settings.redis_socket_timeout,
+        "retry": options["retry"],
+        "client_name": "fullon_cache_api_sentinel",
+    }
+    if settings.redis_sentinel_password is not None:
+        sentinel_options["password"] = settings.redis_sentinel_password
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        list(settings.redis_sentinels), sentinel_kwargs=sentinel_options, db=settings.redis_db
+    )
+    pick = sentinel.slave_for if settings.redis_sentinel_read == "replica" else sentinel.master_for
+    client: Redis = pick(
+        settings.redis_sentinel_master or "",
+        redis_class=Redis,
+        connection_pool_class=_SentinelPool,
+        **options,
+    )
+    return client
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -64,11 +64,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_password: str | None = None
     redis_socket_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     redis_max_connections: Annotated[int, msgspec.Meta(ge=1)] = 50
+    # Scale-out: a read replica, or Sentinel (the primary's, or the replicas', address comes
+    # from the sentinels; REDIS_URL / REDIS_HOST / REDIS_PORT are then not used).
+    redis_read_url: str | None = None
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str | None = None
+    redis_sentinel_read: Literal["primary", "replica"] = "primary"
+    redis_sentinel_password: str | None = None
     auth: AuthConfig = AuthConfig()
 
     def __post_init__(self) -> None:
         if self.redis_url is not None:
             _check_url(self.redis_url, "redis_url")
+        _check_topology(msgspec.structs.asdict(self), str)
 
     def __repr__(self) -> str:
         # Never show the password, neither the field nor one embedded in the URL.
@@ -81,13 +89,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     __str__ = __repr__
 
     def redacted_target(self) -> str:
-        """The Redis address, safe to log: no password."""
+        """The Redis the gateway reads from, safe to log: no password."""
+        if self.redis_sentinels:
+            nodes = ",".join(_host_port(host, port) for host, port in self.redis_sentinels)
+            return (
+                f"sentinel://{nodes}/{self.redis_sentinel_master}"
+                f" ({self.redis_sentinel_read}, db {self.redis_db})"
+            )
+        if self.redis_read_url is not None:
+            return f"{_redacted_url(self.redis_read_url)} (read replica)"
         if self.redis_url is None:
             return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
-        parts = urlsplit(self.redis_url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{host}{port}{parts.path}"
+        return _redacted_url(self.redis_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,9 +115,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "redis_password": _read(env, "REDIS_PASSWORD", str),
             "redis_socket_timeout": _read(env, "REDIS_SOCKET_TIMEOUT", _positive_float),
             "redis_max_connections": _read(env, "REDIS_MAX_CONNECTIONS", _positive_int),
+            "redis_read_url": _read(env, "REDIS_READ_URL", str),
+            "redis_sentinels": _read(env, "REDIS_SENTINELS", _sentinels),
+            "redis_sentinel_master": _read(env, "REDIS_SENTINEL_MASTER", str),
+            "redis_sentinel_read": _read(env, "REDIS_SENTINEL_READ", _sentinel_read),
+            "redis_sentinel_password": _read(env, "REDIS_SENTINEL_PASSWORD", str),
         }
         if values["redis_url"] is not None:
             _check_url(values["redis_url"], "REDIS_URL")
+        _check_topology(values, str.upper)  # errors name the variables, not the fields
         given = {name: value for name, value in values.items() if value is not None}
         return cls(**given, auth=_auth_from_env(env))
 
@@ -191,6 +210,71 @@ def _positive_float(raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("expected a number of seconds > 0")
     return value
+
+
+def _sentinels(raw: str) -> tuple[tuple[str, int], ...]:
+    """``host:port`` entries, comma-separated (``[v6]:port``; the port defaults to 26379)."""
+    nodes = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        parts = urlsplit(f"//{entry}")
+        try:
+            port = parts.port or 26379
+        except ValueError:
+            raise ValueError(f"entry {entry!r} has an invalid port") from None
+        if not parts.hostname or parts.path or parts.username or parts.password:
+            raise ValueError(f"entry {entry!r} must be host:port")
+        nodes.append((parts.hostname, port))
+    if not nodes:
+        raise ValueError("expected host:port[,host:port...]")
+    return tuple(nodes)
+
+
+def _sentinel_read(raw: str) -> Literal["primary", "replica"]:
+    lowered = raw.lower()
+    if lowered == "primary":
+        return "primary"
+    if lowered == "replica":
+        return "replica"
+    raise ValueError("expected primary or replica")
+
+
+def _check_topology(values: Mapping[str, Any], shown: Callable[[str], str]) -> None:
+    """Refuse scale-out settings that contradict each other; messages name them via `shown`."""
+    read_url = values.get("redis_read_url")
+    if read_url is not None:
+        _check_url(read_url, shown("redis_read_url"))
+    sentinels, master = values.get("redis_sentinels"), values.get("redis_sentinel_master")
+    if bool(sentinels) != bool(master):
+        given, missing = (
+            ("redis_sentinels", "redis_sentinel_master")
+            if sentinels
+            else ("redis_sentinel_master", "redis_sentinels")
+        )
+        raise SettingsError(
+            f"{shown(given)} is set but {shown(missing)} is not: Sentinel needs both"
+        )
+    if not sentinels:
+        return
+    for other in ("redis_url", "redis_read_url"):
+        if values.get(other) is not None:
+            raise SettingsError(
+                f"{shown(other)} cannot be combined with {shown('redis_sentinels')}: the sentinels"
+                f" tell where the primary and replicas are (reads from replicas:"
+                f" {shown('redis_sentinel_read')}=replica)"
+            )
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _redacted_url(url: str) -> str:
+    """`url` without its credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    shown = f"[{host}]" if ":" in host else host
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{shown}{port}{parts.path}"
 
 
 def _check_url(url: str, name: str) -> None:

@@ -38,14 +38,42 @@ SAMPLES = {
     "/processes": "/processes",
     "/processes/health": "/processes/health",
     "/processes/{process_id:path}": f"/processes/{PROCESS_ID}",
+    "/status": "/status",
+    "/accounts/summary": "/accounts/summary",
+    "/accounts/{ex_id}/summary": "/accounts/1/summary?exchange=binance",
+    "/tickers/status": "/tickers/status",
+    "/ohlcv/status": "/ohlcv/status",
+    "/orders/stats": "/orders/stats",
+    "/trades/stats": "/trades/stats",
+    "/bots/activity": "/bots/activity",
+    "/processes/metrics": "/processes/metrics",
 }
 
 # Server-Sent Events routes (template -> sample path): crawled by the stream tests, not by the
 # request/response crawls (they never end by themselves).
-STREAM_SAMPLES: dict[str, str] = {}
+STREAM_SAMPLES: dict[str, str] = {
+    "/tickers/{exchange}/stream": "/tickers/binance/stream",
+    "/tickers/{exchange}/{symbol:path}/stream": "/tickers/binance/BTC/USDT/stream",
+    "/processes/stream": "/processes/stream",
+    "/accounts/{ex_id}/stream": "/accounts/1/stream",
+    "/accounts/{ex_id}/positions/stream": "/accounts/1/positions/stream",
+    "/orders/{account}/stream": "/orders/binance/stream",
+    "/bots/stream": "/bots/stream",
+    "/ohlcv/{symbol:path}/{timeframe}/stream": "/ohlcv/BTC/USDT/1m/stream",
+}
+
+# The docs (OpenAPI document, Swagger UI, ReDoc, their assets): they never read Redis, so they
+# are left out of the data crawls; tests/test_openapi.py covers them.
+DOC_PATHS = {"/openapi.json", "/docs", "/redoc", "/docs/assets/{name}"}
 
 # WebSocket route templates.
-WEBSOCKET_PATHS: set[str] = set()
+WEBSOCKET_PATHS: set[str] = {
+    "/ws",
+    *(
+        f"/ws/{domain}/{{connection_id}}"
+        for domain in ("tickers", "orders", "trades", "accounts", "bots", "ohlcv", "process")
+    ),
+}
 
 TRADE = {
     "trade_id": 1,

@@ -11,7 +11,7 @@ import redis
 from fullon_cache_api._app import all_routes
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .surface import SAMPLES, STREAM_SAMPLES, WEBSOCKET_PATHS, seed_surface
+from .surface import DOC_PATHS, SAMPLES, STREAM_SAMPLES, WEBSOCKET_PATHS, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +22,8 @@ def route_paths() -> list[str]:
 
 def test_every_route_has_a_sample() -> None:
     """A route added to a table without a sample in tests/surface.py fails this test."""
-    assert sorted(route_paths()) == sorted([*SAMPLES, *STREAM_SAMPLES, *WEBSOCKET_PATHS])
+    expected = [*SAMPLES, *STREAM_SAMPLES, *WEBSOCKET_PATHS, *DOC_PATHS]
+    assert sorted(route_paths()) == sorted(expected)
 
 
 async def test_every_route_answers_with_seeded_data(

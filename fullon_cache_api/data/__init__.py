@@ -12,6 +12,7 @@ from .orders import OrderReader
 from .processes import ProcessReader
 from .tickers import TickerReader
 from .trades import TradeReader
+from .views import ViewReader
 
 __all__ = ["CacheReader"]
 
@@ -29,3 +30,4 @@ class CacheReader:
         self.trades = TradeReader(redis)
         self.ohlcv = OhlcvReader(redis)
         self.processes = ProcessReader(redis)
+        self.views = ViewReader(redis)

@@ -8,7 +8,7 @@ MULTI/EXEC is ever sent.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
@@ -30,6 +30,9 @@ def text(value: bytes | str) -> str:
 
 class BaseReader:
     """A reader of one fullon_cache domain, over a shared client it does not own."""
+
+    # Called once per skipped entry; metrics set it per instance to count them by domain.
+    on_skip: Callable[[], None] | None = None
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -53,9 +56,8 @@ class BaseReader:
                 if cursor == 0:
                     return
 
-    @staticmethod
-    def skipped(what: str, where: str, reason: object) -> None:
-        """Log one corrupt entry left out of a list (the caller counts it)."""
+    def skipped(self, what: str, where: str, reason: object) -> None:
+        """Log one corrupt entry left out of a list (the caller counts it in its answer)."""
         _log.warning(
             "skipped corrupt entry %s in %s: %s",
             what,
@@ -63,3 +65,5 @@ class BaseReader:
             reason,
             extra={"entry": what, "key": where},
         )
+        if self.on_skip is not None:
+            self.on_skip()

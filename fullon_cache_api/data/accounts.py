@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._access import owned, read_fields, sees
+from .._auth import Ownership
 from .._codec import Undecodable, decode_any, to_datetime, to_float
 from .._errors import CorruptEntry, NotFound
 from .._redis import translate_errors
@@ -28,12 +30,15 @@ _DATE = "date"
 
 
 class AccountReader(BaseReader):
-    """Balances and positions of exchange accounts (ex_id), read from two hashes."""
+    """Balances and positions of exchange accounts (ex_id), read from two hashes.
 
-    async def all(self) -> AccountList:
-        """Balances of every account (HGETALL ``accounts``), sorted by ex_id."""
-        with translate_errors(ACCOUNTS_KEY):
-            stored = await self.redis.hgetall(ACCOUNTS_KEY)
+    `only` restricts every read to the ex_ids an `Ownership` grants (None: every account);
+    an account not granted reads as absent (see `_access`).
+    """
+
+    async def all(self, *, only: Ownership | None = None) -> AccountList:
+        """Balances of every visible account (HGETALL, or HMGET of the owned ex_ids)."""
+        stored = await read_fields(self.redis, ACCOUNTS_KEY, owned(only, "ex_ids"))
         accounts: list[Account] = []
         for field, raw in stored.items():
             ex_id = text(field)
@@ -46,10 +51,9 @@ class AccountReader(BaseReader):
             count=len(accounts), skipped=len(stored) - len(accounts), accounts=accounts
         )
 
-    async def one(self, ex_id: str) -> Account:
+    async def one(self, ex_id: str, *, only: Ownership | None = None) -> Account:
         """Balances of one account (HGET ``accounts`` ex_id)."""
-        with translate_errors(ACCOUNTS_KEY):
-            raw = await self.redis.hget(ACCOUNTS_KEY, ex_id)
+        raw = await self._field(ACCOUNTS_KEY, ex_id, only)
         if raw is None:
             raise NotFound(f"no balances cached for account {ex_id!r}")
         try:
@@ -59,10 +63,9 @@ class AccountReader(BaseReader):
                 f"account {ex_id!r} in {ACCOUNTS_KEY} is not a JSON object: {exc}"
             ) from None
 
-    async def positions(self, ex_id: str) -> AccountPositions:
+    async def positions(self, ex_id: str, *, only: Ownership | None = None) -> AccountPositions:
         """Positions of one account only (HGET ``account_positions`` ex_id), sorted by symbol."""
-        with translate_errors(POSITIONS_KEY):
-            raw = await self.redis.hget(POSITIONS_KEY, ex_id)
+        raw = await self._field(POSITIONS_KEY, ex_id, only)
         if raw is None:
             raise NotFound(f"no positions cached for account {ex_id!r}")
         try:
@@ -80,14 +83,13 @@ class AccountReader(BaseReader):
             positions=positions,
         )
 
-    async def all_positions(self) -> PositionList:
-        """Positions of every account (HGETALL ``account_positions``), by (ex_id, symbol).
+    async def all_positions(self, *, only: Ownership | None = None) -> PositionList:
+        """Positions of every visible account (HGETALL or HMGET), by (ex_id, symbol).
 
         `skipped` counts whole accounts whose document is corrupt plus single symbols whose
         value is not an object.
         """
-        with translate_errors(POSITIONS_KEY):
-            stored = await self.redis.hgetall(POSITIONS_KEY)
+        stored = await read_fields(self.redis, POSITIONS_KEY, owned(only, "ex_ids"))
         positions: list[Position] = []
         skipped = 0
         for field in sorted(stored, key=lambda field: _ex_id_order(text(field))):
@@ -102,6 +104,14 @@ class AccountReader(BaseReader):
             positions.extend(found)
             skipped += bad
         return PositionList(count=len(positions), skipped=skipped, positions=positions)
+
+    async def _field(self, key: str, ex_id: str, only: Ownership | None) -> bytes | str | None:
+        """HGET `key` `ex_id`; an account the caller does not own is never read (a miss)."""
+        if not sees(only, ex_id=ex_id):
+            return None
+        with translate_errors(key):
+            raw: bytes | str | None = await self.redis.hget(key, ex_id)
+        return raw
 
     def _symbols(self, ex_id: str, document: dict[str, Any]) -> tuple[list[Position], int]:
         """The symbol entries of one positions document, and how many were not objects."""

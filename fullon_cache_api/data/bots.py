@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._access import owned, read_fields, sees, sees_bot_mark
+from .._auth import Ownership
 from .._codec import Undecodable, decode, to_datetime
 from .._errors import CorruptEntry, NotFound
 from .._redis import translate_errors
@@ -33,11 +35,16 @@ _OPENING_POSITION = "opening_position"
 
 
 class BotReader(BaseReader):
-    """Bot status documents, exchange blocks and opening-position marks."""
+    """Bot status documents, exchange blocks and opening-position marks.
 
-    async def all(self) -> BotList:
-        """Every bot status document (HGETALL ``bot_status``); bad JSON is skipped."""
-        stored = await self._hgetall(_BOT_STATUS)
+    `only` restricts reads to what an `Ownership` grants (None: everything): status documents
+    by bot id; blocks and opening marks by the bot holding them (and their ex_id when it is
+    one). Malformed blocks and marks, whose owner cannot be read, are counted for admins only.
+    """
+
+    async def all(self, *, only: Ownership | None = None) -> BotList:
+        """Every visible bot status document (HGETALL, or HMGET of the owned bot ids)."""
+        stored = await read_fields(self.redis, _BOT_STATUS, owned(only, "bot_ids"))
         bots: list[Bot] = []
         for field in sorted(stored, key=lambda raw: _natural(text(raw))):
             bot_id = text(field)
@@ -47,10 +54,12 @@ class BotReader(BaseReader):
                 self.skipped(bot_id, _BOT_STATUS, exc)
         return BotList(count=len(bots), skipped=len(stored) - len(bots), bots=bots)
 
-    async def one(self, bot_id: str) -> Bot:
-        """The status document of `bot_id` (HGET ``bot_status``)."""
-        with translate_errors(_BOT_STATUS):
-            raw = await self.redis.hget(_BOT_STATUS, bot_id)
+    async def one(self, bot_id: str, *, only: Ownership | None = None) -> Bot:
+        """The status document of `bot_id` (HGET ``bot_status``); a foreign bot is a miss."""
+        raw = None
+        if sees(only, bot_id=bot_id):
+            with translate_errors(_BOT_STATUS):
+                raw = await self.redis.hget(_BOT_STATUS, bot_id)
         if raw is None:
             raise NotFound(f"no status cached for bot {bot_id!r}")
         try:
@@ -58,36 +67,39 @@ class BotReader(BaseReader):
         except Undecodable as exc:
             raise CorruptEntry(f"bot {bot_id!r} in {_BOT_STATUS} is not valid: {exc}") from None
 
-    async def blocks(self) -> BlockList:
+    async def blocks(self, *, only: Ownership | None = None) -> BlockList:
         """Every exchange/symbol block (HGETALL ``block_exchange``); malformed fields skipped."""
-        stored = await self._hgetall(_BLOCK_EXCHANGE)
+        stored = await read_fields(self.redis, _BLOCK_EXCHANGE, None)
         blocks: list[Block] = []
+        skipped = 0
         for field, value in stored.items():
             pair = _split_pair(text(field))
             if pair is None:
                 self.skipped(text(field), _BLOCK_EXCHANGE, "field is not {ex_id}:{symbol}")
+                skipped += only is None
                 continue
-            blocks.append(Block(ex_id=pair[0], symbol=pair[1], bot_id=text(value)))
+            block = Block(ex_id=pair[0], symbol=pair[1], bot_id=text(value))
+            if sees_bot_mark(only, block.ex_id, block.bot_id):
+                blocks.append(block)
         blocks.sort(key=lambda block: (_natural(block.ex_id), block.symbol))
-        return BlockList(count=len(blocks), skipped=len(stored) - len(blocks), blocks=blocks)
+        return BlockList(count=len(blocks), skipped=skipped, blocks=blocks)
 
-    async def opening_positions(self) -> OpeningPositionList:
+    async def opening_positions(self, *, only: Ownership | None = None) -> OpeningPositionList:
         """Every opening-position mark (HGETALL ``opening_position``); malformed ones skipped."""
-        stored = await self._hgetall(_OPENING_POSITION)
+        stored = await read_fields(self.redis, _OPENING_POSITION, None)
         marks: list[OpeningPosition] = []
+        skipped = 0
         for field, value in stored.items():
             try:
-                marks.append(_opening_position(text(field), text(value)))
+                mark = _opening_position(text(field), text(value))
             except Undecodable as exc:
                 self.skipped(text(field), _OPENING_POSITION, exc)
+                skipped += only is None
+                continue
+            if sees_bot_mark(only, mark.ex_id, mark.bot_id):
+                marks.append(mark)
         marks.sort(key=lambda mark: (_natural(mark.ex_id), mark.symbol))
-        return OpeningPositionList(
-            count=len(marks), skipped=len(stored) - len(marks), opening_positions=marks
-        )
-
-    async def _hgetall(self, key: str) -> dict[bytes | str, bytes | str]:
-        with translate_errors(key):
-            return await self.redis.hgetall(key)
+        return OpeningPositionList(count=len(marks), skipped=skipped, opening_positions=marks)
 
 
 def _bot(bot_id: str, raw: bytes | str) -> Bot:

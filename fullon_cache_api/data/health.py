@@ -1,11 +1,14 @@
-"""Reader behind ``/health``: is Redis reachable, and how long does one round trip take."""
+"""Reader behind ``/health``: is Redis reachable, how long does one round trip take, and, when
+the gateway reads from a replica, how far behind its primary that replica may be."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from .._redis import translate_errors
-from ..structs.health import Health, RedisHealth
+from ..structs.health import Health, RedisHealth, Replication
 from ._base import BaseReader
 
 __all__ = ["HealthReader"]
@@ -15,11 +18,39 @@ class HealthReader(BaseReader):
     """The gateway's own health: a timed PING (fullon_cache's BaseCache.ping does the same)."""
 
     async def check(self) -> Health:
-        """PING Redis and time the round trip; an outage raises CacheUnavailable (503)."""
+        """PING and INFO replication in one timed round trip; an outage raises
+        CacheUnavailable (503). An INFO the ACL refuses only leaves `replication` out."""
         started = time.perf_counter()
         with translate_errors("PING"):
-            await self.redis.ping()
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.ping()
+                pipe.info("replication")
+                pong, info = await pipe.execute(raise_on_error=False)
+            if isinstance(pong, Exception):
+                raise pong
         latency_ms = (time.perf_counter() - started) * 1000.0
         return Health(
-            status="ok", redis=RedisHealth(reachable=True, latency_ms=round(latency_ms, 3))
+            status="ok",
+            redis=RedisHealth(reachable=True, latency_ms=round(latency_ms, 3)),
+            replication=_replication(info) if isinstance(info, Mapping) else None,
         )
+
+
+def _replication(info: Mapping[str, Any]) -> Replication | None:
+    """The replica's side of INFO replication; None when we read from a primary."""
+    if info.get("role") != "slave":
+        return None
+    link_up = info.get("master_link_status") == "up"
+    return Replication(
+        role="replica",
+        link_up=link_up,
+        last_io_seconds_ago=_int(info.get("master_last_io_seconds_ago")) if link_up else None,
+        link_down_seconds=None if link_up else _int(info.get("master_link_down_since_seconds")),
+        sync_in_progress=bool(info.get("master_sync_in_progress")),
+        offset=_int(info.get("slave_repl_offset")),
+    )
+
+
+def _int(value: Any) -> int | None:
+    """An INFO number (redis-py parses them; -1 means unknown)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

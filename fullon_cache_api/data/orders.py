@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from .._access import ex_id_of, may_hold, sees_corrupt, sees_in
+from .._auth import Ownership
 from .._codec import Undecodable, decode, to_datetime, to_float
 from .._errors import CorruptEntry, NotFound
 from .._redis import translate_errors
@@ -63,47 +65,71 @@ class _StoredOrder(msgspec.Struct):
 
 
 class OrderReader(BaseReader):
-    """Orders of every key (exchange name or ex_id), found by SCAN, and open-order queues."""
+    """Orders of every key (exchange name or ex_id), found by SCAN, and open-order queues.
 
-    async def hashes(self) -> OrderHashes:
-        """Every ``order_status:*`` hash with its size and TTL (SCAN, then HLEN + TTL each)."""
-        keys = await self.scan_keys(f"{_HASH_PREFIX}*", "hash")
+    `only` restricts reads to what an `Ownership` grants (None: everything): a hash keyed by
+    an ex_id is the owner's whole, an exchange-named hash is filtered order by order on the
+    ids each order carries, and a hash that shows the caller nothing reads as absent.
+    """
+
+    async def hashes(self, *, only: Ownership | None = None) -> OrderHashes:
+        """Every ``order_status:*`` hash with its size and TTL (SCAN, then HLEN + TTL each).
+
+        For a non-admin an exchange-named hash is read whole (HGETALL) to count only the
+        caller's orders; hashes holding none of theirs are not listed.
+        """
+        keys = [key for key in await self._hash_keys() if may_hold(only, _account(key))]
+        shared = {key for key in keys if only is not None and ex_id_of(_account(key)) is None}
         with translate_errors("order hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
-                    pipe.hlen(key)
+                    if key in shared:
+                        pipe.hgetall(key)
+                    else:
+                        pipe.hlen(key)
                     pipe.ttl(key)
                 replies = await pipe.execute()
-        found = [
-            OrderHash(key=key.removeprefix(_HASH_PREFIX), orders=size, ttl_seconds=_ttl(ttl))
-            for key, size, ttl in zip(keys, replies[::2], replies[1::2], strict=True)
-            if size  # a hash that expired between SCAN and HLEN is gone
-        ]
+        found: list[OrderHash] = []
+        for key, size, ttl in zip(keys, replies[::2], replies[1::2], strict=True):
+            if key in shared:
+                size = sum(_shows(only, _account(key), text(f), raw) for f, raw in size.items())
+            if size:  # a hash that expired between SCAN and HLEN is gone
+                found.append(OrderHash(key=_account(key), orders=size, ttl_seconds=_ttl(ttl)))
         return OrderHashes(count=len(found), hashes=found)
 
-    async def find(self, order_id: str) -> OrderMatches:
+    async def find(self, order_id: str, *, only: Ownership | None = None) -> OrderMatches:
         """`order_id` in every ``order_status:*`` hash (SCAN, then HGET each); 404 when absent."""
-        keys = await self.scan_keys(f"{_HASH_PREFIX}*", "hash")
+        missing = NotFound(f"order {order_id!r} is in no order_status hash")
+        keys = [key for key in await self._hash_keys() if may_hold(only, _account(key))]
         with translate_errors(f"order {order_id!r} in order hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.hget(key, order_id)
                 values: list[bytes | None] = await pipe.execute()
-        found = [(key, raw) for key, raw in zip(keys, values, strict=True) if raw is not None]
-        if not found:
-            raise NotFound(f"order {order_id!r} is in no order_status hash")
         orders: list[Order] = []
-        for key, raw in found:
+        skipped = 0
+        for key, raw in zip(keys, values, strict=True):
+            if raw is None:
+                continue
             try:
-                orders.append(_order(key.removeprefix(_HASH_PREFIX), order_id, raw))
+                order = _order(_account(key), order_id, raw)
             except Undecodable as exc:
                 self.skipped(order_id, key, exc)
-        return OrderMatches(
-            order_id=order_id, count=len(orders), skipped=len(found) - len(orders), orders=orders
-        )
+                skipped += sees_corrupt(only, _account(key))
+                continue
+            if sees_order(only, order):
+                orders.append(order)
+        if not orders and not skipped:
+            raise missing
+        return OrderMatches(order_id=order_id, count=len(orders), skipped=skipped, orders=orders)
 
-    async def queues(self) -> OrderQueues:
-        """Every ``new_orders:*`` queue with its length (SCAN, then LLEN each; nothing popped)."""
+    async def queues(self, *, only: Ownership | None = None) -> OrderQueues:
+        """Every ``new_orders:*`` queue with its length (SCAN, then LLEN each; nothing popped).
+
+        The queues name no owner, so only an admin sees them; anyone else gets none.
+        """
+        if only is not None:
+            return OrderQueues(count=0, queues=[])
         keys = await self.scan_keys(f"{_QUEUE_PREFIX}*", "list")
         with translate_errors("open-order queues"):
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -118,29 +144,42 @@ class OrderReader(BaseReader):
         return OrderQueues(count=len(found), queues=found)
 
     async def all(
-        self, account: str, *, status: str | None, symbol: str | None, limit: int
+        self,
+        account: str,
+        *,
+        status: str | None,
+        symbol: str | None,
+        limit: int,
+        only: Ownership | None = None,
     ) -> OrderList:
         """Orders under `account`, newest write first (HGETALL + TTL); 404 when the key is absent.
 
         `status` matches case-insensitively (``FILLED`` finds ``filled``), `symbol` exactly.
         Ties in write time are broken by order id; orders without a time come last.
         """
+        missing = NotFound(f"no orders cached under {account!r}")
+        if not may_hold(only, account):
+            raise missing
         key = f"{_HASH_PREFIX}{account}"
         with translate_errors(key):
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.hgetall(key)
                 pipe.ttl(key)
                 stored, ttl = await pipe.execute()
-        if not stored:
-            raise NotFound(f"no orders cached under {account!r}")
         orders: list[Order] = []
+        skipped = 0
         for field, raw in stored.items():
             order_id = text(field)
             try:
-                orders.append(_order(account, order_id, raw))
+                order = _order(account, order_id, raw)
             except Undecodable as exc:
                 self.skipped(order_id, key, exc)
-        skipped = len(stored) - len(orders)
+                skipped += sees_corrupt(only, account)
+                continue
+            if sees_order(only, order):
+                orders.append(order)
+        if not orders and not skipped:
+            raise missing
         wanted = status.casefold() if status is not None else None
         orders = [
             order
@@ -159,17 +198,46 @@ class OrderReader(BaseReader):
             orders=kept,
         )
 
-    async def one(self, account: str, order_id: str) -> Order:
+    async def one(self, account: str, order_id: str, *, only: Ownership | None = None) -> Order:
         """The order stored under field `order_id` of ``order_status:{account}`` (HGET)."""
+        missing = NotFound(f"no order {order_id!r} cached under {account!r}")
+        if not may_hold(only, account):
+            raise missing
         key = f"{_HASH_PREFIX}{account}"
         with translate_errors(key):
             raw = await self.redis.hget(key, order_id)
         if raw is None:
-            raise NotFound(f"no order {order_id!r} cached under {account!r}")
+            raise missing
         try:
-            return _order(account, order_id, raw)
+            order = _order(account, order_id, raw)
         except Undecodable as exc:
+            if not sees_corrupt(only, account):
+                raise missing from None  # whose it is cannot be read: not the caller's
             raise CorruptEntry(f"order {order_id!r} in {key} is not valid JSON: {exc}") from None
+        if not sees_order(only, order):
+            raise missing
+        return order
+
+    async def _hash_keys(self) -> list[str]:
+        return await self.scan_keys(f"{_HASH_PREFIX}*", "hash")
+
+
+def _account(key: str) -> str:
+    """The account part of an ``order_status:`` key: an exchange name or an ex_id."""
+    return key.removeprefix(_HASH_PREFIX)
+
+
+def sees_order(only: Ownership | None, order: Order) -> bool:
+    """Whether the caller sees `order` (rules in `_access`)."""
+    return sees_in(only, order.key, ex_id=order.ex_id, uid=order.uid, bot_id=order.bot_id)
+
+
+def _shows(only: Ownership | None, account: str, order_id: str, raw: bytes | str) -> bool:
+    """Whether the caller sees a stored order; a corrupt one's owner is unknown: hidden."""
+    try:
+        return sees_order(only, _order(account, order_id, raw))
+    except Undecodable:
+        return False
 
 
 def _order(key: str, order_id: str, raw: bytes | str) -> Order:

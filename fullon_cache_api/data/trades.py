@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import msgspec
 
+from .._access import sees
+from .._auth import Ownership
 from .._codec import Undecodable, decode, to_datetime
 from .._errors import NotFound
 from .._redis import translate_errors
@@ -29,6 +31,8 @@ _QUEUE_PREFIX = "trades:"
 # With the trailing colon, unlike fullon_cache's ``TRADE:STATUS*`` glob (which also matches
 # e.g. ``TRADE:STATUSX``).
 _STATUS_PREFIX = "TRADE:STATUS:"
+# How far back a non-admin's trades are looked for in a shared queue: its newest entries.
+OWNED_WINDOW = 10000
 
 
 class _StoredTrade(msgspec.Struct):
@@ -55,11 +59,21 @@ class _StoredTrade(msgspec.Struct):
 
 
 class TradeReader(BaseReader):
-    """Trade queues and trade statuses, read without consuming anything."""
+    """Trade queues and trade statuses, read without consuming anything.
 
-    async def overview(self) -> TradeOverview:
+    `only` restricts reads to what an `Ownership` grants (None: everything). A user queue
+    belongs to the uid in its key. A ``trades:`` queue is shared: a non-admin gets only the
+    trades carrying its ids among the newest `OWNED_WINDOW`, `length` counting those. The
+    overview names no owner and is admin-only.
+    """
+
+    async def overview(self, *, only: Ownership | None = None) -> TradeOverview:
         """Queues and statuses: SCAN ``trades:*`` (list), SCAN ``TRADE:STATUS:*`` (string),
         then one pipeline of LLEN per queue plus one MGET of the statuses."""
+        if only is not None:
+            return TradeOverview(
+                queue_count=0, queues=[], status_count=0, status_skipped=0, statuses=[]
+            )
         queue_keys = await self.scan_keys(f"{_QUEUE_PREFIX}*", "list")
         status_keys = await self.scan_keys(f"{_STATUS_PREFIX}*", "string")
         if not queue_keys and not status_keys:
@@ -87,29 +101,37 @@ class TradeReader(BaseReader):
             statuses=statuses,
         )
 
-    async def queue(self, exchange: str, symbol: str, limit: int) -> TradeList:
+    async def queue(
+        self, exchange: str, symbol: str, limit: int, *, only: Ownership | None = None
+    ) -> TradeList:
         """The newest `limit` trades of ``trades:{exchange}:{symbol without /}``, oldest
         first, and the queue length (one pipeline: LLEN, LRANGE -limit -1)."""
         key = f"{_QUEUE_PREFIX}{exchange}:{symbol.replace('/', '')}"
-        length, raws = await self._window(key, limit)
+        if only is None:
+            length, raws = await self._window(key, limit)
+            trades = self._trades(key, raws)
+            skipped = len(raws) - len(trades)
+        else:
+            length, trades, skipped = await self._owned(key, limit, only)
         if not length:
             raise NotFound(f"no trade queue for {symbol!r} on {exchange!r}")
-        trades = self._trades(key, raws)
         return TradeList(
             exchange=exchange,
             symbol=symbol,
             key=key,
             length=length,
             count=len(trades),
-            skipped=len(raws) - len(trades),
+            skipped=skipped,
             trades=trades,
         )
 
-    async def user_queue(self, uid: str, exchange: str, limit: int) -> UserTradeList:
+    async def user_queue(
+        self, uid: str, exchange: str, limit: int, *, only: Ownership | None = None
+    ) -> UserTradeList:
         """The newest `limit` trades of ``user_trades:{uid}:{exchange}``, oldest first, and
-        the queue length (one pipeline: LLEN, LRANGE -limit -1)."""
+        the queue length (one pipeline: LLEN, LRANGE -limit -1); a foreign uid is a miss."""
         key = f"user_trades:{uid}:{exchange}"
-        length, raws = await self._window(key, limit)
+        length, raws = await self._window(key, limit) if sees(only, uid=uid) else (0, [])
         if not length:
             raise NotFound(f"no trade queue for user {uid} on {exchange!r}")
         trades = self._trades(key, raws)
@@ -132,6 +154,19 @@ class TradeReader(BaseReader):
                 # Per-command errors come back unwrapped, so WRONGTYPE reads as such (502).
                 length, raws = await pipe.execute()
         return int(length), list(raws)
+
+    async def _owned(self, key: str, limit: int, only: Ownership) -> tuple[int, list[Trade], int]:
+        """The caller's trades among the newest `OWNED_WINDOW` of a shared queue: how many,
+        the newest `limit` of them, and 0 skipped (a corrupt entry's owner is unknown)."""
+        with translate_errors(key):
+            raws = await self.redis.lrange(key, -OWNED_WINDOW, -1)
+        mine = [
+            trade
+            for raw in raws
+            if (trade := _decoded(raw)) is not None
+            and sees(only, ex_id=trade.ex_id, uid=trade.uid, bot_id=trade.bot_id)
+        ]
+        return len(mine), mine[-limit:], 0
 
     def _trades(self, key: str, raws: list[bytes]) -> list[Trade]:
         trades: list[Trade] = []
@@ -164,7 +199,14 @@ class TradeReader(BaseReader):
         return statuses
 
 
-def _trade(raw: bytes) -> Trade:
+def _decoded(raw: bytes | str) -> Trade | None:
+    try:
+        return _trade(raw)
+    except Undecodable:
+        return None
+
+
+def _trade(raw: bytes | str) -> Trade:
     stored = decode(raw, _StoredTrade)
     fields = msgspec.structs.asdict(stored)
     fields["time"] = to_datetime(stored.time)

@@ -1,4 +1,8 @@
-"""Bots: ``bot_status`` documents, ``block_exchange`` blocks, ``opening_position`` marks."""
+"""Bots: ``bot_status`` documents, ``block_exchange`` blocks, ``opening_position`` marks.
+
+Private: a non-admin sees the bots its ownership grants, and the blocks and opening marks
+those bots hold; any other bot id is a 404.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,32 @@ from starlette.responses import Response
 from .._params import BOT_ID, path_param
 from .._responses import MsgspecResponse
 from ..structs.bots import BlockList, Bot, BotList, OpeningPositionList
-from ._common import ApiRoute, reader_from
+from ._common import ApiRoute, ownership_of, reader_from
 
 
 async def list_bots(request: Request) -> Response:
-    """Status documents of every bot, sorted by bot id."""
-    return MsgspecResponse(await reader_from(request).bots.all())
+    """Status documents of every bot the caller owns, sorted by bot id."""
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).bots.all(only=only))
 
 
 async def list_blocks(request: Request) -> Response:
-    """Every exchange/symbol block with the bot holding it."""
-    return MsgspecResponse(await reader_from(request).bots.blocks())
+    """Every exchange/symbol block held by a bot the caller owns."""
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).bots.blocks(only=only))
 
 
 async def list_opening_positions(request: Request) -> Response:
-    """Every opening-position mark with its bot and time."""
-    return MsgspecResponse(await reader_from(request).bots.opening_positions())
+    """Every opening-position mark of a bot the caller owns, with its time."""
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).bots.opening_positions(only=only))
 
 
 async def one_bot(request: Request) -> Response:
     """One bot's status document."""
     bot_id = path_param(request, "bot_id", BOT_ID)
-    return MsgspecResponse(await reader_from(request).bots.one(bot_id))
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).bots.one(bot_id, only=only))
 
 
 routes = [

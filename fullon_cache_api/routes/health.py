@@ -1,4 +1,5 @@
-"""Health of the gateway itself: Redis reachability and round-trip latency."""
+"""Health of the gateway itself: liveness for anyone, Redis reachability and latency for
+identified callers."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from starlette.responses import Response
 
 from .._responses import MsgspecResponse
 from ..structs.health import Health
-from ._common import ApiRoute, reader_from
+from ._common import ApiRoute, identity_of, reader_from
 
 
 async def health(request: Request) -> Response:
-    """200 with the PING latency when Redis answers; 503 problem with Retry-After when not."""
+    """Anonymous: 200 ``{"status": "ok"}`` without touching Redis (liveness). Identified: 200
+    with the PING latency when Redis answers, 503 problem with Retry-After when not."""
+    if identity_of(request) is None:
+        return MsgspecResponse(Health(status="ok"))
     return MsgspecResponse(await reader_from(request).health.check())
 
 

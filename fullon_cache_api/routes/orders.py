@@ -1,4 +1,8 @@
-"""Orders: ``order_status:{key}`` hashes (key = exchange name or ex_id) and open-order queues."""
+"""Orders: ``order_status:{key}`` hashes (key = exchange name or ex_id) and open-order queues.
+
+Private: a non-admin sees hashes keyed by the ex_ids it owns, and in exchange-named hashes
+only the orders carrying its ids; open-order queues name no owner and are admin-only.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from starlette.responses import Response
 from .._params import ACCOUNT, ORDER_ID, STATUS, SYMBOL, Bound, path_param, query_int, query_text
 from .._responses import MsgspecResponse
 from ..structs.orders import Order, OrderHashes, OrderList, OrderMatches, OrderQueues
-from ._common import ApiRoute, reader_from
+from ._common import ApiRoute, ownership_of, reader_from
 
 # Orders returned by one list call; a hash holds every order of an account, so cap it.
 ORDER_LIMIT = Bound(default=1000, minimum=1, maximum=10000)
@@ -18,14 +22,16 @@ async def list_order_hashes(request: Request) -> Response:
     """Every order hash with its order count and TTL; `?order_id=` finds one order in all."""
     reader = reader_from(request).orders
     order_id = query_text(request, "order_id", ORDER_ID)
+    only = await ownership_of(request)
     if order_id is not None:
-        return MsgspecResponse(await reader.find(order_id))
-    return MsgspecResponse(await reader.hashes())
+        return MsgspecResponse(await reader.find(order_id, only=only))
+    return MsgspecResponse(await reader.hashes(only=only))
 
 
 async def list_queues(request: Request) -> Response:
-    """Open-order queues (``new_orders:*``) with their lengths; nothing is popped."""
-    return MsgspecResponse(await reader_from(request).orders.queues())
+    """Open-order queues (``new_orders:*``) with their lengths; nothing is popped (admin only)."""
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).orders.queues(only=only))
 
 
 async def account_orders(request: Request) -> Response:
@@ -34,15 +40,19 @@ async def account_orders(request: Request) -> Response:
     status = query_text(request, "status", STATUS)
     symbol = query_text(request, "symbol", SYMBOL)
     limit = query_int(request, "limit", ORDER_LIMIT)
+    only = await ownership_of(request)
     orders = reader_from(request).orders
-    return MsgspecResponse(await orders.all(account, status=status, symbol=symbol, limit=limit))
+    return MsgspecResponse(
+        await orders.all(account, status=status, symbol=symbol, limit=limit, only=only)
+    )
 
 
 async def one_order(request: Request) -> Response:
     """One order, addressed by its hash field (the exchange order id, or ``None``)."""
     account = path_param(request, "account", ACCOUNT)
     order_id = path_param(request, "order_id", ORDER_ID)
-    return MsgspecResponse(await reader_from(request).orders.one(account, order_id))
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).orders.one(account, order_id, only=only))
 
 
 routes = [

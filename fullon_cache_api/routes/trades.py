@@ -1,5 +1,10 @@
 """Trades: ``trades:{ex}:{symbol}`` and ``user_trades:{uid}:{ex}`` queues, read without
-consuming them, and the ``TRADE:STATUS:{key}`` update times."""
+consuming them, and the ``TRADE:STATUS:{key}`` update times.
+
+Private: a non-admin reads the user queues of the uids it owns, and in a shared
+``trades:{exchange}:{symbol}`` queue only the trades carrying its ids; the overview is
+admin-only.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,16 @@ from starlette.responses import Response
 from .._params import EXCHANGE, SYMBOL, UID, Bound, path_param, query_int
 from .._responses import MsgspecResponse
 from ..structs.trades import TradeList, TradeOverview, UserTradeList
-from ._common import ApiRoute, reader_from
+from ._common import ApiRoute, ownership_of, reader_from
 
 # How many of the newest trades one request returns.
 TRADE_LIMIT = Bound(default=100, minimum=1, maximum=10000)
 
 
 async def overview(request: Request) -> Response:
-    """Trade queues with their lengths, and the last update time of each trade status."""
-    return MsgspecResponse(await reader_from(request).trades.overview())
+    """Trade queues with their lengths, and the last update time of each trade status (admin)."""
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).trades.overview(only=only))
 
 
 async def user_trades(request: Request) -> Response:
@@ -25,7 +31,9 @@ async def user_trades(request: Request) -> Response:
     uid = path_param(request, "uid", UID)
     exchange = path_param(request, "exchange", EXCHANGE)
     limit = query_int(request, "limit", TRADE_LIMIT)
-    return MsgspecResponse(await reader_from(request).trades.user_queue(uid, exchange, limit))
+    only = await ownership_of(request)
+    trades = reader_from(request).trades
+    return MsgspecResponse(await trades.user_queue(uid, exchange, limit, only=only))
 
 
 async def symbol_trades(request: Request) -> Response:
@@ -33,7 +41,9 @@ async def symbol_trades(request: Request) -> Response:
     exchange = path_param(request, "exchange", EXCHANGE)
     symbol = path_param(request, "symbol", SYMBOL)
     limit = query_int(request, "limit", TRADE_LIMIT)
-    return MsgspecResponse(await reader_from(request).trades.queue(exchange, symbol, limit))
+    only = await ownership_of(request)
+    trades = reader_from(request).trades
+    return MsgspecResponse(await trades.queue(exchange, symbol, limit, only=only))
 
 
 routes = [

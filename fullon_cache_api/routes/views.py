@@ -1,7 +1,174 @@
-"""Routes of views (to be written)."""
+"""Derived views: summaries computed from the cached data (read-only, bounded memory).
+
+This table comes before the domain tables, so ``/tickers/status`` is matched here and not as
+the exchange ``status`` (likewise ``/orders/stats``, ``/bots/activity``, ``/accounts/summary``).
+Each endpoint's docstring states its formula; it becomes the OpenAPI description.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
 
-routes: list[BaseRoute] = []
+from .._params import EX_ID, EXCHANGE, Bound, Pattern, path_param, query_int, query_text
+from .._responses import MsgspecResponse
+from ..data.views import ViewReader
+from ..structs.views import (
+    BotActivityList,
+    CacheStatus,
+    OhlcvStatus,
+    OrderStats,
+    ProcessMetrics,
+    TickerStatus,
+    TradeStats,
+)
+from ..structs.views_portfolio import AccountSummary, PortfolioSummary
+from ._common import ApiRoute, ownership_of, reader_from
+
+QUOTE = Pattern("quote", r"[A-Za-z0-9][A-Za-z0-9_.\-]*", 20, "currency code (e.g. USDT)")
+DEFAULT_QUOTE = "USDT"
+# Seconds after which a ticker or bot feed counts as stale.
+STALE_AFTER = Bound(default=60, minimum=1, maximum=86400)
+
+
+def _views(request: Request) -> ViewReader:
+    return reader_from(request).views
+
+
+async def portfolio(request: Request) -> Response:
+    """Portfolio of every account you may read, valued in `quote` (default USDT).
+
+    Per currency: ``value = total * rate`` (``total`` = free + used when absent), ``rate`` = 1
+    for the quote, else the price of ``CUR/QUOTE``, else 1 / price of ``QUOTE/CUR``. Per
+    position: ``value = volume * price`` and ``unrealized_pnl = value - cost`` in the symbol's
+    quote currency, where price = ticker ``last``, else mid of ``bid``/``ask``, else
+    ``price``; totals convert them with the rate. Tickers come from `exchange`, else from the
+    exchange the account's cached orders name. Sums are exact decimals of the stored floats.
+    Entries that cannot be valued carry a `reason` and are not summed.
+    """
+    quote = query_text(request, "quote", QUOTE) or DEFAULT_QUOTE
+    exchange = query_text(request, "exchange", EXCHANGE)
+    only = await ownership_of(request)
+    views = _views(request)
+    return MsgspecResponse(await views.portfolio(quote=quote, exchange=exchange, only=only))
+
+
+async def account_summary(request: Request) -> Response:
+    """Portfolio of one account (same formulas as ``/accounts/summary``); 404 without data."""
+    ex_id = path_param(request, "ex_id", EX_ID)
+    quote = query_text(request, "quote", QUOTE) or DEFAULT_QUOTE
+    exchange = query_text(request, "exchange", EXCHANGE)
+    only = await ownership_of(request)
+    views = _views(request)
+    summary = await views.account_summary(ex_id, quote=quote, exchange=exchange, only=only)
+    return MsgspecResponse(summary)
+
+
+async def ticker_status(request: Request) -> Response:
+    """Ticker feed status per exchange (SCAN ``tickers:*``).
+
+    ``age = now - ticker.time``; `newest`/`oldest` are the smallest/largest age; `stale`
+    counts tickers with ``age > stale_after`` (default 60 s); tickers without a time are
+    `undated`, not stale.
+    """
+    stale_after = query_int(request, "stale_after", STALE_AFTER)
+    return MsgspecResponse(await _views(request).ticker_status(stale_after))
+
+
+async def ohlcv_status(request: Request) -> Response:
+    """Freshness per OHLCV series (SCAN ``ohlcv:*``).
+
+    ``age = now - last bar time`` (ms stamps detected above 1e11); ``interval`` from the
+    timeframe (``s m h d w``; ``M`` = 30 d, ``y`` = 365 d); ``missing_bars = max(0,
+    floor(age / interval) - 1)``, the bars opened after the last stored one that have closed
+    since; ``stale = missing_bars > 0``.
+    """
+    return MsgspecResponse(await _views(request).ohlcv_status())
+
+
+async def order_stats(request: Request) -> Response:
+    """Per order hash: counts by status and side; open volume per symbol.
+
+    Open = status (case-insensitive) in new, open, pending, partially_filled;
+    ``open_volume[symbol] = sum(volume)`` of open orders (exact decimal sum). Plus every
+    ``new_orders:*`` queue length (admins only; nothing is popped).
+    """
+    only = await ownership_of(request)
+    return MsgspecResponse(await _views(request).order_stats(only=only))
+
+
+async def trade_stats(request: Request) -> Response:
+    """Per trade queue (``trades:*``, ``user_trades:*``), peeked with LRANGE, never consumed.
+
+    `length` = LLEN; oldest/newest = min/max trade ``time``; buy/sell counts and
+    ``sum(volume)`` per side (exact); `status_age_seconds` = now - ``TRADE:STATUS:{exchange}``.
+    At most the newest 100000 trades per queue are read (then `partial`), 1000 per LRANGE.
+    """
+    only = await ownership_of(request)
+    return MsgspecResponse(await _views(request).trade_stats(only=only))
+
+
+async def bot_activity(request: Request) -> Response:
+    """Per bot: feeds with ``age = now - feed timestamp``, blocks held, opening positions.
+
+    A feed is stale when ``age > stale_after`` (default 60 s); a bot is stale when its newest
+    feed is (or it has none). Bots that only appear in blocks or marks have `known` false.
+    """
+    stale_after = query_int(request, "stale_after", STALE_AFTER)
+    only = await ownership_of(request)
+    return MsgspecResponse(await _views(request).bot_activity(stale_after, only=only))
+
+
+async def process_metrics(request: Request) -> Response:
+    """fullon_cache's ``get_metrics`` plus status counts and the oldest heartbeat.
+
+    ``active_by_type[t] = HLEN process:active:{t}``; ``active_processes`` = their sum;
+    ``components = HLEN process:components``; ``total_processes`` = keys found by SCAN
+    ``process:data:*``; `by_status` counts those documents by status; the oldest heartbeat is
+    the minimum over them.
+    """
+    return MsgspecResponse(await _views(request).process_metrics())
+
+
+async def cache_status(request: Request) -> Response:
+    """Redis INFO (version, uptime, memory, clients, ops/s) and key counts per domain.
+
+    Keys are counted by one SCAN (COUNT 1000) classified by fullon_cache prefix; it stops
+    after half the Redis socket timeout (at most 2 s) and then says ``partial: true``.
+    """
+    return MsgspecResponse(await _views(request).cache_status())
+
+
+_PORTFOLIO_QUERY: dict[str, Pattern | Bound] = {"quote": QUOTE, "exchange": EXCHANGE}
+
+routes = [
+    ApiRoute("/status", cache_status, response=CacheStatus),
+    ApiRoute(
+        "/accounts/summary",
+        portfolio,
+        response=PortfolioSummary,
+        query=_PORTFOLIO_QUERY,
+        access="private",
+    ),
+    ApiRoute(
+        "/accounts/{ex_id}/summary",
+        account_summary,
+        response=AccountSummary,
+        query=_PORTFOLIO_QUERY,
+        access="private",
+    ),
+    ApiRoute(
+        "/tickers/status", ticker_status, response=TickerStatus, query={"stale_after": STALE_AFTER}
+    ),
+    ApiRoute("/ohlcv/status", ohlcv_status, response=OhlcvStatus),
+    ApiRoute("/orders/stats", order_stats, response=OrderStats, access="private"),
+    ApiRoute("/trades/stats", trade_stats, response=TradeStats, access="private"),
+    ApiRoute(
+        "/bots/activity",
+        bot_activity,
+        response=BotActivityList,
+        query={"stale_after": STALE_AFTER},
+        access="private",
+    ),
+    ApiRoute("/processes/metrics", process_metrics, response=ProcessMetrics),
+]

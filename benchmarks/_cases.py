@@ -1,0 +1,150 @@
+"""What is measured: the apps under test and the cases (app, path, connections) run on them."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import msgspec
+
+from ._seed import DATA
+
+__all__ = [
+    "APPS",
+    "BULK",
+    "SINGLE_KEY",
+    "App",
+    "Case",
+    "all_cases",
+    "select",
+]
+
+
+class App(msgspec.Struct, frozen=True, kw_only=True):
+    """An ASGI app factory to serve; `python_path` goes first on its PYTHONPATH."""
+
+    key: str
+    factory: str
+    python_path: tuple[str, ...] = ()
+    env: dict[str, str] = {}
+    version: str | None = None  # what GET /version must start with (client candidates)
+
+
+class Case(msgspec.Struct, frozen=True, kw_only=True):
+    """One wrk run: `path` on `app` with `connections` open connections."""
+
+    id: str
+    app: str
+    path: str
+    connections: int
+    headers: tuple[str, ...] = ()  # "Name: value" request headers
+
+
+_EX, _SYM = DATA.exchange, DATA.symbol
+_LONG, _SHORT = DATA.long_series, DATA.short_series
+
+# The gateway's routes per case name (the FastAPI baseline serves the same paths).
+SINGLE_KEY = {
+    "health": "/health",
+    "ticker": f"/tickers/{_EX}/{_SYM}",
+    "order": f"/orders/{_EX}/{DATA.order_id}",
+    "bot": f"/bots/{DATA.bot_id}",
+}
+BULK = {
+    "tickers-500": f"/tickers/{_EX}",
+    "ohlcv-1000": f"/ohlcv/{_SHORT[0]}/{_SHORT[1]}?limit=1000",
+}
+_GATEWAY_ONLY = {"ohlcv-10000": f"/ohlcv/{_LONG[0]}/{_LONG[1]}?limit=10000"}
+
+_PAYLOADS = {
+    "tickers-500.decoded": f"/decoded/tickers/{_EX}",
+    "tickers-500.validated-raw": f"/validated/tickers/{_EX}",
+    "tickers-500.raw": f"/raw/tickers/{_EX}",
+    "ohlcv-1000.decoded": f"/decoded/ohlcv/{_SHORT[0]}/{_SHORT[1]}?limit=1000",
+    "ohlcv-1000.validated-raw": f"/current/ohlcv/{_SHORT[0]}/{_SHORT[1]}?limit=1000",
+    "ohlcv-1000.raw": f"/raw/ohlcv/{_SHORT[0]}/{_SHORT[1]}?limit=1000",
+    "ticker.no-middleware": f"/plain/ticker/{_EX}/{_SYM}",
+}
+
+APPS = {
+    app.key: app
+    for app in (
+        App(key="raw-asgi", factory="benchmarks.apps:raw_asgi"),
+        App(key="starlette-json", factory="benchmarks.apps:starlette_json"),
+        App(key="gateway", factory="benchmarks.apps:gateway"),
+        App(key="fastapi", factory="benchmarks.fastapi_app:create"),
+        App(key="payloads", factory="benchmarks.payloads:create"),
+        App(key="gateway-hiredis", factory="benchmarks.apps:gateway_hiredis"),
+    )
+}
+
+# What each layer of the gateway costs: the gateway on the hiredis prototype (so the client
+# hides less) without one middleware, without metrics, or bare. variant -> (app, env).
+_STACK = {
+    "ticker.bare": ("gateway_hiredis", {"BENCH_STRIP": "*", "BENCH_METRICS": "off"}),
+    "ticker.no-metrics": ("gateway_hiredis", {"BENCH_METRICS": "off"}),
+    "ticker.no-http-cache": ("gateway_hiredis", {"BENCH_STRIP": "HttpCacheMiddleware"}),
+    "ticker.no-limits": ("gateway_hiredis", {"BENCH_STRIP": "LimitsMiddleware"}),
+    "ticker.no-request-log": ("gateway_hiredis", {"BENCH_STRIP": "RequestLogMiddleware"}),
+    "tickers-500.no-http-cache": ("gateway", {"BENCH_STRIP": "HttpCacheMiddleware"}),
+    "tickers-500.bare": ("gateway", {"BENCH_STRIP": "*", "BENCH_METRICS": "off"}),
+}
+for _variant, (_factory, _env) in _STACK.items():
+    APPS[f"stack.{_variant}"] = App(
+        key=f"stack.{_variant}", factory=f"benchmarks.apps:{_factory}", env=_env
+    )
+
+
+def all_cases(connections: int, p99_connections: int, candidates: list[App]) -> list[Case]:
+    """Every case of a full run, in run order (servers are started once per app)."""
+    cases = [
+        Case(id="baseline.raw-asgi", app="raw-asgi", path="/", connections=connections),
+        Case(id="baseline.starlette-json", app="starlette-json", path="/", connections=connections),
+    ]
+    for name, path in {**SINGLE_KEY, **BULK, **_GATEWAY_ONLY}.items():
+        cases.append(Case(id=f"gateway.{name}", app="gateway", path=path, connections=connections))
+    gzip = ("Accept-Encoding: gzip",)
+    for name, path in BULK.items():
+        case_id = f"gateway.{name}.gzip"
+        cases.append(
+            Case(id=case_id, app="gateway", path=path, connections=connections, headers=gzip)
+        )
+    if p99_connections != connections:
+        for name, path in SINGLE_KEY.items():
+            case_id = f"gateway.{name}@c{p99_connections}"
+            cases.append(Case(id=case_id, app="gateway", path=path, connections=p99_connections))
+    for name, path in {**SINGLE_KEY, **BULK}.items():
+        cases.append(Case(id=f"fastapi.{name}", app="fastapi", path=path, connections=connections))
+    for name, path in _PAYLOADS.items():
+        cases.append(Case(id=f"payload.{name}", app="payloads", path=path, connections=connections))
+    for name, path in SINGLE_KEY.items():
+        if name == "health":  # /health pipelines PING + INFO: beyond the prototype's shim
+            continue
+        case_id = f"projection.gateway-hiredis.{name}"
+        cases.append(Case(id=case_id, app="gateway-hiredis", path=path, connections=connections))
+    for variant in _STACK:
+        name = variant.split(".")[0]
+        path = {**SINGLE_KEY, **BULK}[name]
+        case_id = f"stack.{variant}"
+        cases.append(Case(id=case_id, app=case_id, path=path, connections=connections))
+    for app in candidates:
+        path = f"/tickers/{_EX}/{_SYM}"
+        cases.append(Case(id=f"client.{app.key}", app=app.key, path=path, connections=connections))
+    return cases
+
+
+def select(cases: list[Case], patterns: str | None) -> list[Case]:
+    """Cases matching one of the comma-separated patterns (all cases when there are none).
+
+    A pattern matches an id exactly or as a glob, and also every id it prefixes up to a ``.``
+    or ``@``: ``client`` selects every candidate, ``gateway.ticker`` also ``gateway.ticker@c8``.
+    """
+    if not patterns:
+        return cases
+    wanted = [p.strip() for p in patterns.split(",") if p.strip()]
+    return [case for case in cases if any(_matches(case.id, p) for p in wanted)]
+
+
+def _matches(case_id: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(case_id, pattern) or case_id.startswith(
+        (f"{pattern}.", f"{pattern}@")
+    )

@@ -1,0 +1,175 @@
+"""Logging of the standalone server (``serve`` and ``demo``), configured from the environment.
+
+Only the command line calls `configure_logging`: the library adds no handlers, so a host's
+logging (fullon_log / loguru included) decides where our ``fullon.api.cache.*`` records go.
+
+- ``LOG_LEVEL``: debug, info, warning, error or critical (default info; ``--log-level`` wins);
+- ``LOG_FORMAT``: ``text`` (default) or ``json``: one JSON object per line, with the ``extra``
+  fields of each record (``operation``, ``route``, ``params``, ``latency_ms``, ``cache_hit``,
+  ``status`` for requests);
+- ``LOG_FILE_PATH``: also write to this file, rotated by size: ``LOG_FILE_MAX_BYTES``
+  (default 10 MiB; ``10MB``, ``512KB`` and ``1GB`` are accepted) and ``LOG_FILE_BACKUPS``
+  (rotated files kept, default 5).
+
+Records are handed to a queue in the event loop and written by a listener thread, so a slow
+terminal, disk or rotation never stalls a request.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import logging.handlers
+import os
+import queue
+import re
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+import msgspec
+
+from ._settings import SettingsError
+
+__all__ = ["JsonFormatter", "LogConfig", "configure_logging"]
+
+LEVELS = ("debug", "info", "warning", "error", "critical")
+_TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+# Attributes every LogRecord has: anything else on a record came from ``extra=``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured duplicate of the message
+}
+
+
+class LogConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """How the standalone server logs: level, line format and an optional rotated file."""
+
+    level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    format: Literal["text", "json"] = "text"
+    file_path: str | None = None
+    file_max_bytes: int = 10 * 1024**2
+    file_backups: int = 5
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, level: str | None = None
+    ) -> LogConfig:
+        """Read ``LOG_*`` from `environ` (default ``os.environ``); an explicit `level` wins."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        chosen = level or _get(env, "LOG_LEVEL")
+        if chosen:
+            values["level"] = _choice("LOG_LEVEL", chosen.lower(), LEVELS)
+        if raw_format := _get(env, "LOG_FORMAT"):
+            values["format"] = _choice("LOG_FORMAT", raw_format.lower(), ("text", "json"))
+        if path := _get(env, "LOG_FILE_PATH"):
+            values["file_path"] = path
+        if size := _get(env, "LOG_FILE_MAX_BYTES"):
+            values["file_max_bytes"] = _size("LOG_FILE_MAX_BYTES", size)
+        if backups := _get(env, "LOG_FILE_BACKUPS"):
+            values["file_backups"] = _count("LOG_FILE_BACKUPS", backups)
+        return cls(**values)
+
+
+def _get(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "").strip()
+
+
+def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise SettingsError(f"{name}={raw!r} is invalid: expected one of {', '.join(allowed)}")
+    return raw
+
+
+def _size(name: str, raw: str) -> int:
+    found = re.fullmatch(r"(\d+)\s*([KMG]?B?)", raw.strip().upper())
+    if found is None or int(found.group(1)) < 1:
+        raise SettingsError(f"{name}={raw!r} is invalid: expected bytes, e.g. 10485760 or 10MB")
+    return int(found.group(1)) * _UNITS[found.group(2).removesuffix("B")]
+
+
+def _count(name: str, raw: str) -> int:
+    if not raw.isdigit():
+        raise SettingsError(f"{name}={raw!r} is invalid: expected an integer >= 0")
+    return int(raw)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, then the record's extras."""
+
+    _encoder = msgspec.json.Encoder(enc_hook=str)
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                document.setdefault(key, value)
+        exc_text = record.exc_text or (
+            self.formatException(record.exc_info) if record.exc_info else None
+        )
+        if exc_text:
+            document["exc_info"] = exc_text
+        if record.stack_info:
+            document["stack_info"] = record.stack_info
+        return self._encoder.encode(document).decode()
+
+
+class _Handoff(logging.handlers.QueueHandler):
+    """Hands records to the listener thread with their message and traceback already text."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+
+def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Callable[[], None]:
+    """Send every record at `config.level` or above to stderr (or `stream`) and the file.
+
+    Returns the undo: it flushes what is queued, closes the handlers and restores the root
+    logger as it was. Other handlers on the root logger (a test runner's) are left alone.
+    """
+    formatter: logging.Formatter = (
+        JsonFormatter() if config.format == "json" else logging.Formatter(_TEXT_FORMAT)
+    )
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
+    if config.file_path:
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                config.file_path,
+                maxBytes=config.file_max_bytes,
+                backupCount=config.file_backups,
+                encoding="utf-8",
+            )
+        )
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, *handlers)
+    handoff = _Handoff(records)
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handoff)
+    root.setLevel(config.level.upper())
+    listener.start()
+
+    def undo() -> None:
+        root.removeHandler(handoff)
+        root.setLevel(previous_level)
+        listener.stop()  # writes what is still queued
+        for handler in handlers:
+            handler.close()
+
+    return undo

@@ -1,0 +1,244 @@
+"""Prometheus metrics of one app: a private registry, a pure ASGI middleware and ``/metrics``.
+
+Each app gets its own ``CollectorRegistry`` (never the global one), so several apps in one
+process (a host, tests) never collide. Series, all prefixed ``fullon_cache_api_``:
+
+- ``requests_total{route, method, status}``: answered HTTP requests;
+- ``request_duration_seconds{route}``: latency histogram (streams left out: they last minutes);
+- ``redis_read_duration_seconds{operation}``: one data-layer read, e.g. ``tickers.one``
+  (its Redis round trips plus decoding), timed at the reader method boundary;
+- ``cache_lookups_total{domain, result}``: data routes answering 2xx/304 (hit) or 404 (miss),
+  streams left out;
+- ``corrupt_entries_skipped_total{domain}``: entries left out of lists as unreadable;
+- ``open_streams`` and ``hub_subscriptions``: SSE and WebSocket clients, and the Redis
+  channels and patterns the stream hub subscribes to (``app.state.hub.stats()``).
+
+``route`` is always a route template (``/tickers/{exchange}``) or ``unrouted``, never a raw
+path, so the number of series stays bounded whatever clients request.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._middleware import route_template
+from .data import CacheReader
+from .data._base import BaseReader
+from .routes._common import ROUTE_SCOPE_KEY, ApiRoute
+
+__all__ = ["Metrics", "MetricsMiddleware", "metrics_routes"]
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Reads are sub-millisecond on a local Redis; the default buckets start at 5 ms.
+_READ_BUCKETS = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
+
+
+class Metrics:
+    """The series of one app, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.hub: Callable[[], Any] = lambda: None
+        ns, reg = "fullon_cache_api", self.registry
+        self.requests = Counter(
+            "requests",
+            "HTTP requests answered.",
+            ["route", "method", "status"],
+            namespace=ns,
+            registry=reg,
+        )
+        self.latency = Histogram(
+            "request_duration_seconds",
+            "Time to answer an HTTP request (streams excluded).",
+            ["route"],
+            namespace=ns,
+            registry=reg,
+        )
+        self.reads = Histogram(
+            "redis_read_duration_seconds",
+            "One data-layer read: Redis round trips plus decoding.",
+            ["operation"],
+            namespace=ns,
+            registry=reg,
+            buckets=_READ_BUCKETS,
+        )
+        self.lookups = Counter(
+            "cache_lookups",
+            "Data requests found (hit: 2xx/304) or not found (miss: 404).",
+            ["domain", "result"],
+            namespace=ns,
+            registry=reg,
+        )
+        self.skipped = Counter(
+            "corrupt_entries_skipped",
+            "Unreadable entries left out of list answers.",
+            ["domain"],
+            namespace=ns,
+            registry=reg,
+        )
+        streams = Gauge(
+            "open_streams", "Open SSE and WebSocket streams.", namespace=ns, registry=reg
+        )
+        streams.set_function(lambda: _hub_count(self.hub(), "open_streams"))
+        subscriptions = Gauge(
+            "hub_subscriptions",
+            "Redis channels and patterns the stream hub subscribes to.",
+            namespace=ns,
+            registry=reg,
+        )
+        subscriptions.set_function(lambda: _hub_count(self.hub(), "subscriptions"))
+
+    def attach(self, app: Any) -> None:
+        """Time `app`'s data-layer reads, count its skipped entries, watch its stream hub."""
+        self.hub = lambda: getattr(app.state, "hub", None)
+        reader: CacheReader = app.state.reader
+        for domain, part in vars(reader).items():
+            if domain != "redis" and not domain.startswith("_"):
+                self._instrument(domain, part)
+
+    def _instrument(self, domain: str, part: Any) -> None:
+        """Wrap the domain's public read methods; hook its readers (and composed ones) to count
+        skipped entries."""
+        for name in _own_methods(type(part)):
+            timer = self.reads.labels(f"{domain}.{name}")
+            setattr(part, name, _timed(getattr(part, name), timer.observe))
+        count = self.skipped.labels(domain).inc
+        for reader in (part, *getattr(part, "__dict__", {}).values()):
+            if isinstance(reader, BaseReader):
+                reader.on_skip = count
+
+    def observe(self, scope: Scope, status: int, seconds: float, streamed: bool) -> None:
+        """Record one answered request."""
+        route = _route_label(scope)
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        self.requests.labels(route, method, str(status)).inc()
+        if not streamed:
+            self.latency.labels(route).observe(seconds)
+        if not streamed and isinstance(scope.get(ROUTE_SCOPE_KEY), ApiRoute):
+            result = "hit" if 200 <= status < 300 or status == 304 else "miss"
+            if result == "hit" or status == 404:
+                self.lookups.labels(_domain(scope), result).inc()
+
+    def exposition(self, accept: str | None) -> tuple[bytes, str]:
+        """The registry in the format the scraper asked for (Prometheus text or OpenMetrics)."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.registry), content_type
+
+
+def _own_methods(cls: type) -> list[str]:
+    """Public coroutine methods a domain reader defines (BaseReader's helpers excluded)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass in (BaseReader, object):
+            break
+        names.update(
+            name
+            for name, value in vars(klass).items()
+            if not name.startswith("_") and inspect.iscoroutinefunction(value)
+        )
+    return sorted(names)
+
+
+def _timed(
+    method: Callable[..., Awaitable[Any]], observe: Callable[[float], None]
+) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            observe(time.perf_counter() - started)
+
+    return timed
+
+
+def _route_label(scope: Scope) -> str:
+    template = route_template(scope)
+    if template != "unrouted":
+        return template
+    # Routes that are not ApiRoutes (streams, docs, /metrics): Starlette records the match.
+    route = scope.get("route")
+    return route.path if isinstance(route, Route | WebSocketRoute) else "unrouted"
+
+
+def _domain(scope: Scope) -> str:
+    module = getattr(scope.get("endpoint"), "__module__", "") or ""
+    return module.rsplit(".", 1)[-1] if module.startswith("fullon_cache_api.routes.") else "other"
+
+
+def _hub_count(hub: Any, name: str) -> float:
+    """``open_streams`` (clients) or ``subscriptions`` (channels and patterns) of the hub's
+    `stats()`; 0 when the app has no hub."""
+    stats = getattr(hub, "stats", None)
+    if not callable(stats):
+        return 0.0
+    counts = stats()
+    if name == "open_streams":
+        return float(counts.clients)
+    return float(counts.channels + counts.patterns)
+
+
+class MetricsMiddleware:
+    """Count and time every HTTP request; pure ASGI so streamed bodies pass straight through."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, streamed = 500, False
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status, streamed
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                streamed = _is_event_stream(message)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            self.metrics.observe(scope, status, time.perf_counter() - started, streamed)
+
+
+def _is_event_stream(start: Message) -> bool:
+    for name, value in start.get("headers", []):
+        if name.lower() == b"content-type":
+            return bytes(value).startswith(b"text/event-stream")
+    return False
+
+
+async def _metrics_endpoint(request: Request) -> Response:
+    """The app's metrics in the Prometheus text format (OpenMetrics when asked for)."""
+    metrics: Metrics = request.app.state.metrics
+    body, content_type = metrics.exposition(request.headers.get("accept"))
+    return Response(body, headers={"Content-Type": content_type})
+
+
+class _MetricsRoute(Route):
+    """``GET /metrics``; it names its template in the scope like an ApiRoute does."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ROUTE_SCOPE_KEY] = self
+        await super().handle(scope, receive, send)
+
+
+def metrics_routes() -> list[Route]:
+    """The ``/metrics`` route, added by `create_app` unless ``metrics=False``."""
+    return [_MetricsRoute("/metrics", _metrics_endpoint, methods=["GET"])]

@@ -1,0 +1,379 @@
+"""The OpenAPI 3.1 document, derived from the route table and the msgspec Structs.
+
+Nothing is declared twice: paths, parameters, access and response types come from the routes
+(`ApiRoute.query`, `.response`, `.access`, `_params.PATH_PATTERNS`), schemas from the Structs
+(`msgspec.json.schema_components`), summaries and descriptions from docstrings. `OpenAPICache`
+builds the document once per app, on first use; only ``servers`` differs per root path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+import msgspec
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from ._auth import PUBLIC_PATHS
+from ._errors import (
+    CacheAPIError,
+    CacheTimeout,
+    CacheUnavailable,
+    CorruptEntry,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Unauthenticated,
+)
+from ._params import PATH_PATTERNS, Bound, Pattern
+from ._version import __version__
+
+__all__ = ["OpenAPICache", "build_openapi"]
+
+# A route with its full template (mount prefixes included).
+_Entry = tuple[str, Route]
+
+_REF = "#/components/schemas/{name}"
+_TEMPLATE_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
+_PROBLEM = "application/problem+json"
+_EVENT_STREAM = "text/event-stream"
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A JWT signed with JWT_SECRET_KEY (claims `sub` = mail, `user_id`, `exp`).",
+    },
+    "apiKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "A service API key (configured as a SHA-256 digest).",
+    },
+    "apiKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "token",
+        "description": "A JWT or API key in `?token=`: streams and WebSockets only.",
+    },
+}
+
+# The problem documents an operation may answer with, in the order they are listed.
+_ERRORS: tuple[type[CacheAPIError], ...] = (
+    Unauthenticated,
+    NotFound,
+    InvalidInput,
+    CorruptEntry,
+    CacheUnavailable,
+    CacheTimeout,
+)
+
+_DESCRIPTION = """\
+Every body is JSON; every error is an RFC 9457 problem document (`application/problem+json`).
+A Redis outage is 503 with `Retry-After`, never 404.
+
+**Authentication.** Send `Authorization: Bearer <JWT>` or `X-API-Key: <key>` (a host such as
+fullon_master_api may authenticate the user for us). Streams and WebSockets also accept
+`?token=`. Non-admin callers read accounts, orders, bots and trades only as far as the host's
+ownership hook grants; anything else answers 404.
+"""
+
+
+def build_openapi(routes: Sequence[BaseRoute], *, root_path: str = "") -> dict[str, Any]:
+    """The OpenAPI 3.1 document describing `routes`, served under `root_path`."""
+    http, sockets = _split(routes, "")
+    # `update`: the type of a stream's updates (its `response` is the snapshot's).
+    kinds = [getattr(route, key, None) for _, route in http for key in ("response", "update")]
+    by_type, components = _schemas([kind for kind in kinds if kind is not None])
+    names = Counter(route.name for _, route in http)
+    paths: dict[str, dict[str, Any]] = {}
+    for template, route in http:
+        operation = _operation(template, route, by_type, unique=names[route.name] == 1)
+        path = _TEMPLATE_PARAM.sub(r"{\1}", template)
+        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "fullon_cache_api",
+            "version": __version__,
+            "summary": "Read-only gateway over fullon_cache's Redis layout.",
+            "description": _DESCRIPTION + _websocket_note(sockets),
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": root_path or "/"}],
+        "tags": _tags(route for _, route in http),
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": {error.__name__: _problem_response(error) for error in _ERRORS},
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+class OpenAPICache:
+    """One app's document, built on first use; encoded once per root path (a few at most)."""
+
+    _MAX_ROOT_PATHS = 8
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._routes = routes
+        self._document: dict[str, Any] | None = None
+        self._bodies: dict[str, bytes] = {}
+        self.builds = 0
+
+    def document(self) -> dict[str, Any]:
+        """The document, as built once (its ``servers`` is the standalone ``/``)."""
+        if self._document is None:
+            self._document = build_openapi(self._routes)
+            self.builds += 1
+        return self._document
+
+    def body(self, root_path: str) -> bytes:
+        """The JSON document as served under `root_path`."""
+        body = self._bodies.get(root_path)
+        if body is None:
+            # Only `servers` depends on the root path: re-encode, never rebuild.
+            document = {**self.document(), "servers": [{"url": root_path or "/"}]}
+            body = msgspec.json.encode(document)
+            if len(self._bodies) >= self._MAX_ROOT_PATHS:
+                self._bodies.clear()
+            self._bodies[root_path] = body
+        return body
+
+
+def _schemas(responses: list[Any]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """The schema of each response type, and the components they reference.
+
+    msgspec describes no union of untagged Structs (``OrderHashes | OrderMatches``), so a
+    union is split into its members and described as ``anyOf`` them.
+    """
+    members = [member for kind in responses for member in _members(kind)]
+    types = list(dict.fromkeys([Problem, *members]))
+    schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
+    by_type = dict(zip(types, schemas, strict=True))
+    for kind in responses:
+        if kind not in by_type:
+            by_type[kind] = {"anyOf": [by_type[member] for member in _members(kind)]}
+    return by_type, components
+
+
+def _members(kind: Any) -> tuple[Any, ...]:
+    if isinstance(kind, UnionType) or get_origin(kind) is Union:
+        return get_args(kind)
+    return (kind,)
+
+
+def _split(routes: Sequence[BaseRoute], prefix: str) -> tuple[list[_Entry], list[str]]:
+    """HTTP routes to document (with their full templates), and WebSocket templates."""
+    http: list[_Entry] = []
+    sockets: list[str] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            inner_http, inner_sockets = _split(route.routes, prefix + route.path)
+            http += inner_http
+            sockets += inner_sockets
+        elif isinstance(route, WebSocketRoute):
+            sockets.append(prefix + route.path)
+        elif isinstance(route, Route) and route.include_in_schema:
+            http.append((prefix + route.path, route))
+    return http, sockets
+
+
+def _streams(template: str, route: Route) -> bool:
+    """Server-Sent Events: declared by the route, or by the ``/stream`` path convention."""
+    declared = getattr(route, "media_type", None) == _EVENT_STREAM or getattr(route, "stream", 0)
+    return bool(declared) or template.endswith("/stream")
+
+
+def _operation(
+    template: str, route: Route, by_type: dict[Any, Any], *, unique: bool
+) -> dict[str, Any]:
+    domain = _domain(route)
+    access = _access(template, route)
+    summary, _, details = (inspect.getdoc(route.endpoint) or template).partition("\n\n")
+    parameters = [*_path_parameters(template), *_query_parameters(route)]
+    return {
+        "operationId": _operation_id(route.name.lstrip("_"), domain, unique=unique),
+        # Summaries are plain text (no Markdown): one line, no backquotes.
+        "summary": " ".join(summary.replace("`", "").split()),
+        "description": (details.strip() + "\n\n" + _ACCESS_NOTES[access]).strip(),
+        "tags": [domain],
+        "parameters": parameters,
+        "responses": _responses(template, route, by_type, access=access),
+        "security": _security(access, stream=_streams(template, route)),
+    }
+
+
+def _operation_id(name: str, domain: str, *, unique: bool) -> str:
+    # Endpoint names are unique today; should two modules ever reuse one, prefix the domain.
+    return name if unique else f"{domain}_{name}"
+
+
+_ACCESS_NOTES = {
+    "public": "Public: no credentials needed.",
+    "market": "Any authenticated caller.",
+    "private": "Admins read everything; other callers only what the host's ownership hook "
+    "grants (anything else is 404).",
+}
+
+
+def _access(template: str, route: Route) -> str:
+    access = getattr(route, "access", None)
+    if access in _ACCESS_NOTES:
+        return str(access)
+    return "public" if template in PUBLIC_PATHS else "market"
+
+
+def _domain(route: Route) -> str:
+    module = getattr(route.endpoint, "__module__", "") or ""
+    return module.rsplit(".", 1)[-1].lstrip("_") or "default"
+
+
+def _path_parameters(template: str) -> list[dict[str, Any]]:
+    parameters = []
+    for name, converter in _TEMPLATE_PARAM.findall(template):
+        pattern = PATH_PATTERNS.get(name)
+        schema = _pattern_schema(pattern) if pattern else _converter_schema(converter)
+        description = pattern.description if pattern else name.replace("_", " ")
+        if converter == "path":
+            description += "; may contain '/' (sent as is or as %2F)"
+        parameter = {"name": name, "in": "path", "required": True, "schema": schema}
+        parameters.append({**parameter, "description": description})
+    return parameters
+
+
+def _query_parameters(route: Route) -> list[dict[str, Any]]:
+    query: dict[str, Pattern | Bound] = getattr(route, "query", None) or {}
+    parameters = []
+    for name, shape in query.items():
+        if isinstance(shape, Pattern):
+            schema, description = _pattern_schema(shape), shape.description
+        else:
+            schema = {
+                "type": "integer",
+                "minimum": shape.minimum,
+                "maximum": shape.maximum,
+                "default": shape.default,
+            }
+            description = f"{shape.minimum} to {shape.maximum} (default {shape.default})"
+        parameters.append(
+            {"name": name, "in": "query", "description": description, "schema": schema}
+        )
+    return parameters
+
+
+def _pattern_schema(pattern: Pattern) -> dict[str, Any]:
+    # JSON Schema patterns are unanchored searches; the gateway matches the whole value.
+    return {"type": "string", "pattern": f"^(?:{pattern.regex})$", "maxLength": pattern.max_length}
+
+
+def _converter_schema(converter: str) -> dict[str, Any]:
+    if converter == "int":
+        return {"type": "integer", "minimum": 0}
+    if converter == "float":
+        return {"type": "number", "minimum": 0}
+    return {"type": "string"}
+
+
+def _responses(
+    template: str, route: Route, by_type: dict[Any, Any], *, access: str
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": _success(template, route, by_type)}
+    if not hasattr(route, "response"):  # not a data route: it never reaches Redis
+        return responses
+    addressed = "{" in template  # a path parameter names something that may not exist
+    for error in _ERRORS:
+        if (
+            (error is Unauthenticated and access == "public")
+            or (error is NotFound and not addressed)
+            or (error is InvalidInput and not (addressed or getattr(route, "query", None)))
+        ):
+            continue
+        responses[str(error.status)] = {"$ref": f"#/components/responses/{error.__name__}"}
+    return responses
+
+
+def _success(template: str, route: Route, by_type: dict[Any, Any]) -> dict[str, Any]:
+    response = getattr(route, "response", None)
+    if _streams(template, route):
+        return _event_stream(route, by_type)
+    if response is not None:
+        content = {"application/json": {"schema": by_type[response]}}
+        return {"description": "OK", "content": content}
+    media_type = getattr(route, "media_type", None)
+    if media_type is None:  # a route that declares nothing about its body
+        return {"description": "OK"}
+    return {"description": "OK", "content": {media_type: {}}}
+
+
+def _event_stream(route: Route, by_type: dict[Any, Any]) -> dict[str, Any]:
+    events = {
+        event: by_type[kind]
+        for event, kind in (
+            ("snapshot", getattr(route, "response", None)),
+            ("update", getattr(route, "update", None)),
+        )
+        if kind is not None
+    }
+    schema: dict[str, Any] = {"type": "string"}
+    note = ""
+    if events:
+        schema["x-events"] = events
+        note = " Each event's `data:` is JSON, described per event type by `x-events`."
+    return {
+        "description": "Server-Sent Events: a snapshot first, then updates." + note,
+        "content": {_EVENT_STREAM: {"schema": schema}},
+    }
+
+
+def _problem_response(error: type[CacheAPIError]) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": f"{error.title}: {inspect.getdoc(error) or ''}".strip(),
+        "content": {_PROBLEM: {"schema": {"$ref": _REF.format(name="Problem")}}},
+    }
+    if error is CacheUnavailable:
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        }
+    if error is Unauthenticated:
+        response["headers"] = {
+            "WWW-Authenticate": {"description": "Always `Bearer`.", "schema": {"type": "string"}}
+        }
+    return response
+
+
+def _security(access: str, *, stream: bool) -> list[dict[str, list[str]]]:
+    if access == "public":
+        return []
+    schemes = ["bearerAuth", "apiKeyHeader", *(["apiKeyQuery"] if stream else [])]
+    return [{scheme: []} for scheme in schemes]
+
+
+def _tags(http: Iterable[Route]) -> list[dict[str, str]]:
+    tags: dict[str, str] = {}
+    for route in http:
+        module = sys.modules.get(getattr(route.endpoint, "__module__", "") or "")
+        doc = inspect.getdoc(module) if module is not None else None
+        tags.setdefault(_domain(route), " ".join((doc or "").split("\n\n")[0].split()))
+    return [{"name": name, "description": text} for name, text in tags.items()]
+
+
+def _websocket_note(sockets: Sequence[str]) -> str:
+    if not sockets:
+        return ""
+    listed = ", ".join(f"`{path}`" for path in sockets)
+    return (
+        "\n**WebSockets** (not described by OpenAPI; the original gateway's action protocol, "
+        f"authenticated with `?token=`, refused with close code 1008): {listed}.\n"
+    )

@@ -1,0 +1,95 @@
+"""Derived views: summaries computed from the cached data, read-only and in bounded memory.
+
+Each view reuses the domain readers' decoders, reads big hashes in HSCAN pages and lists in
+LRANGE windows (never popping), and sums money exactly (see ``_scan``).
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from ..._auth import Ownership
+from ...structs.views import (
+    BotActivityList,
+    CacheStatus,
+    OhlcvStatus,
+    OrderStats,
+    ProcessMetrics,
+    TickerStatus,
+    TradeStats,
+)
+from ...structs.views_portfolio import AccountSummary, PortfolioSummary
+from ._scan import socket_timeout
+from .activity import ActivityReader
+from .freshness import FreshnessReader
+from .portfolio import PortfolioReader
+from .stats import StatsReader
+from .status import StatusReader
+
+__all__ = ["ViewReader", "status_budget"]
+
+# The /status scan stops after this share of the socket timeout (and never after more than
+# _MAX_BUDGET seconds), so the view answers well before a client-side timeout.
+_BUDGET_SHARE = 0.5
+_MAX_BUDGET = 2.0
+
+
+def status_budget(redis: Redis) -> float:
+    """Seconds the /status key count may take: half the socket timeout, at most 2 s."""
+    return min(_MAX_BUDGET, socket_timeout(redis) * _BUDGET_SHARE)
+
+
+class ViewReader:
+    """Every derived view, one method each (``reader.views.ticker_status(60)``)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._portfolio = PortfolioReader(redis)
+        self._freshness = FreshnessReader(redis)
+        self._stats = StatsReader(redis)
+        self._activity = ActivityReader(redis)
+        self._status = StatusReader(redis)
+
+    async def portfolio(
+        self, *, quote: str, exchange: str | None, only: Ownership | None = None
+    ) -> PortfolioSummary:
+        """Portfolio of every visible account (`only`: the ex_ids a non-admin owns)."""
+        return await self._portfolio.all(quote=quote, exchange=exchange, only=only)
+
+    async def account_summary(
+        self, ex_id: str, *, quote: str, exchange: str | None, only: Ownership | None = None
+    ) -> AccountSummary:
+        """Portfolio of one account; an account not owned reads as absent (404)."""
+        return await self._portfolio.one(ex_id, quote=quote, exchange=exchange, only=only)
+
+    async def ticker_status(self, stale_after: int) -> TickerStatus:
+        """Ticker feed status per exchange."""
+        return await self._freshness.tickers(stale_after)
+
+    async def ohlcv_status(self) -> OhlcvStatus:
+        """Freshness of every OHLCV series."""
+        return await self._freshness.ohlcv()
+
+    async def order_stats(self, *, only: Ownership | None = None) -> OrderStats:
+        """Order counts per hash and queue lengths (`only`: what a non-admin owns)."""
+        return await self._stats.orders(only=only)
+
+    async def trade_stats(self, *, only: Ownership | None = None) -> TradeStats:
+        """Trade queue statistics (peeked, never consumed)."""
+        return await self._stats.trades(only=only)
+
+    async def bot_activity(
+        self, stale_after: int, *, only: Ownership | None = None
+    ) -> BotActivityList:
+        """Per-bot feeds, blocks and opening positions."""
+        return await self._activity.bots(stale_after, only=only)
+
+    async def process_metrics(self) -> ProcessMetrics:
+        """fullon_cache's get_metrics plus status counts and the oldest heartbeat."""
+        return await self._status.process_metrics()
+
+    async def cache_status(self, budget: float | None = None) -> CacheStatus:
+        """Redis INFO and key counts per domain (`budget` seconds; default `status_budget`)."""
+        return await self._status.cache_status(
+            status_budget(self.redis) if budget is None else budget
+        )

@@ -1,0 +1,161 @@
+"""What the derived views share: bounded reads of big hashes and lists, exact money, ages.
+
+Money policy: every amount read from the cache is a float written by ``json.dumps``. A view
+turns it into ``Decimal(repr(value))`` -- the shortest text that round-trips, i.e. exactly the
+digits the writer stored -- adds and multiplies exactly, and converts the result back to the
+nearest float only when answering. ``0.1 + 0.2`` therefore answers ``0.3``, not
+``0.30000000000000004``. Arithmetic runs at 60 significant digits, so sums and products of
+stored floats are exact; only a division (an inverse rate) is rounded, at that precision.
+NaN, Infinity and non-numbers are never summed: the entry is reported as not valued, with
+the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from decimal import Context, Decimal
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from ..._codec import to_float
+from ..._redis import translate_errors
+from .._base import text
+
+__all__ = [
+    "HSCAN_THRESHOLD",
+    "Deadline",
+    "age_of",
+    "as_float",
+    "exact_div",
+    "exact_mul",
+    "exact_sum",
+    "hash_batches",
+    "list_windows",
+    "money",
+    "socket_timeout",
+]
+
+# Hashes up to this size are read whole (one HGETALL); bigger ones in HSCAN pages, so a view
+# never holds more than a page of a huge hash in memory at once.
+HSCAN_THRESHOLD = 1000
+_HSCAN_COUNT = 500
+
+# Two 17-digit floats multiply to at most 34 digits; 60 keeps products and long sums exact
+# (the default context's 28 would round them).
+_EXACT = Context(prec=60)
+
+
+def money(value: Any) -> Decimal | None:
+    """A stored number as the exact Decimal of its shortest repr; NaN, inf and text are None."""
+    number = to_float(value)
+    if number is None or not math.isfinite(number):
+        return None
+    return Decimal(repr(number))
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of `values` (0 when empty)."""
+    result = Decimal(0)
+    for value in values:
+        result = _EXACT.add(result, value)
+    return result
+
+
+def exact_mul(left: Decimal, right: Decimal) -> Decimal:
+    """The exact product."""
+    return _EXACT.multiply(left, right)
+
+
+def exact_div(left: Decimal, right: Decimal) -> Decimal:
+    """The quotient, rounded at 60 significant digits."""
+    return _EXACT.divide(left, right)
+
+
+def as_float(value: Decimal | None) -> float | None:
+    """The nearest float of an exact result (how every amount is answered)."""
+    return None if value is None else float(value)
+
+
+def age_of(when: datetime | None, now: float) -> float | None:
+    """Seconds from `when` to `now` (epoch seconds), to the millisecond; None when unknown."""
+    return None if when is None else round(now - when.timestamp(), 3)
+
+
+def socket_timeout(redis: Redis) -> float:
+    """The client's socket timeout in seconds (redis-py's default of None counts as 5)."""
+    value = redis.connection_pool.connection_kwargs.get("socket_timeout")
+    return float(value) if isinstance(value, int | float) and value > 0 else 5.0
+
+
+class Deadline:
+    """A time budget measured on the monotonic clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    @property
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return time.monotonic() - self.started >= self.seconds
+
+    @property
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the budget started."""
+        return round((time.monotonic() - self.started) * 1000.0, 3)
+
+
+async def hash_batches(redis: Redis, key: str) -> AsyncIterator[list[tuple[str, bytes | str]]]:
+    """The fields of hash `key` in batches: one HGETALL when small, HSCAN pages when big.
+
+    HSCAN may return a field twice while Redis rehashes, so field names already seen are
+    remembered (names only, never values) and duplicates dropped.
+    """
+    with translate_errors(key):
+        size = await redis.hlen(key)
+    if size <= HSCAN_THRESHOLD:
+        if size:
+            with translate_errors(key):
+                stored = await redis.hgetall(key)
+            yield [(text(field), value) for field, value in stored.items()]
+        return
+    seen: set[str] = set()
+    cursor = 0
+    while True:
+        with translate_errors(key):
+            cursor, page = cast(
+                tuple[int, dict[bytes | str, bytes | str]],
+                await redis.hscan(key, cursor, count=_HSCAN_COUNT),
+            )
+        batch = [(text(field), value) for field, value in page.items()]
+        batch = [(field, value) for field, value in batch if field not in seen]
+        seen.update(field for field, _ in batch)
+        if batch:
+            yield batch
+        if cursor == 0:
+            return
+
+
+async def list_windows(
+    redis: Redis, key: str, start: int, stop: int, window: int
+) -> AsyncIterator[list[bytes]]:
+    """Elements `start`..`stop` (inclusive, non-negative) of list `key`, `window` at a time.
+
+    LRANGE only: the list is peeked, never popped. A window shorter than asked means the list
+    shrank under us (a consumer popped it), and the walk ends there.
+    """
+    position = start
+    while position <= stop:
+        last = min(position + window - 1, stop)
+        with translate_errors(key):
+            # The gateway's client does not decode responses: elements are bytes.
+            page = cast(list[bytes], await redis.lrange(key, position, last))
+        if page:
+            yield page
+        if len(page) < last - position + 1:
+            return
+        position = last + 1

@@ -1,0 +1,235 @@
+"""The portfolio view: balances and positions of an account valued at current ticker prices.
+
+Accounts are keyed by ex_id and tickers by exchange name, and Redis holds no mapping between
+the two. The ticker exchange is therefore the request's ``exchange`` parameter or, without it,
+the exchange named by the account's cached orders (an order's ``exchange`` field, or the name
+of the ``order_status:{name}`` hash holding an order whose ``ex_id`` is the account). When
+neither gives exactly one exchange, only the quote currency itself is valued and every other
+entry says why it is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+import msgspec
+from redis.asyncio import Redis
+
+from ..._access import ex_id_of, owned, sees
+from ..._auth import Ownership
+from ..._codec import Undecodable, decode
+from ..._errors import CorruptEntry, NotFound
+from ..._redis import translate_errors
+from ...structs.accounts import Position
+from ...structs.views_portfolio import AccountSummary, PortfolioSummary
+from .._base import BaseReader
+from ..accounts import AccountReader, _account, _ex_id_order, _object
+from ..orders import _id, _text
+from ._scan import exact_sum, hash_batches
+from ._valuation import Prices, Valued, balance_value, position_value
+
+__all__ = ["PortfolioReader"]
+
+_ACCOUNTS = "accounts"
+_POSITIONS = "account_positions"
+_ORDERS = "order_status:"
+# Balance documents and positions are fetched this many accounts per HMGET.
+_CHUNK = 200
+
+Source = Literal["query", "orders"]
+
+
+class PortfolioReader(BaseReader):
+    """Portfolio summaries over ``accounts``, ``account_positions``, orders and tickers."""
+
+    def __init__(self, redis: Redis) -> None:
+        super().__init__(redis)
+        self._accounts = AccountReader(redis)
+
+    async def one(
+        self, ex_id: str, *, quote: str, exchange: str | None, only: Ownership | None
+    ) -> AccountSummary:
+        """The summary of `ex_id`; 404 when it has neither balances nor positions, or when
+        the caller does not own it (the same answer, so ex_ids cannot be probed)."""
+        balances = positions = None
+        if sees(only, ex_id=ex_id):
+            [(balances, positions)] = await self._documents([ex_id])
+        if balances is None and positions is None:
+            raise NotFound(f"no balances or positions cached for account {ex_id!r}")
+        names = await self._order_exchanges({ex_id}) if exchange is None else {}
+        try:
+            found = await self._summary(ex_id, balances, positions, quote, exchange, names)
+        except Undecodable as exc:
+            raise CorruptEntry(f"account {ex_id!r} is not a JSON object: {exc}") from None
+        return found.summary
+
+    async def all(
+        self, *, quote: str, exchange: str | None, only: Ownership | None
+    ) -> PortfolioSummary:
+        """Summaries of the owned ex_ids (admin: every account in either hash), by ex_id."""
+        wanted = owned(only, "ex_ids")
+        if wanted is None:
+            wanted = await self._all_ex_ids()
+        names = await self._order_exchanges(set(wanted)) if exchange is None else {}
+        summaries: list[_Account] = []
+        skipped = 0
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            for ex_id, (balances, positions) in zip(
+                chunk, await self._documents(chunk), strict=True
+            ):
+                if balances is None and positions is None:
+                    continue
+                try:
+                    summaries.append(
+                        await self._summary(ex_id, balances, positions, quote, exchange, names)
+                    )
+                except Undecodable as exc:
+                    self.skipped(ex_id, f"{_ACCOUNTS}/{_POSITIONS}", exc)
+                    skipped += 1
+        return _portfolio(quote, summaries, skipped)
+
+    async def _all_ex_ids(self) -> list[str]:
+        """Every field of both hashes (HSCAN pages when big), in ex_id order."""
+        found: set[str] = set()
+        for key in (_ACCOUNTS, _POSITIONS):
+            async for batch in hash_batches(self.redis, key):
+                found.update(field for field, _ in batch)
+        return sorted(found, key=_ex_id_order)
+
+    async def _documents(self, ex_ids: list[str]) -> list[tuple[bytes | None, bytes | None]]:
+        """(balances, positions) JSON of each ex_id: one pipeline of two HMGETs."""
+        with translate_errors(f"{_ACCOUNTS} and {_POSITIONS}"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hmget(_ACCOUNTS, ex_ids)
+                pipe.hmget(_POSITIONS, ex_ids)
+                balances, positions = await pipe.execute()
+        return list(zip(balances, positions, strict=True))
+
+    async def _order_exchanges(self, wanted: set[str]) -> dict[str, set[str]]:
+        """Exchange names that the cached orders give each wanted ex_id (HSCAN-bounded)."""
+        found: dict[str, set[str]] = {}
+        for key in await self.scan_keys(f"{_ORDERS}*", "hash"):
+            account = key.removeprefix(_ORDERS)
+            if ex_id_of(account) is not None and account not in wanted:
+                continue  # another account's own hash (save_order_data): nothing for us
+            async for batch in hash_batches(self.redis, key):
+                for _, raw in batch:
+                    pair = _order_pair(account, raw)
+                    if pair is not None and pair[0] in wanted:
+                        found.setdefault(pair[0], set()).add(pair[1])
+        return found
+
+    async def _summary(
+        self,
+        ex_id: str,
+        balances_raw: bytes | None,
+        positions_raw: bytes | None,
+        quote: str,
+        exchange: str | None,
+        names: dict[str, set[str]],
+    ) -> _Account:
+        account = _account(ex_id, balances_raw) if balances_raw is not None else None
+        positions: list[Position] = []
+        if positions_raw is not None:
+            # The domain reader's own split of a positions document (root timestamp left out).
+            positions, _ = self._accounts._symbols(ex_id, _object(positions_raw))
+        balances = account.balances if account is not None else {}
+        name, source, why = _exchange_for(ex_id, exchange, names)
+        prices = Prices(quote=quote, exchange=name, missing_reason=why)
+        await prices.load(self.redis, list(balances), [p.symbol for p in positions])
+        valued_balances = [balance_value(c, balances[c], prices) for c in sorted(balances)]
+        valued_positions = [position_value(position, prices) for position in positions]
+        totals = _Totals.of(valued_balances, valued_positions)
+        summary = AccountSummary(
+            ex_id=ex_id,
+            quote=quote,
+            exchange=name,
+            exchange_source=source,
+            updated_at=account.updated_at if account is not None else None,
+            balances=[valued.entry for valued in valued_balances],
+            positions=[valued.entry for valued in valued_positions],
+            balances_value=float(totals.balances),
+            positions_value=float(totals.positions),
+            unrealized_pnl=float(totals.pnl),
+            unvalued=totals.unvalued,
+        )
+        return _Account(summary, totals)
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """Exact sums of one account (or of several), kept exact until answered."""
+
+    balances: Decimal
+    positions: Decimal
+    pnl: Decimal
+    unvalued: int
+
+    @classmethod
+    def of(cls, balances: list[Valued], positions: list[Valued]) -> _Totals:
+        entries = [*balances, *positions]
+        return cls(
+            balances=exact_sum(v.value for v in balances if v.value is not None),
+            positions=exact_sum(v.value for v in positions if v.value is not None),
+            pnl=exact_sum(v.pnl for v in positions if v.pnl is not None),
+            unvalued=sum(v.entry.reason is not None for v in entries),
+        )
+
+
+@dataclass(frozen=True)
+class _Account:
+    summary: AccountSummary
+    totals: _Totals
+
+
+class _OrderRef(msgspec.Struct):
+    """The two keys of an order the exchange mapping needs (decoding the rest is wasted)."""
+
+    ex_id: Any = None
+    exchange: Any = None
+
+
+def _order_pair(account: str, raw: bytes | str) -> tuple[str, str] | None:
+    """(ex_id, exchange name) an order tells, or None when it does not tell both."""
+    try:
+        ref = decode(raw, _OrderRef)
+    except Undecodable:
+        return None
+    # The orders domain's own normalisers: an id as written (a whole float is an int).
+    stored_id, stored_name = _id(ref.ex_id), _text(ref.exchange)
+    by_id = ex_id_of(account) is not None
+    ex_id = str(stored_id) if stored_id is not None else (account if by_id else None)
+    name = stored_name or (None if by_id else account)
+    return (ex_id, name) if ex_id and name else None
+
+
+def _exchange_for(
+    ex_id: str, exchange: str | None, names: dict[str, set[str]]
+) -> tuple[str | None, Source | None, str | None]:
+    """The ticker exchange of an account, where it came from, or why there is none."""
+    if exchange is not None:
+        return exchange, "query", None
+    found = sorted(names.get(ex_id, ()))
+    if len(found) == 1:
+        return found[0], "orders", None
+    if found:
+        listed = ", ".join(found)
+        return None, None, f"orders of account {ex_id} name several exchanges ({listed})"
+    return None, None, f"no ticker exchange known for account {ex_id} (pass ?exchange=)"
+
+
+def _portfolio(quote: str, accounts: list[_Account], skipped: int) -> PortfolioSummary:
+    accounts.sort(key=lambda account: _ex_id_order(account.summary.ex_id))
+    return PortfolioSummary(
+        quote=quote,
+        count=len(accounts),
+        skipped=skipped,
+        balances_value=float(exact_sum(a.totals.balances for a in accounts)),
+        positions_value=float(exact_sum(a.totals.positions for a in accounts)),
+        unrealized_pnl=float(exact_sum(a.totals.pnl for a in accounts)),
+        unvalued=sum(a.totals.unvalued for a in accounts),
+        accounts=[account.summary for account in accounts],
+    )

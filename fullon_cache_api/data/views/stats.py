@@ -1,0 +1,286 @@
+"""Statistics views over the order hashes and the trade queues (read, never consumed)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from ..._access import may_hold, sees, sees_corrupt
+from ..._auth import Ownership
+from ..._codec import Undecodable, to_datetime
+from ..._redis import translate_errors
+from ...structs.orders import Order
+from ...structs.trades import Trade
+from ...structs.views import (
+    OrderKeyStats,
+    OrderStats,
+    TradeQueueStats,
+    TradeStats,
+    TradeStatusAge,
+)
+from .._base import BaseReader, text
+from ..orders import OrderReader, _order, sees_order
+from ..trades import _trade
+from ._scan import age_of, exact_sum, hash_batches, list_windows, money
+
+__all__ = ["OPEN_STATUSES", "TRADE_SCAN_CAP", "StatsReader"]
+
+_ORDERS = "order_status:"
+# Order statuses (case-insensitive) whose volume is still on the book: fullon's factories use
+# pending/open/partially_filled, ccxt-style writers new/open.
+OPEN_STATUSES = frozenset({"new", "open", "pending", "partially_filled"})
+# Trades read per LRANGE, and at most per queue (the newest ones when a queue is longer).
+TRADE_WINDOW = 1000
+TRADE_SCAN_CAP = 100_000
+_STATUS = "TRADE:STATUS:"
+
+
+@dataclass
+class _OrderCounts:
+    orders: int = 0
+    skipped: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_side: Counter[str] = field(default_factory=Counter)
+    open_orders: int = 0
+    open_unsized: int = 0
+    open_volume: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, order: Order) -> None:
+        self.orders += 1
+        status = order.status or "unknown"
+        self.by_status[status] += 1
+        self.by_side[order.side or "unknown"] += 1
+        if status.casefold() not in OPEN_STATUSES:
+            return
+        self.open_orders += 1
+        volume = money(order.volume)
+        if volume is None:
+            self.open_unsized += 1
+            return
+        symbol = order.symbol or "unknown"
+        self.open_volume[symbol] = exact_sum([self.open_volume.get(symbol, Decimal(0)), volume])
+
+
+@dataclass
+class _TradeCounts:
+    scanned: int = 0
+    skipped: int = 0
+    oldest: datetime | None = None
+    newest: datetime | None = None
+    sides: Counter[str] = field(default_factory=Counter)
+    volumes: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, trade: Trade) -> None:
+        self.scanned += 1
+        if trade.time is not None:
+            self.oldest = trade.time if self.oldest is None else min(self.oldest, trade.time)
+            self.newest = trade.time if self.newest is None else max(self.newest, trade.time)
+        side = (trade.side or "").casefold()
+        side = side if side in ("buy", "sell") else "other"
+        self.sides[side] += 1
+        volume = money(trade.volume)
+        if volume is not None and side != "other":
+            self.volumes[side] = exact_sum([self.volumes.get(side, Decimal(0)), volume])
+
+
+class StatsReader(BaseReader):
+    """Order and trade statistics, streaming over the data in bounded batches."""
+
+    def __init__(self, redis: Redis) -> None:
+        super().__init__(redis)
+        self._orders = OrderReader(redis)
+
+    async def orders(self, *, only: Ownership | None) -> OrderStats:
+        """Per ``order_status:*`` hash (SCAN, TTL, then HGETALL or HSCAN pages): counts.
+
+        Visibility follows the orders domain (`_access`): a non-admin sees the hash of an
+        owned ex_id whole and, in exchange-named hashes, the orders carrying its ids; the
+        ``new_orders:*`` queues name no owner and are shown to admins only.
+        """
+        keys = [
+            key
+            for key in await self.scan_keys(f"{_ORDERS}*", "hash")
+            if may_hold(only, key.removeprefix(_ORDERS))
+        ]
+        with translate_errors("order hashes"):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.ttl(key)
+                ttls: list[int] = await pipe.execute()
+        stats: list[OrderKeyStats] = []
+        for key, ttl in zip(keys, ttls, strict=True):
+            counts = await self._order_counts(key, only)
+            if counts.orders or counts.skipped:
+                stats.append(_key_stats(key.removeprefix(_ORDERS), counts, ttl))
+        queues = (await self._orders.queues(only=only)).queues
+        return OrderStats(
+            count=len(stats),
+            orders=sum(stat.orders for stat in stats),
+            keys=stats,
+            queue_count=len(queues),
+            queued=sum(queue.length for queue in queues),
+            queues=queues,
+        )
+
+    async def _order_counts(self, key: str, only: Ownership | None) -> _OrderCounts:
+        account = key.removeprefix(_ORDERS)
+        counts = _OrderCounts()
+        async for batch in hash_batches(self.redis, key):
+            for order_id, raw in batch:
+                try:
+                    order = _order(account, order_id, raw)
+                except Undecodable as exc:
+                    self.skipped(order_id, key, exc)
+                    counts.skipped += sees_corrupt(only, account)
+                    continue
+                if sees_order(only, order):
+                    counts.add(order)
+        return counts
+
+    async def trades(self, *, only: Ownership | None) -> TradeStats:
+        """Per trade queue (SCAN ``trades:*`` and ``user_trades:*``, LLEN, LRANGE windows).
+
+        Visibility follows the trades domain (`_access`): a non-admin sees the user queues of
+        its uids whole and, in the shared ``trades:`` queues, the trades carrying its ids
+        (`length` then counts those); the ``TRADE:STATUS`` list is admin-only.
+        """
+        now = time.time()
+        statuses = await self._statuses(now)
+        queues: list[TradeQueueStats] = []
+        for key in await self.scan_keys("trades:*", "list"):
+            exchange, _, symbol_key = key.removeprefix("trades:").partition(":")
+            found = await self._queue(key, only, whole=only is None)
+            if found is not None:
+                status = statuses.get(exchange)
+                queues.append(
+                    _queue_stats(
+                        found,
+                        key=key,
+                        kind="trades",
+                        exchange=exchange,
+                        symbol_key=symbol_key,
+                        uid=None,
+                        status_age=status.age_seconds if status is not None else None,
+                    )
+                )
+        for key in await self.scan_keys("user_trades:*", "list"):
+            uid, _, exchange = key.removeprefix("user_trades:").partition(":")
+            if not sees(only, uid=uid):
+                continue
+            found = await self._queue(key, only, whole=True)
+            if found is not None:
+                queues.append(
+                    _queue_stats(
+                        found,
+                        key=key,
+                        kind="user_trades",
+                        exchange=exchange,
+                        symbol_key=None,
+                        uid=uid,
+                        status_age=None,
+                    )
+                )
+        return TradeStats(
+            count=len(queues),
+            trades=sum(queue.length for queue in queues),
+            queues=queues,
+            statuses=list(statuses.values()) if only is None else [],
+        )
+
+    async def _statuses(self, now: float) -> dict[str, TradeStatusAge]:
+        """Every ``TRADE:STATUS:{key}`` (SCAN, one MGET) by key, with its age."""
+        keys = await self.scan_keys(f"{_STATUS}*", "string")
+        if not keys:
+            return {}
+        with translate_errors("trade statuses"):
+            values: list[bytes | str | None] = await self.redis.mget(keys)
+        found: dict[str, TradeStatusAge] = {}
+        for key, value in zip(keys, values, strict=True):
+            if value is None:
+                continue  # deleted since the SCAN
+            when = to_datetime(text(value))
+            name = key.removeprefix(_STATUS)
+            found[name] = TradeStatusAge(key=name, updated_at=when, age_seconds=age_of(when, now))
+        return found
+
+    async def _queue(self, key: str, only: Ownership | None, *, whole: bool) -> _Queue | None:
+        """Counts over the newest TRADE_SCAN_CAP trades of `key`, read TRADE_WINDOW at a time."""
+        with translate_errors(key):
+            length = int(await self.redis.llen(key))
+        start = max(0, length - TRADE_SCAN_CAP)
+        counts = _TradeCounts()
+        async for window in list_windows(self.redis, key, start, length - 1, TRADE_WINDOW):
+            for raw in window:
+                try:
+                    trade = _trade(raw)
+                except Undecodable as exc:
+                    if whole:
+                        self.skipped("a trade", key, exc)
+                        counts.skipped += 1
+                    continue
+                if whole or sees(only, ex_id=trade.ex_id, uid=trade.uid, bot_id=trade.bot_id):
+                    counts.add(trade)
+        if whole and length:
+            return _Queue(length=length, partial=start > 0, counts=counts)
+        if counts.scanned:
+            return _Queue(length=counts.scanned, partial=start > 0, counts=counts)
+        return None
+
+
+@dataclass(frozen=True)
+class _Queue:
+    length: int
+    partial: bool
+    counts: _TradeCounts
+
+
+def _key_stats(key: str, counts: _OrderCounts, ttl: int) -> OrderKeyStats:
+    return OrderKeyStats(
+        key=key,
+        orders=counts.orders,
+        skipped=counts.skipped,
+        ttl_seconds=ttl if ttl >= 0 else None,
+        by_status=dict(sorted(counts.by_status.items())),
+        by_side=dict(sorted(counts.by_side.items())),
+        open_orders=counts.open_orders,
+        open_unsized=counts.open_unsized,
+        open_volume={symbol: float(v) for symbol, v in sorted(counts.open_volume.items())},
+    )
+
+
+def _queue_stats(
+    found: _Queue,
+    *,
+    key: str,
+    kind: Literal["trades", "user_trades"],
+    exchange: str,
+    symbol_key: str | None,
+    uid: str | None,
+    status_age: float | None,
+) -> TradeQueueStats:
+    counts = found.counts
+    return TradeQueueStats(
+        key=key,
+        kind=kind,
+        exchange=exchange,
+        symbol_key=symbol_key,
+        uid=uid,
+        length=found.length,
+        scanned=counts.scanned + counts.skipped,
+        partial=found.partial,
+        skipped=counts.skipped,
+        oldest_time=counts.oldest,
+        newest_time=counts.newest,
+        buy_count=counts.sides["buy"],
+        buy_volume=float(counts.volumes.get("buy", Decimal(0))),
+        sell_count=counts.sides["sell"],
+        sell_volume=float(counts.volumes.get("sell", Decimal(0))),
+        other=counts.sides["other"],
+        status_age_seconds=status_age,
+    )

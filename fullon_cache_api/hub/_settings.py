@@ -1,0 +1,56 @@
+"""Settings of the live streams: heartbeat, polling, per-client bounds, reconnect backoff."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import msgspec
+
+__all__ = ["StreamSettings"]
+
+_Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+
+# Environment variable -> field, read only by `StreamSettings.from_env`.
+_ENV = {
+    "FULLON_CACHE_API_STREAM_HEARTBEAT": "heartbeat",
+    "FULLON_CACHE_API_STREAM_POLL_INTERVAL": "poll_interval",
+    "FULLON_CACHE_API_STREAM_QUEUE_SIZE": "queue_size",
+    "FULLON_CACHE_API_STREAM_SEND_TIMEOUT": "send_timeout",
+    "FULLON_CACHE_API_STREAM_MAX_BACKOFF": "max_backoff",
+}
+
+
+class StreamSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How streams behave; every duration is in seconds.
+
+    `heartbeat`: an SSE comment after this long without an event. `poll_interval`: how often a
+    shared poller reads a key of a domain fullon_cache does not publish. `queue_size`: events a
+    client may have pending before it is cut off as a slow consumer. `send_timeout`: a client
+    whose socket accepts nothing for this long is cut off. `max_backoff`: the cap of the
+    exponential reconnect delay. `keepalive`: the pub/sub connection sends PING after this long
+    without traffic and is presumed dead after twice that. `max_streams`: streams one WebSocket
+    may hold at once. `max_symbols`: symbols one ``stream_tickers`` action may name.
+    """
+
+    heartbeat: _Seconds = 15.0
+    poll_interval: _Seconds = 1.0
+    queue_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 4096
+    send_timeout: _Seconds = 10.0
+    max_backoff: _Seconds = 5.0
+    keepalive: _Seconds = 5.0
+    max_streams: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
+    max_symbols: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StreamSettings:
+        """Read ``FULLON_CACHE_API_STREAM_*`` from `environ` (default ``os.environ``).
+
+        Invalid values raise ``msgspec.ValidationError`` naming the field.
+        """
+        env = os.environ if environ is None else environ
+        given: dict[str, Any] = {
+            field: raw.strip() for name, field in _ENV.items() if (raw := env.get(name, "")).strip()
+        }
+        return msgspec.convert(given, cls, strict=False)

@@ -1,0 +1,232 @@
+"""One WebSocket speaking the original protocol: a reader, ONE writer, and its streams.
+
+Replies and pushes go through the socket's bounded queue to a single writer task, so nothing
+ever sends on the socket concurrently. Actions are handled in order by the reader; stream
+pushes come from the hub. A client that stops reading is cut off (close code 1013, with the
+reason, when the close frame still gets through); the gateway shutting down closes with 1001.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import msgspec
+from anyio import CancelScope
+from starlette.websockets import WebSocket
+
+from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
+from .._errors import CacheAPIError
+from ._calls import Call, Domain, Params, StreamStart
+from ._events import Event, encode
+from ._hub import Watch, hub_from
+from ._protocol import (
+    INVALID_OPERATION,
+    INVALID_PARAMS,
+    MALFORMED_MESSAGE,
+    ActionError,
+    Confirmation,
+    ErrorReply,
+    Push,
+    Reply,
+    Request,
+    error_reply,
+)
+from ._queue import ClientClosed, ClientQueue, Feed
+
+__all__ = ["Session"]
+
+_log = logging.getLogger("fullon.api.cache.ws")
+_decode_request = msgspec.json.Decoder(Request).decode
+MAX_FRAME = 64 * 1024  # every action fits in far less
+_CLOSE_CODES = {b"slow_consumer": 1013, b"shutdown": 1001}  # Try Again Later, Going Away
+_PUSH_ACTIONS = {"status": "stream_status", "problem": "stream_problem"}
+
+
+@dataclass(frozen=True, eq=False)
+class _Stream:
+    """A stream a client opened: what its pushes are called and how they are tagged."""
+
+    request_id: str | int | None
+    key: str
+    update: str
+
+
+class Session:
+    """The reader, the writer and the streams of one WebSocket."""
+
+    def __init__(self, websocket: WebSocket, domain: Domain, connection_id: str) -> None:
+        self.websocket = websocket
+        self.domain = domain
+        self.connection_id = connection_id
+        self.hub = hub_from(websocket)
+        self.queue: ClientQueue[tuple[_Stream | None, Any]] = self.hub.open_queue(heartbeats=False)
+        self.queue.label = f"WebSocket {websocket.url.path} {connection_id}"
+        self.streams: dict[str, list[Watch]] = {}
+
+    async def run(self) -> None:
+        """Serve the socket until the client leaves or is cut off."""
+        try:
+            await self.websocket.accept()
+            async with anyio.create_task_group() as group:
+                self.queue.on_stall = group.cancel_scope.cancel  # the hub cuts off a stuck send
+                group.start_soon(self._write, group.cancel_scope)
+                await self._read()
+                group.cancel_scope.cancel()
+        finally:
+            for watches in self.streams.values():
+                for watch in watches:
+                    watch.close()
+            self.streams.clear()
+            self.hub.close_queue(self.queue)
+
+    # -- reading ---------------------------------------------------------------------------
+    async def _read(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = (message.get("bytes") or b"").decode("utf-8", "replace")
+            await self._handle(raw)
+
+    async def _handle(self, raw: str) -> None:
+        try:
+            if len(raw) > MAX_FRAME:
+                raise ValueError("frame too large")
+            request = _decode_request(raw)
+        except (msgspec.MsgspecError, ValueError):
+            self._reply(
+                ErrorReply(
+                    request_id=None,
+                    action=None,
+                    error_code=MALFORMED_MESSAGE,
+                    error="Malformed JSON message",
+                )
+            )
+            return
+        if request.action == "unsubscribe":
+            self._unsubscribe(request)
+            return
+        handler = self.domain.actions.get(request.action)
+        if handler is None:
+            error = ActionError(INVALID_OPERATION, f"Operation {request.action!r} not implemented")
+            self._reply(error_reply(request, error, self.domain.not_found))
+            return
+        call = Call(
+            Params(request.params), self.hub.reader, self._ownership, self.hub.settings.max_symbols
+        )
+        try:
+            result = await self.hub.detached(handler(call))  # see Hub.detached
+        except Exception as exc:
+            if not isinstance(exc, ActionError | CacheAPIError):
+                _log.exception("WebSocket action %s failed", request.action)
+            self._reply(error_reply(request, exc, self.domain.not_found))
+            return
+        if isinstance(result, StreamStart):
+            self._start(request, result)
+        else:
+            self._reply(Reply(request_id=request.request_id, action=request.action, result=result))
+
+    def _start(self, request: Request, start: StreamStart) -> None:
+        key = f"{self.connection_id}:{request.request_id}"
+        self._stop(key)  # the same request id again replaces its stream
+        if len(self.streams) >= self.hub.settings.max_streams:
+            error = ActionError(
+                INVALID_OPERATION, f"at most {self.hub.settings.max_streams} streams per socket"
+            )
+            self._reply(error_reply(request, error, self.domain.not_found))
+            return
+        confirmation = Confirmation(
+            request_id=request.request_id,
+            action=request.action,
+            message=start.message,
+            stream_key=key,
+            result={"stream_key": key},
+        )
+        self._reply(confirmation)  # queued first: the snapshot follows it
+        stream = _Stream(request.request_id, key, start.update)
+        feed = Feed(self.queue, stream)
+        self.streams[key] = [self.hub.watch(spec, feed) for spec in start.specs]
+
+    def _unsubscribe(self, request: Request) -> None:
+        wanted = Params(request.params).raw.get("stream_key")
+        if wanted is not None and wanted not in self.streams:
+            error = ActionError(INVALID_PARAMS, f"no stream {wanted!r} on this socket")
+            self._reply(error_reply(request, error, self.domain.not_found))
+            return
+        keys = [wanted] if wanted is not None else list(self.streams)
+        for key in keys:
+            self._stop(key)
+        self._reply(
+            Reply(
+                request_id=request.request_id, action=request.action, result={"unsubscribed": keys}
+            )
+        )
+
+    def _stop(self, key: str) -> None:
+        for watch in self.streams.pop(key, []):
+            watch.close()
+
+    def _reply(self, frame: msgspec.Struct) -> None:
+        self.queue.put((None, encode(frame)))
+
+    async def _ownership(self) -> Ownership | None:
+        identity: Identity | None = self.websocket.scope.get(IDENTITY_SCOPE_KEY)
+        if identity is None:
+            raise ActionError(INVALID_OPERATION, "Not authenticated")
+        authenticator: Authenticator = self.websocket.app.state.authenticator
+        return await authenticator.ownership(identity)
+
+    # -- writing ---------------------------------------------------------------------------
+    async def _write(self, scope: CancelScope) -> None:
+        """The only code that sends on the socket; ends the session when it stops."""
+        queue = self.queue
+        try:
+            while True:
+                try:
+                    items = await queue.get()
+                except ClientClosed as closed:
+                    await self._close(closed.event)
+                    return
+                for stream, item in items:
+                    text = (item if stream is None else _push(stream, item)).decode()
+                    queue.sending()
+                    try:
+                        await self.websocket.send({"type": "websocket.send", "text": text})
+                    except Exception:  # the client is gone
+                        return
+                    queue.sent()
+        finally:
+            scope.cancel()
+
+    async def _close(self, event: Event) -> None:
+        code = next((code for reason, code in _CLOSE_CODES.items() if reason in event.data), 1011)
+        if code == 1013:
+            _log.warning("cut off a slow client (%s): %s", self.queue.label, event.data.decode())
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.hub.settings.send_timeout):
+                await self.websocket.close(code, _reason(event))
+
+
+def _push(stream: _Stream, event: Event) -> bytes:
+    action = _PUSH_ACTIONS.get(event.kind, stream.update)
+    return encode(
+        Push(
+            request_id=stream.request_id,
+            action=action,
+            stream_key=stream.key,
+            snapshot=event.kind == "snapshot",
+            result=msgspec.Raw(event.data),
+        )
+    )
+
+
+def _reason(event: Event) -> str:
+    detail = msgspec.json.decode(event.data).get("detail", "")
+    return str(detail)[:120]  # a close reason is at most 123 bytes

@@ -1,0 +1,116 @@
+"""A real browser renders the docs: headless Chromium loads Swagger UI and ReDoc from a host
+that mounts the gateway at /api/v1/cache, served by uvicorn on a loopback port.
+
+Under CI (``CI=true``) the test runs or fails, never skips: `.ci/run` installs Debian's
+``chromium``. Elsewhere it is skipped when no ``chromium`` is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from fullon_cache_api import Settings, create_app, lifespan
+
+from .surface import SAMPLES
+
+MOUNT = "/api/v1/cache"
+CHROMIUM = shutil.which("chromium")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and os.environ.get("CI") != "true",
+    reason="chromium is not installed (apt-get install chromium); CI never skips this",
+)
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[str]:
+    """The base URL of a host mounting the gateway (authentication on), run by uvicorn."""
+    cache_app = create_app(settings=settings)
+
+    @asynccontextmanager
+    async def host_lifespan(host: Starlette) -> AsyncIterator[None]:
+        async with lifespan(cache_app):  # the host enters ours: the gateway's pool is closed
+            yield
+
+    host = Starlette(routes=[Mount(MOUNT, app=cache_app)], lifespan=host_lifespan)
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(host, log_config=None, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    assert not thread.is_alive()
+
+
+def rendered_dom(url: str, profile: Path) -> str:
+    """The DOM of `url` after its scripts ran, as headless Chromium dumps it (bounded in time)."""
+    assert CHROMIUM is not None, "CI=true but chromium is missing: .ci/run installs it"
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        url,
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # so a hung browser is ended with all its helper processes
+    )
+    try:
+        dom, _ = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    assert process.returncode == 0, f"chromium exited with {process.returncode}"
+    return dom
+
+
+def test_swagger_ui_renders_the_operations_under_a_mount(served: str, tmp_path: Path) -> None:
+    """Swagger UI at /api/v1/cache/docs lists the operations, with the mount as its server."""
+    dom = rendered_dom(f"{served}{MOUNT}/docs", tmp_path / "profile")
+    assert 'class="opblock-summary-path" data-path="/tickers/{exchange}"' in dom
+    assert 'data-path="/orders/{account}/{order_id}"' in dom
+    assert dom.count('class="opblock opblock-get') >= len(SAMPLES)
+    assert f'<option value="{MOUNT}">{MOUNT}</option>' in dom
+
+
+def test_redoc_renders_the_reference_under_a_mount(served: str, tmp_path: Path) -> None:
+    """ReDoc at /api/v1/cache/redoc renders the operations from the same document."""
+    dom = rendered_dom(f"{served}{MOUNT}/redoc", tmp_path / "profile")
+    assert "Every ticker of one exchange." in dom
+    assert "/tickers/{exchange}" in dom
+    assert "Something went wrong" not in dom

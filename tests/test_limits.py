@@ -1,0 +1,105 @@
+"""Request limits: oversized or malformed requests are refused before auth and before Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from starlette.applications import Starlette
+from starlette.types import Message, Receive, Scope, Send
+
+from fullon_cache_api._limits import LimitsMiddleware
+from fullon_cache_api.demo import CacheWriter, RedisServer
+
+from .surface import PROCESS_ID, seed_surface
+
+pytestmark = pytest.mark.anyio
+
+# (path with query, extra headers, expected status)
+REFUSED: list[tuple[str, dict[str, str], int]] = [
+    ("/tickers/" + "a" * 3000, {}, 414),
+    ("/accounts/" + "%41" * 1000, {}, 414),
+    ("/tickers?x=" + "a" * 5000, {}, 414),
+    ("/tickers", {"x-big": "a" * 9000}, 431),
+    ("/tickers", {f"x-h{n}": "a" * 4000 for n in range(9)}, 431),
+    ("/tickers", {f"x-h{n}": "1" for n in range(120)}, 431),
+    ("/tickers/%ff", {}, 422),
+    ("/tickers/binance/BTC%c3%28", {}, 422),
+    ("/orders?order_id=%fe", {}, 422),
+    ("/accounts/1%00", {}, 422),
+    ("/orders?order_id=a%0d%0aInjected:%20yes", {}, 422),
+]
+
+
+def command_stats(probe: redis.Redis) -> dict[str, int]:
+    """Calls per command since the server started (INFO commandstats), INFO itself left out.
+
+    `probe` stays connected between snapshots, so its own handshake is not counted.
+    """
+    stats: dict[str, Any] = probe.info("commandstats")
+    return {name: int(value["calls"]) for name, value in stats.items() if name != "cmdstat_info"}
+
+
+@pytest.mark.parametrize(("url", "headers", "status"), REFUSED)
+async def test_refused_with_problem_before_auth(
+    app: Starlette, url: str, headers: dict[str, str], status: int
+) -> None:
+    """Oversized paths/queries are 414, headers 431, non-UTF-8 or control characters 422,
+    each a problem document, even without credentials (the limit is checked first)."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://g", headers=headers
+    ) as http:
+        response = await http.get(url)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
+
+
+async def test_refusals_issue_no_redis_command(
+    client: httpx.AsyncClient, writer: CacheWriter, flushed: RedisServer
+) -> None:
+    """INFO commandstats is unchanged by refused requests, and moves for an accepted one."""
+    await seed_surface(writer)
+    with redis.Redis(port=flushed.port) as probe:
+        before = command_stats(probe)
+        for url, headers, status in REFUSED:
+            assert (await client.get(url, headers=headers)).status_code == status
+        assert command_stats(probe) == before
+        assert (await client.get("/accounts/1")).status_code == 200
+        assert command_stats(probe) != before  # the probe does see the gateway's commands
+
+
+async def test_longest_valid_requests_pass(client: httpx.AsyncClient, writer: CacheWriter) -> None:
+    """Requests at the sizes real clients send are untouched by the limits."""
+    await seed_surface(writer)
+    token = "e" * 1500  # a long bearer token in the query string (streams accept ?token=)
+    response = await client.get(f"/processes/{PROCESS_ID}?since_minutes=60&token={token}")
+    assert response.status_code == 200
+    long_id = "/orders/binance/" + "A" * 128  # the longest order id a pattern admits
+    assert (await client.get(long_id, headers={"x-pad": "p" * 8000})).status_code == 404
+
+
+async def test_websocket_over_limit_is_closed_1008() -> None:
+    """A WebSocket handshake over a limit is closed with 1008 and never reaches the app."""
+    reached: list[Scope] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope)
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    middleware = LimitsMiddleware(inner, max_query_bytes=10)
+    scope = {"type": "websocket", "path": "/ws", "query_string": b"token=" + b"x" * 20}
+    await middleware(scope, receive, send)
+    assert reached == []
+    assert sent[0]["type"] == "websocket.close" and sent[0]["code"] == 1008
+    await middleware({**scope, "query_string": b"token=x"}, receive, send)
+    assert len(reached) == 1

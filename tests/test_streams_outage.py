@@ -1,0 +1,117 @@
+"""Streams across a Redis outage: a status event, reconnect with backoff, resubscription, a
+fresh snapshot, then updates again; no connection leaks."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from fullon_cache_api import Settings
+from fullon_cache_api.demo import CacheWriter, RedisServer
+
+from .conftest import ADMIN_KEY
+from .streams_support import HEADERS, Gateway, eventually, pubsub_connections, serve, sse
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    async with serve(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def http(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway.url, headers=HEADERS, timeout=10) as client:
+        yield client
+
+
+async def test_ticker_stream_survives_redis_restart(
+    http: httpx.AsyncClient, writer: CacheWriter, flushed: RedisServer, gateway: Gateway
+) -> None:
+    """Redis restarted mid-stream: reconnecting, then live + fresh snapshot, then updates."""
+    await writer.set_ticker("binance", "BTC/USDT", price=1.0, time=time.time())
+    async with sse(http, "/tickers/binance/BTC/USDT/stream") as stream:
+        assert (await stream.next()).event == "snapshot"
+        flushed.stop()
+        down = await stream.next()
+        assert (down.event, down.data["state"]) == ("status", "reconnecting")
+        assert not gateway.hub.stats().link_up
+        flushed.start()
+        up = await stream.next()
+        assert (up.event, up.data["state"]) == ("status", "live")
+        assert (await stream.next()).event == "snapshot"  # the restarted Redis is empty: null
+        await writer.set_ticker("binance", "BTC/USDT", price=2.0, time=time.time())
+        update = await stream.next()
+        assert (update.event, update.data["price"]) == ("update", 2.0)
+        assert gateway.hub.stats().link_up
+        assert await pubsub_connections(writer.redis) == 1
+
+
+async def test_polled_stream_survives_redis_restart(
+    http: httpx.AsyncClient, writer: CacheWriter, flushed: RedisServer
+) -> None:
+    """A poller that fails says reconnecting once, then resyncs with a fresh snapshot."""
+    await writer.upsert_user_account(1, {"USDT": {"free": 1.0}})
+    async with sse(http, "/accounts/1/stream") as stream:
+        assert (await stream.next()).data["balances"]["USDT"]["free"] == 1.0
+        flushed.stop()
+        down = await stream.next()
+        assert (down.event, down.data["state"]) == ("status", "reconnecting")
+        flushed.start()
+        await writer.upsert_user_account(1, {"USDT": {"free": 7.0}})
+        assert (await stream.next()).data["state"] == "live"
+        snapshot = await stream.next()
+        assert snapshot.event == "snapshot"
+        assert snapshot.data["balances"]["USDT"]["free"] == 7.0
+
+
+async def test_stream_opened_during_outage_starts_with_status(
+    http: httpx.AsyncClient, writer: CacheWriter, flushed: RedisServer
+) -> None:
+    """Opened while Redis is down: 200 at once, a reconnecting status, then the snapshot."""
+    flushed.stop()
+    async with sse(http, "/tickers/binance/BTC/USDT/stream") as stream:
+        first = await stream.next()
+        assert (first.event, first.data["state"]) == ("status", "reconnecting")
+        flushed.start()
+        await writer.set_ticker("binance", "BTC/USDT", price=3.0, time=time.time())
+        assert (await stream.next()).data["state"] == "live"
+        snapshot = await stream.until("snapshot")
+        assert snapshot.data is None or snapshot.data["price"] == 3.0
+        await writer.set_ticker("binance", "BTC/USDT", price=4.0, time=time.time())
+        assert (await stream.until("update")).data["price"] == 4.0
+
+
+async def test_websocket_reports_outage_and_cache_errors(
+    gateway: Gateway, writer: CacheWriter, flushed: RedisServer
+) -> None:
+    """WebSocket: a stream_status push on outage; a read then is CACHE_ERROR, never not found."""
+    await writer.set_ticker("binance", "BTC/USDT", price=1.0, time=time.time())
+    url = f"{gateway.ws_url}/ws/tickers/c1?token={ADMIN_KEY}"
+    async with connect(url) as ws:
+        start = {"exchange": "binance", "symbols": ["BTC/USDT"]}
+        await ws.send(json.dumps({"action": "stream_tickers", "request_id": "s", "params": start}))
+        assert json.loads(await ws.recv())["success"] is True
+        assert json.loads(await ws.recv())["snapshot"] is True
+        flushed.stop()
+        status = json.loads(await ws.recv())
+        assert (status["action"], status["result"]["state"]) == ("stream_status", "reconnecting")
+        one = {"exchange": "binance", "symbol": "BTC/USDT"}
+        await ws.send(json.dumps({"action": "get_ticker", "request_id": "g", "params": one}))
+        error = json.loads(await ws.recv())
+        assert (error["request_id"], error["error_code"]) == ("g", "CACHE_ERROR")
+        flushed.start()
+        assert json.loads(await ws.recv())["result"]["state"] == "live"
+        assert json.loads(await ws.recv())["snapshot"] is True
+
+    async def no_leak() -> bool:
+        return await pubsub_connections(writer.redis) == 1
+
+    await eventually(no_leak)

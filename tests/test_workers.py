@@ -1,0 +1,159 @@
+"""``serve --workers N``: several gateway processes on one port, each with its own pool."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from fullon_cache_api.demo import RedisServer
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc (Linux)")
+
+CLI = [sys.executable, "-m", "fullon_cache_api"]
+
+
+@pytest.fixture
+def served(flushed: RedisServer) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`serve --workers 2 --port 0` on the test Redis; stopped with SIGTERM afterwards."""
+    env = {**os.environ, "REDIS_URL": flushed.url, "FULLON_CACHE_API_AUTH": "off"}
+    process = subprocess.Popen(
+        [*CLI, "serve", "--workers", "2", "--port", "0", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # printed before any worker starts
+        found = re.search(r"serving on (http://\S+) with 2 workers", line)
+        assert found, line
+        yield process, found.group(1)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def workers_of(pid: int) -> list[int]:
+    """The uvicorn workers of supervisor `pid`: its spawned children (not the resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in command:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    """Those of `pids` that still exist."""
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def connected_to(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a TCP socket whose remote end is 127.0.0.1:`port`."""
+    try:
+        inodes = {
+            os.readlink(fd).removeprefix("socket:[").removesuffix("]")
+            for fd in Path(f"/proc/{pid}/fd").iterdir()
+        }
+        table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    for row in table:
+        fields = row.split()
+        remote_port = int(fields[2].split(":")[1], 16)
+        if remote_port == port and fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED
+            return True
+    return False
+
+
+@pytest.mark.anyio
+async def test_two_workers_both_answer(
+    served: tuple[subprocess.Popen[str], str], flushed: RedisServer
+) -> None:
+    """Both workers serve requests (each opens its own Redis connection); SIGTERM stops all."""
+    process, url = served
+    deadline = time.monotonic() + 20
+    workers: list[int] = []
+    statuses: set[int] = set()
+    # No keep-alive: every request is a new connection, which either worker may accept.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=5) as http:
+        while time.monotonic() < deadline:
+            workers = workers_of(process.pid)
+            if len(workers) == 2 and all(connected_to(pid, flushed.port) for pid in workers):
+                break
+            try:
+                async with anyio.create_task_group() as group:
+                    for _ in range(20):
+                        group.start_soon(_get, http, statuses)
+            except* httpx.TransportError:
+                await anyio.sleep(0.2)  # workers still starting
+    assert len(workers) == 2
+    assert all(connected_to(pid, flushed.port) for pid in workers)
+    assert statuses == {200}
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    assert not alive(workers)
+
+
+async def _get(http: httpx.AsyncClient, statuses: set[int]) -> None:
+    statuses.add((await http.get("/tickers")).status_code)
+
+
+def test_workers_must_be_positive() -> None:
+    """--workers 0 is refused by the parser (exit status 2) before anything starts."""
+    result = subprocess.run(
+        [*CLI, "serve", "--workers", "0"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert "number of workers" in result.stderr
+
+
+@pytest.mark.anyio
+async def test_served_connections_get_tcp_nodelay() -> None:
+    """The socket `serve` binds yields TCP_NODELAY connections (no 40 ms Nagle stalls)."""
+    from fullon_cache_api.__main__ import _bind
+
+    options: list[int] = []
+
+    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        options.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    listener = _bind("127.0.0.1", 0)
+    server = await asyncio.start_server(accepted, sock=listener)
+    async with server:
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        for _ in range(100):
+            if options:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        await writer.wait_closed()
+    assert options and options[0] != 0
