@@ -23,6 +23,7 @@ import http.client
 import multiprocessing
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ import time
 from array import array
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -98,12 +99,13 @@ class _SseClient(asyncio.Protocol):
         self.latencies = latencies
         self.ready = ready
         self.buffer = b""
-        self.started = False
+        self.started = False  # past the response head
+        self.subscribed = False  # the snapshot came
         self.failed = False
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.transport = transport
         request = f"GET {PATH} HTTP/1.1\r\nHost: bench\r\nX-API-Key: {KEY}\r\n\r\n"
         transport.write(request.encode())
@@ -122,7 +124,8 @@ class _SseClient(asyncio.Protocol):
             at = frame.find(b"event: ")
             if frame.startswith(b"update", at + 7):
                 self.latencies.append((now - _stamp(frame)) * 1000.0)
-            elif frame.startswith(b"snapshot", at + 7) and not self.started:
+            elif frame.startswith(b"snapshot", at + 7) and not self.subscribed:
+                self.subscribed = True
                 self.ready.release()
         self.started = True
 
@@ -140,6 +143,13 @@ def _stamp(frame: bytes) -> float:
 
 
 # -- the benchmark process -----------------------------------------------------------------
+def _receive(pipe: Connection, within: float) -> Any:
+    """The next message of a client process, or an error after `within` seconds."""
+    if not pipe.poll(within):
+        raise RuntimeError(f"a client process said nothing for {within} s")
+    return pipe.recv()
+
+
 def _raise_fd_limit(needed: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < needed:
@@ -197,7 +207,7 @@ async def run(clients: int, rate: int, seconds: float, workers: int) -> dict[str
                 proc.start()
                 pipes.append(ours)
                 procs.append(proc)
-            result["connected"] = sum(pipe.recv()[1] for pipe in pipes)
+            result["connected"] = sum(_receive(pipe, 120)[1] for pipe in pipes)
             result.update(await _subscriptions(redis))
             pids = [gateway.pid, *(proc.pid for proc in procs if proc.pid is not None)]
             cpu_before = [_cpu_seconds(pid) for pid in pids]
@@ -211,7 +221,7 @@ async def run(clients: int, rate: int, seconds: float, workers: int) -> dict[str
             latencies: list[float] = []
             failed = 0
             for pipe in pipes:
-                _, raw, worker_failed = pipe.recv()
+                _, raw, worker_failed = _receive(pipe, 60)
                 latencies.extend(array("d", raw))
                 failed += worker_failed
         finally:
@@ -266,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     args = parser.parse_args(argv)
+    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the servers are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     result = asyncio.run(run(args.clients, args.rate, args.seconds, args.workers))
     width = max(map(len, result))
     for name, value in result.items():

@@ -66,6 +66,19 @@ async def test_ticker_stream_starts_with_snapshot_then_updates(
         assert update.data["time"].startswith(time.strftime("%Y-%m-%dT", time.gmtime(NOW)))
 
 
+async def test_undecodable_messages_are_skipped(
+    http: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """A message that is not a ticker's JSON is skipped; the stream goes on."""
+    async with sse(http, "/tickers/binance/BTC/USDT/stream") as stream:
+        assert (await stream.next()).event == "snapshot"
+        await writer.redis.publish("ticker_updates:binance:BTC/USDT", b"\xff not json")
+        await writer.redis.publish("ticker_updates:binance:BTC/USDT", b"[1, 2]")
+        await writer.set_ticker("binance", "BTC/USDT", price=7.0, time=NOW)
+        update = await stream.next()
+        assert (update.event, update.id, update.data["price"]) == ("update", 2, 7.0)
+
+
 async def test_absent_ticker_snapshot_is_null_then_updates(
     http: httpx.AsyncClient, writer: CacheWriter
 ) -> None:

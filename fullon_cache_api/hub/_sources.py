@@ -64,6 +64,7 @@ class ChannelSource(Source):
         super().__init__(hub)
         self.spec = spec
         self.topic = spec.topic
+        self.skipped = 0
 
     def attach(self, feed: Feed[Any]) -> None:
         """Subscribe on the first feed; every feed gets a snapshot once the link confirms."""
@@ -86,7 +87,9 @@ class ChannelSource(Source):
         """Decode once, queue for every feed."""
         event = self.spec.decode(channel, data)
         if event is None:
-            _log.warning("skipped a message on %s that does not decode", channel)
+            self.skipped += 1  # a producer writing garbage must not flood the log
+            log = _log.warning if self.skipped == 1 else _log.debug
+            log("skipped a message on %s that does not decode (%d so far)", channel, self.skipped)
             return
         for feed in self.feeds:
             feed.update(event)
