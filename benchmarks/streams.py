@@ -1,6 +1,7 @@
 """1,000 SSE clients on one ticker: delivery latency and Redis pub/sub connections.
 
-``python -m benchmarks.streams [--clients 1000] [--rate 100] [--seconds 10] [--workers 2]``
+``python -m benchmarks.streams [--clients 1000] [--rate 100] [--seconds 10] [--warmup 2]
+[--workers 1] [--gc default|tuned]``
 
 A private redis-server and one gateway process (uvicorn, uvloop + httptools, authentication on,
 default settings) on 127.0.0.1. Client processes hold the SSE connections
@@ -44,14 +45,19 @@ PATH = "/tickers/binance/BTC/USDT/stream"
 CHANNEL = "ticker_updates:binance:BTC/USDT"
 
 _SERVER = """
-import sys, uvicorn
+import gc, sys, uvicorn
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 port, url, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 admin = ApiKey(name="bench", sha256=hash_api_key(key), admin=True)
 app = create_app(settings=Settings(redis_url=url, auth=AuthConfig(api_keys=(admin,))))
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096)
+if sys.argv[4] == "tuned":  # an operator's choice for the whole process, not the library's
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+uvicorn.run(
+    app, host="127.0.0.1", port=port, log_level="warning", backlog=4096, timeout_graceful_shutdown=2
+)
 """
 
 
@@ -96,6 +102,7 @@ class _SseClient(asyncio.Protocol):
     """
 
     def __init__(self, latencies: array[float], ready: asyncio.Semaphore) -> None:
+        # (send stamp, latency in ms) pairs, flat: the warm-up is filtered out by its stamps
         self.latencies = latencies
         self.ready = ready
         self.buffer = b""
@@ -123,7 +130,8 @@ class _SseClient(asyncio.Protocol):
         for frame in frames:
             at = frame.find(b"event: ")
             if frame.startswith(b"update", at + 7):
-                self.latencies.append((now - _stamp(frame)) * 1000.0)
+                stamp = _stamp(frame)
+                self.latencies.extend((stamp, (now - stamp) * 1000.0))
             elif frame.startswith(b"snapshot", at + 7) and not self.subscribed:
                 self.subscribed = True
                 self.ready.release()
@@ -156,8 +164,8 @@ def _raise_fd_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
 
 
-def _start_gateway(port: int, redis_url: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", _SERVER, str(port), redis_url, KEY])
+def _start_gateway(port: int, redis_url: str, gc_mode: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", _SERVER, str(port), redis_url, KEY, gc_mode])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -186,16 +194,23 @@ async def _publish(writer: CacheWriter, rate: int, seconds: float) -> int:
     return sent
 
 
-async def run(clients: int, rate: int, seconds: float, workers: int) -> dict[str, Any]:
-    """Run the benchmark once; returns the measurements."""
+async def run(
+    clients: int,
+    rate: int,
+    seconds: float,
+    workers: int = 1,
+    warmup: float = 2.0,
+    gc_mode: str = "default",
+) -> dict[str, Any]:
+    """Run the benchmark once; returns the measurements of the `seconds` after a `warmup`."""
     _raise_fd_limit(2 * clients + 512)
-    result: dict[str, Any] = {"clients": clients, "cpus": os.cpu_count()}
+    result: dict[str, Any] = {"clients": clients, "cpus": os.cpu_count(), "gc": gc_mode}
     with RedisServer() as redis_server:
         redis = Redis(port=redis_server.port)
         writer = CacheWriter(redis)
         await writer.set_ticker("binance", "BTC/USDT", price=0.0, time=time.time())
         port = free_port()
-        gateway = _start_gateway(port, redis_server.url)
+        gateway = _start_gateway(port, redis_server.url, gc_mode)
         context = multiprocessing.get_context("spawn")
         pipes, procs = [], []
         try:
@@ -210,7 +225,9 @@ async def run(clients: int, rate: int, seconds: float, workers: int) -> dict[str
             result["connected"] = sum(_receive(pipe, 120)[1] for pipe in pipes)
             result.update(await _subscriptions(redis))
             pids = [gateway.pid, *(proc.pid for proc in procs if proc.pid is not None)]
+            await _publish(writer, rate, warmup)  # not measured: let the heap settle
             cpu_before = [_cpu_seconds(pid) for pid in pids]
+            measured_from = time.time()
             started = time.monotonic()
             sent = await _publish(writer, rate, seconds)
             elapsed = time.monotonic() - started
@@ -222,7 +239,10 @@ async def run(clients: int, rate: int, seconds: float, workers: int) -> dict[str
             failed = 0
             for pipe in pipes:
                 _, raw, worker_failed = _receive(pipe, 60)
-                latencies.extend(array("d", raw))
+                pairs = array("d", raw)
+                latencies.extend(
+                    pairs[i + 1] for i in range(0, len(pairs), 2) if pairs[i] >= measured_from
+                )
                 failed += worker_failed
         finally:
             for proc in procs:
@@ -230,7 +250,11 @@ async def run(clients: int, rate: int, seconds: float, workers: int) -> dict[str
                 if proc.is_alive():
                     proc.kill()
             gateway.terminate()
-            gateway.wait(10)
+            try:
+                gateway.wait(10)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+                gateway.wait()
             await redis.aclose()
     result.update(
         failed_clients=failed,
@@ -273,12 +297,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.streams", description=__doc__)
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=int, default=100, help="ticks published per second")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured publishing")
+    parser.add_argument("--warmup", type=float, default=2.0, help="publishing not measured")
+    parser.add_argument("--workers", type=int, default=1, help="client processes")
+    parser.add_argument(
+        "--gc",
+        choices=["default", "tuned"],
+        default="default",
+        help="tuned: gc.freeze() and gc.set_threshold(100000, 50, 100) in the gateway process",
+    )
     args = parser.parse_args(argv)
     # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the servers are stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    result = asyncio.run(run(args.clients, args.rate, args.seconds, args.workers))
+    result = asyncio.run(
+        run(args.clients, args.rate, args.seconds, args.workers, args.warmup, args.gc)
+    )
     width = max(map(len, result))
     for name, value in result.items():
         print(f"{name:<{width}}  {value}")

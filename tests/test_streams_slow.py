@@ -32,36 +32,40 @@ def tick(symbol: str, price: float) -> Event:
 
 async def test_queue_conflates_per_key_and_keeps_order() -> None:
     """Queued ticks of one symbol collapse to the newest, in the first one's place."""
-    queue: ClientQueue[tuple[None, Event]] = ClientQueue(limit=10)
+    queue: ClientQueue[Event] = ClientQueue(limit=10)
     feed = Feed(queue, None)
     feed.snapshot(Event("snapshot", b"[]"))
     for price in (1.0, 2.0, 3.0):
         feed.update(tick("BTC", price))
         feed.update(tick("ETH", price * 10))
     feed.update(Event("update", b"{}"))  # keyless: never conflated
-    items = await asyncio.wait_for(queue.get(), 1)
-    assert [(e.kind, e.data) for _, e in items] == [
+    slots = await asyncio.wait_for(queue.get(), 1)
+    assert [(s.item.kind, s.item.data) for s in slots] == [
         ("snapshot", b"[]"),
         ("update", b'{"symbol":"BTC","price":3.0}'),
         ("update", b'{"symbol":"ETH","price":30.0}'),
         ("update", b"{}"),
     ]
     assert len(queue) == 0
+    feed.update(tick("BTC", 4.0))  # drained: a new tick of BTC is queued, not lost
+    slots = await asyncio.wait_for(queue.get(), 1)
+    assert [s.item.data for s in slots] == [b'{"symbol":"BTC","price":4.0}']
 
 
 async def test_updates_before_the_first_snapshot_wait_behind_it() -> None:
     """An update that races the first snapshot is held back and delivered after it."""
-    queue: ClientQueue[tuple[None, Event]] = ClientQueue(limit=10)
+    queue: ClientQueue[Event] = ClientQueue(limit=10)
     feed = Feed(queue, None)
     feed.update(tick("BTC", 2.0))
     assert len(queue) == 0
     feed.snapshot(Event("snapshot", b"1"))
-    assert [e.kind for _, e in await asyncio.wait_for(queue.get(), 1)] == ["snapshot", "update"]
+    slots = await asyncio.wait_for(queue.get(), 1)
+    assert [slot.item.kind for slot in slots] == ["snapshot", "update"]
 
 
 async def test_overflow_cuts_the_client_off_with_a_reason() -> None:
     """More pending events than the bound: the queue closes with reason slow_consumer."""
-    queue: ClientQueue[tuple[None, Event]] = ClientQueue(limit=3)
+    queue: ClientQueue[Event] = ClientQueue(limit=3)
     feed = Feed(queue, None)
     feed.snapshot(Event("snapshot", b"1"))
     for n in range(5):

@@ -45,7 +45,7 @@ class Watch:
 
     __slots__ = ("_feed", "_hub", "_spec")
 
-    def __init__(self, hub: Hub | None, spec: Spec, feed: Feed[Any]) -> None:
+    def __init__(self, hub: Hub | None, spec: Spec, feed: Feed) -> None:
         self._hub = hub
         self._spec = spec
         self._feed = feed
@@ -87,7 +87,7 @@ class Hub:
         if queue.closed is not None and b"slow_consumer" in queue.closed.data:
             self._cutoffs += 1
 
-    def watch(self, spec: Spec, feed: Feed[Any]) -> Watch:
+    def watch(self, spec: Spec, feed: Feed) -> Watch:
         """Attach `feed` to the source of `spec`, creating (and starting) it if needed.
 
         Once the hub is closed nothing is attached (the client's queue is closed already).
@@ -105,7 +105,7 @@ class Hub:
         source.attach(feed)
         return Watch(self, spec, feed)
 
-    def _unwatch(self, spec: Spec, feed: Feed[Any]) -> None:
+    def _unwatch(self, spec: Spec, feed: Feed) -> None:
         source = self._sources.get(spec)
         if source is None:
             return
@@ -159,7 +159,7 @@ class Hub:
                     and busy is None
                     and now - queue.last_sent >= settings.heartbeat
                 ):
-                    queue.put((None, HEARTBEAT), "heartbeat")
+                    queue.put(HEARTBEAT)
 
     def stats(self) -> HubStats:
         """Counts of clients, sources, feeds and subscriptions."""

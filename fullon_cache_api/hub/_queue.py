@@ -1,9 +1,10 @@
 """A client's bounded outbound queue, and the `Feed` through which one source fills it.
 
 The hub only ever calls the synchronous `put`: it never waits for a client. A client that
-falls `limit` events behind is closed with a reason; entries that share a conflation key
-replace each other in place (the newest value keeps the oldest position), so a slow ticker
-client receives the latest price per symbol rather than every tick.
+falls `limit` items behind is closed with a reason. Events that carry a conflation key replace
+the same key's event while it is still queued (the newest value keeps the oldest position), so
+a slow ticker client receives the latest price per symbol rather than every tick; that lookup
+is the hub's hottest path (one per client per tick) and allocates nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from ._events import CloseReason, Event, StreamClosed, encode, status_event
 
-__all__ = ["ClientClosed", "ClientQueue", "Feed"]
+__all__ = ["ClientClosed", "ClientQueue", "Feed", "Slot"]
 
 T = TypeVar("T")
 
@@ -27,6 +28,17 @@ class ClientClosed(Exception):
     def __init__(self, event: Event) -> None:
         super().__init__(event.data.decode())
         self.event = event
+
+
+class Slot:
+    """A queued item and the tag of the stream it belongs to; `pending` until drained."""
+
+    __slots__ = ("item", "pending", "tag")
+
+    def __init__(self, item: Any, tag: Any) -> None:
+        self.item = item
+        self.tag = tag
+        self.pending = True
 
 
 class ClientQueue(Generic[T]):
@@ -40,8 +52,7 @@ class ClientQueue(Generic[T]):
     def __init__(self, limit: int, *, heartbeats: bool = True) -> None:
         self.limit = limit
         self.heartbeats = heartbeats
-        self._slots: deque[list[object]] = deque()  # [item, key]: mutable so conflation is O(1)
-        self._by_key: dict[Hashable, list[object]] = {}
+        self._slots: deque[Slot] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.closed: Event | None = None
         self.busy_since: float | None = None  # monotonic time the current send began
@@ -52,23 +63,19 @@ class ClientQueue(Generic[T]):
     def __len__(self) -> int:
         return len(self._slots)
 
-    def put(self, item: T, key: Hashable | None = None) -> None:
-        """Queue `item`; with a `key`, replace a queued item of the same key instead."""
+    def put(self, item: T, tag: Any = None) -> Slot | None:
+        """Queue `item`; returns its slot (None once closed) so a newer value can replace it."""
         if self.closed is not None:
-            return
-        if key is not None:
-            slot = self._by_key.get(key)
-            if slot is not None:
-                slot[0] = item
-                return
-        slot = [item, key]
+            return None
+        slot = Slot(item, tag)
         self._slots.append(slot)
-        if key is not None:
-            self._by_key[key] = slot
         if len(self._slots) > self.limit:
             self.close("slow_consumer", f"more than {self.limit} events were pending")
-            return
-        self._wake()
+            return None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return slot
 
     def close(self, reason: CloseReason, detail: str) -> None:
         """Close the queue: pending items are dropped and the writer gets `ClientClosed`."""
@@ -76,11 +83,11 @@ class ClientQueue(Generic[T]):
             return
         self.closed = Event("close", encode(StreamClosed(reason=reason, detail=detail)))
         self._slots.clear()
-        self._by_key.clear()
-        self._wake()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
-    async def get(self) -> list[T]:
-        """Every queued item, oldest first, waiting for one if none is queued.
+    async def get(self) -> list[Slot]:
+        """Every queued slot, oldest first, waiting for one if none is queued.
 
         Raises `ClientClosed` once the queue is closed.
         """
@@ -92,10 +99,11 @@ class ClientQueue(Generic[T]):
                 self._waiter = None
         if self.closed is not None:
             raise ClientClosed(self.closed)
-        items: list[T] = [slot[0] for slot in self._slots]  # type: ignore[misc]
+        slots = list(self._slots)
         self._slots.clear()
-        self._by_key.clear()
-        return items
+        for slot in slots:
+            slot.pending = False
+        return slots
 
     def sending(self) -> None:
         """The writer starts a send."""
@@ -106,13 +114,9 @@ class ClientQueue(Generic[T]):
         self.last_sent = time.monotonic()
         self.busy_since = None
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
 
-
-class Feed(Generic[T]):
-    """What one client receives from one source, queued as ``(tag, event)``.
+class Feed:
+    """What one client receives from one source: events queued with the feed's `tag`.
 
     The first snapshot always comes first: updates that arrive before it are held back, then
     flushed behind it. Status events are never held back, so a client learns at once that Redis
@@ -120,14 +124,15 @@ class Feed(Generic[T]):
     preceded by a ``live`` one.
     """
 
-    __slots__ = ("_early", "degraded", "queue", "ready", "tag")
+    __slots__ = ("_early", "_keyed", "degraded", "queue", "ready", "tag")
 
-    def __init__(self, queue: ClientQueue[tuple[T, Event]], tag: T) -> None:
+    def __init__(self, queue: ClientQueue[Any], tag: Any) -> None:
         self.queue = queue
         self.tag = tag
         self.ready = False
         self.degraded = False
         self._early: list[Event] = []
+        self._keyed: dict[str, Slot] = {}  # conflation key -> its slot, while pending
 
     def update(self, event: Event) -> None:
         """An update (or problem) from the source."""
@@ -157,8 +162,17 @@ class Feed(Generic[T]):
             self._put(event)
 
     def _put(self, event: Event) -> None:
-        key = None if event.key is None else (self.tag, event.key)
-        self.queue.put((self.tag, event), key)
+        key = event.key
+        if key is None:
+            self.queue.put(event, self.tag)
+            return
+        slot = self._keyed.get(key)
+        if slot is not None and slot.pending:
+            slot.item = event  # conflated: the newest value, in the queued one's place
+            return
+        slot = self.queue.put(event, self.tag)
+        if slot is not None:
+            self._keyed[key] = slot
 
 
 _LIVE = status_event("live", "Redis is reachable again; a fresh snapshot follows")

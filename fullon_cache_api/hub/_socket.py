@@ -64,7 +64,7 @@ class Session:
         self.domain = domain
         self.connection_id = connection_id
         self.hub = hub_from(websocket)
-        self.queue: ClientQueue[tuple[_Stream | None, Any]] = self.hub.open_queue(heartbeats=False)
+        self.queue: ClientQueue[Any] = self.hub.open_queue(heartbeats=False)
         self.queue.label = f"WebSocket {websocket.url.path} {connection_id}"
         self.streams: dict[str, list[Watch]] = {}
 
@@ -174,7 +174,7 @@ class Session:
             watch.close()
 
     def _reply(self, frame: msgspec.Struct) -> None:
-        self.queue.put((None, encode(frame)))
+        self.queue.put(encode(frame))
 
     async def _ownership(self) -> Ownership | None:
         identity: Identity | None = self.websocket.scope.get(IDENTITY_SCOPE_KEY)
@@ -190,12 +190,13 @@ class Session:
         try:
             while True:
                 try:
-                    items = await queue.get()
+                    slots = await queue.get()
                 except ClientClosed as closed:
                     await self._close(closed.event)
                     return
-                for stream, item in items:
-                    text = (item if stream is None else _push(stream, item)).decode()
+                for slot in slots:
+                    stream: _Stream | None = slot.tag
+                    text = (slot.item if stream is None else _push(stream, slot.item)).decode()
                     queue.sending()
                     try:
                         await self.websocket.send({"type": "websocket.send", "text": text})

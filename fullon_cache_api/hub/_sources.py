@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._errors import CacheTimeout, CacheUnavailable, CorruptEntry
 from ._events import Event, encode, status_event
@@ -32,15 +32,15 @@ class Source:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.feeds: set[Feed[Any]] = set()
-        self._want: set[Feed[Any]] = set()  # feeds waiting for a snapshot
+        self.feeds: set[Feed] = set()
+        self._want: set[Feed] = set()  # feeds waiting for a snapshot
         self._task: asyncio.Task[None] | None = None
 
-    def attach(self, feed: Feed[Any]) -> None:
+    def attach(self, feed: Feed) -> None:
         raise NotImplementedError
 
-    def detach(self, feed: Feed[Any]) -> None:
-        """Forget `feed`; the last one leaving stops the source (see `Hub.unwatch`)."""
+    def detach(self, feed: Feed) -> None:
+        """Forget `feed`; after the last one the hub stops the source (`Hub._unwatch`)."""
         self.feeds.discard(feed)
         self._want.discard(feed)
 
@@ -66,7 +66,7 @@ class ChannelSource(Source):
         self.topic = spec.topic
         self.skipped = 0
 
-    def attach(self, feed: Feed[Any]) -> None:
+    def attach(self, feed: Feed) -> None:
         """Subscribe on the first feed; every feed gets a snapshot once the link confirms."""
         link = self.hub.link
         if not self.feeds:
@@ -77,7 +77,7 @@ class ChannelSource(Source):
             feed.down(status_event("reconnecting", link.down_detail))
         self._kick()
 
-    def detach(self, feed: Feed[Any]) -> None:
+    def detach(self, feed: Feed) -> None:
         super().detach(feed)
         if not self.feeds:
             self.hub.link.release(self.topic, self)
@@ -137,7 +137,7 @@ class PollSource(Source):
         self._down_detail: str | None = None
         self._wake = asyncio.Event()
 
-    def attach(self, feed: Feed[Any]) -> None:
+    def attach(self, feed: Feed) -> None:
         """A live poller serves the snapshot from what it last read: no extra Redis read."""
         self.feeds.add(feed)
         if self._down_detail is not None:

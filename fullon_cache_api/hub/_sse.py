@@ -60,7 +60,7 @@ class EventStream(Response):
             await send({"type": "http.response.body", "body": b""})
             return
         hub = self.hub
-        queue: ClientQueue[tuple[None, Event]] = hub.open_queue()
+        queue: ClientQueue[Event] = hub.open_queue()
         queue.label = f"SSE {scope.get('path')}"
         watches = [hub.watch(spec, Feed(queue, None)) for spec in self.specs]
         try:
@@ -82,13 +82,13 @@ async def _until_disconnect(receive: Receive, scope: CancelScope) -> None:
     scope.cancel()
 
 
-async def _pump(queue: ClientQueue[tuple[None, Event]], send: Send, scope: Scope) -> None:
+async def _pump(queue: ClientQueue[Event], send: Send, scope: Scope) -> None:
     """Send batches until the client leaves or the queue is closed (cut-off, shutdown)."""
     seq = 0
     body = PREAMBLE
     while await _send(queue, send, body):
         try:
-            items = await queue.get()
+            slots = await queue.get()
         except ClientClosed as closed:
             if b"slow_consumer" in closed.event.data:
                 _log.warning("cut off a slow client (%s): %s", queue.label, closed)
@@ -96,7 +96,8 @@ async def _pump(queue: ClientQueue[tuple[None, Event]], send: Send, scope: Scope
                 await _send(queue, send, b"", more=False)
             return
         chunks = []
-        for _, event in items:
+        for slot in slots:
+            event: Event = slot.item
             if event.kind == "heartbeat":
                 chunks.append(HEARTBEAT)
             else:
