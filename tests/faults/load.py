@@ -41,7 +41,7 @@ class Load:
     samples: list[Sample] = field(default_factory=list)
 
     async def run(self, seconds: float) -> None:
-        """Hammer for `seconds`; every started request is recorded when it ends."""
+        """Hammer for `seconds` (each loop sends at least once); every request is recorded."""
         until = time.monotonic() + seconds
         async with anyio.create_task_group() as group:
             for offset in range(self.clients):
@@ -49,7 +49,9 @@ class Load:
 
     async def _loop(self, offset: int, until: float) -> None:
         index = offset
-        while time.monotonic() < until:
+        # At least one request per loop: on a slow machine the window can close before a
+        # task first runs, and a run with no samples proves nothing.
+        while index == offset or time.monotonic() < until:
             path = self.paths[index % len(self.paths)]
             index += 1
             started = time.monotonic()
