@@ -73,20 +73,14 @@ APPS = {
         App(key="gateway", factory="benchmarks.apps:gateway"),
         App(key="fastapi", factory="benchmarks.fastapi_app:create"),
         App(key="payloads", factory="benchmarks.payloads:create"),
-        App(key="gateway-hiredis", factory="benchmarks.apps:gateway_hiredis"),
     )
 }
 
-# What each layer of the gateway costs: the gateway on the hiredis prototype (so the client
-# hides less) without one middleware, without metrics, or bare. variant -> (app, env).
+# What one part of the gateway costs: the gateway without it. variant -> (app, env).
 _STACK = {
-    "ticker.bare": ("gateway_hiredis", {"BENCH_STRIP": "*", "BENCH_METRICS": "off"}),
-    "ticker.no-metrics": ("gateway_hiredis", {"BENCH_METRICS": "off"}),
-    "ticker.no-http-cache": ("gateway_hiredis", {"BENCH_STRIP": "HttpCacheMiddleware"}),
-    "ticker.no-limits": ("gateway_hiredis", {"BENCH_STRIP": "LimitsMiddleware"}),
-    "ticker.no-request-log": ("gateway_hiredis", {"BENCH_STRIP": "RequestLogMiddleware"}),
-    "tickers-500.no-http-cache": ("gateway", {"BENCH_STRIP": "HttpCacheMiddleware"}),
-    "tickers-500.bare": ("gateway", {"BENCH_STRIP": "*", "BENCH_METRICS": "off"}),
+    "ticker.no-metrics": ("gateway", {"BENCH_METRICS": "off"}),
+    "ticker.no-near-cache": ("gateway", {"FULLON_CACHE_API_NEAR_CACHE_TTL": "0"}),
+    "tickers-500.no-near-cache": ("gateway", {"FULLON_CACHE_API_NEAR_CACHE_TTL": "0"}),
 }
 for _variant, (_factory, _env) in _STACK.items():
     APPS[f"stack.{_variant}"] = App(
@@ -116,11 +110,6 @@ def all_cases(connections: int, p99_connections: int, candidates: list[App]) -> 
         cases.append(Case(id=f"fastapi.{name}", app="fastapi", path=path, connections=connections))
     for name, path in _PAYLOADS.items():
         cases.append(Case(id=f"payload.{name}", app="payloads", path=path, connections=connections))
-    for name, path in SINGLE_KEY.items():
-        if name == "health":  # /health pipelines PING + INFO: beyond the prototype's shim
-            continue
-        case_id = f"projection.gateway-hiredis.{name}"
-        cases.append(Case(id=case_id, app="gateway-hiredis", path=path, connections=connections))
     for variant in _STACK:
         name = variant.split(".")[0]
         path = {**SINGLE_KEY, **BULK}[name]

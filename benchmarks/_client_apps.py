@@ -2,8 +2,9 @@
 
 Each serves ``GET /tickers/{exchange}/{symbol}`` with one HGET and sends the stored JSON as is,
 so the client is the only thing that differs; ``GET /version`` names the client actually
-imported (the harness checks it, so a shadowed redis-py cannot slip through). This module
-imports no gateway code: candidates run with another redis-py first on ``PYTHONPATH``.
+imported (the harness checks it, so a shadowed redis-py cannot slip through). Only the
+``resp_*`` factories import gateway code (our own client, `fullon_cache_api._resp`): the other
+candidates run with another redis-py first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,12 +21,11 @@ from starlette.routing import Route
 
 __all__ = [
     "coredis_client",
-    "hiredis_coalesced",
-    "hiredis_multiplexed",
-    "hiredis_pooled",
     "memory",
     "redis_py",
     "redis_py_default",
+    "resp_coalesced",
+    "resp_pooled",
 ]
 
 Hget = Callable[[str, str], Awaitable[Any]]
@@ -107,23 +106,24 @@ def coredis_client() -> Starlette:
     return _app(hget, f"coredis {coredis.__version__}", client, nothing)
 
 
-def _hiredis(multiplexed: bool) -> Starlette:
+def _resp_client() -> Any:
+    """Our own client configured as the gateway's `build_client` configures it."""
+    from fullon_cache_api._redis import build_client
+    from fullon_cache_api._settings import Settings
+
+    return build_client(Settings(redis_url=os.environ["REDIS_URL"]))
+
+
+def resp_pooled() -> Starlette:
+    """The gateway's own read-only client (asyncio + hiredis, pooled), from `build_client`."""
     import hiredis
 
-    from ._hiredis import HiredisPool
-
-    target = urlsplit(os.environ["REDIS_URL"])
-    pool = HiredisPool(target.hostname or "127.0.0.1", target.port or 6379, multiplexed=multiplexed)
-
-    async def hget(key: str, field: str) -> Any:
-        return await pool.execute("HGET", key, field)
-
-    mode = "multiplexed" if multiplexed else "pooled"
-    return _app(hget, f"hiredis {hiredis.__version__} {mode}", nullcontext(), pool.aclose)
+    client = _resp_client()
+    return _app(client.hget, f"resp {hiredis.__version__} pooled", nullcontext(), client.aclose)
 
 
-def hiredis_coalesced() -> Starlette:
-    """The multiplexed prototype with single-flight: concurrent identical HGETs share one call.
+def resp_coalesced() -> Starlette:
+    """Our client with single-flight: concurrent identical HGETs share one call.
 
     Under wrk every request asks for the same key, so this shows the ceiling of coalescing.
     """
@@ -131,22 +131,20 @@ def hiredis_coalesced() -> Starlette:
 
     import hiredis
 
-    from ._hiredis import HiredisPool
-
-    target = urlsplit(os.environ["REDIS_URL"])
-    pool = HiredisPool(target.hostname or "127.0.0.1", target.port or 6379, multiplexed=True)
+    client = _resp_client()
     inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
 
     async def hget(key: str, field: str) -> Any:
         wanted = (key, field)
         shared = inflight.get(wanted)
         if shared is None:
-            shared = asyncio.ensure_future(pool.execute("HGET", key, field))
+            shared = asyncio.ensure_future(client.hget(key, field))
             inflight[wanted] = shared
             shared.add_done_callback(lambda _: inflight.pop(wanted, None))
         return await asyncio.shield(shared)
 
-    return _app(hget, f"hiredis {hiredis.__version__} coalesced", nullcontext(), pool.aclose)
+    version = f"resp {hiredis.__version__} coalesced"
+    return _app(hget, version, nullcontext(), client.aclose)
 
 
 def memory() -> Starlette:
@@ -162,13 +160,3 @@ def memory() -> Starlette:
         return stored[key, field]
 
     return _app(hget, "memory", nullcontext(), client.aclose)
-
-
-def hiredis_pooled() -> Starlette:
-    """The asyncio + hiredis prototype, one command in flight per pooled connection."""
-    return _hiredis(multiplexed=False)
-
-
-def hiredis_multiplexed() -> Starlette:
-    """The asyncio + hiredis prototype, every command pipelined on one connection."""
-    return _hiredis(multiplexed=True)

@@ -83,15 +83,9 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
         for way in ("validated-raw", "raw"):
             add(f"{name}: {way} / decoded", f"payload.{name}.{way}", f"payload.{name}.decoded")
     add("ticker: gateway / no middleware", "gateway.ticker", "payload.ticker.no-middleware")
-    for name in SINGLE_KEY:
-        add(
-            f"{name}: gateway on hiredis / gateway",
-            f"projection.gateway-hiredis.{name}",
-            f"gateway.{name}",
-        )
     for case in sorted(results):
         if case.startswith("stack.ticker."):
-            add(f"{case[6:]} / full stack", case, "projection.gateway-hiredis.ticker")
+            add(f"{case[6:]} / full stack", case, "gateway.ticker")
         if case.startswith("stack.tickers-500."):
             add(f"{case[6:]} / full stack", case, "gateway.tickers-500")
         if case.startswith("client."):

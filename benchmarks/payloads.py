@@ -3,10 +3,13 @@
 One plain Starlette app (no gateway middleware, so only the body strategy differs), over the
 gateway's own client (`build_client`) and readers (`CacheReader`):
 
-- ``/decoded/...``   tickers: the gateway's reader (decode, normalise, re-encode every ticker);
+- ``/decoded/...``   tickers: the gateway's reader (a value unchanged since the last read is
+                     not decoded again: its prepared answer gets a fresh age);
                      ohlcv: every bar decoded to numbers, then encoded again;
-- ``/current/...``   ohlcv: the gateway's reader (each bar strict-decoded to validate it, then
-                     sent as the stored bytes);
+- ``/cold/...``      tickers: the gateway's reader with nothing prepared (a new reader per
+                     request): what a read costs when every ticker changed since the last one;
+- ``/current/...``   ohlcv: the gateway's reader (bars validated once and remembered, the
+                     window sent as the stored bytes joined);
 - ``/validated/...`` tickers: each value strict-decoded to validate it, sent as stored bytes;
 - ``/raw/...``       stored bytes spliced in unchecked (the upper bound of passthrough);
 - ``/plain/ticker/...`` the gateway's one-ticker read without middleware (cost of the stack).
@@ -30,6 +33,7 @@ from fullon_cache_api import Settings
 from fullon_cache_api._redis import build_client
 from fullon_cache_api._responses import MsgspecResponse
 from fullon_cache_api.data import CacheReader
+from fullon_cache_api.data.tickers import TickerReader
 
 __all__ = ["create"]
 
@@ -72,6 +76,11 @@ def _reader(request: Request) -> CacheReader:
 async def decoded_tickers(request: Request) -> Response:
     reader = _reader(request)
     return MsgspecResponse(await reader.tickers.all(request.path_params["exchange"]))
+
+
+async def cold_tickers(request: Request) -> Response:
+    reader = TickerReader(_reader(request).redis)
+    return MsgspecResponse(await reader.all(request.path_params["exchange"]))
 
 
 async def validated_tickers(request: Request) -> Response:
@@ -138,6 +147,7 @@ def create() -> Starlette:
     app = Starlette(
         routes=[
             Route("/decoded/tickers/{exchange}", decoded_tickers),
+            Route("/cold/tickers/{exchange}", cold_tickers),
             Route("/validated/tickers/{exchange}", validated_tickers),
             Route("/raw/tickers/{exchange}", raw_tickers),
             Route("/decoded/ohlcv/{symbol:path}/{timeframe}", decoded_bars),

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from redis.asyncio import Redis
-
 from ._auth import Ownership
-from ._redis import translate_errors
+from ._redis import CacheClient, translate_errors
 
 __all__ = [
     "ex_id_of",
@@ -100,7 +98,7 @@ def owned(only: Ownership | None, kind: Literal["ex_ids", "bot_ids", "uids"]) ->
 
 
 async def read_fields(
-    redis: Redis, key: str, fields: list[str] | None
+    redis: CacheClient, key: str, fields: list[str] | None
 ) -> dict[bytes | str, bytes | str]:
     """The hash `key`: every field (HGETALL) when `fields` is None, else only those (HMGET)."""
     with translate_errors(key):

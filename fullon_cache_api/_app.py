@@ -7,21 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import msgspec
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ._auth import Authenticator, OwnershipHook
 from ._errors import CacheAPIError
-from ._http_cache import HttpCacheMiddleware
-from ._limits import LimitsMiddleware
-from ._metrics import Metrics, MetricsMiddleware, metrics_routes
-from ._middleware import AuthMiddleware, RequestLogMiddleware
-from ._redis import build_client
+from ._gateway import GatewayApp
+from ._metrics import Metrics, metrics_routes
+from ._near import with_near_cache
+from ._redis import CacheClient, build_client
 from ._responses import ProblemResponse
 from ._settings import Settings
 from .data import CacheReader
@@ -71,7 +68,7 @@ def all_routes() -> list[BaseRoute]:
 def create_app(
     *,
     settings: Settings | None = None,
-    redis: Redis | None = None,
+    redis: CacheClient | None = None,
     auth: bool | None = None,
     ownership: OwnershipHook | None = None,
     metrics: bool = True,
@@ -97,19 +94,17 @@ def create_app(
             settings, auth=msgspec.structs.replace(settings.auth, enabled=auth)
         )
     client, owned = (build_client(settings), True) if redis is None else (redis, False)
+    if owned:  # never in front of an injected client: its owner may not want one
+        client = with_near_cache(client, settings)
     authenticator = Authenticator(settings.auth, ownership)
     recorder = Metrics() if metrics else None
-    measured = [Middleware(MetricsMiddleware, metrics=recorder)] if recorder else []
-    app = Starlette(
+    # One pass (limits, identity, errors, HTTP caching, metrics, log) around an indexed
+    # router: `_gateway`. Still a Starlette app, mountable in any host.
+    app = GatewayApp(
         debug=debug,
         routes=[*all_routes(), *(metrics_routes() if recorder else [])],
-        middleware=[
-            Middleware(RequestLogMiddleware),
-            *measured,
-            Middleware(LimitsMiddleware),
-            Middleware(AuthMiddleware, authenticator=authenticator),
-            Middleware(HttpCacheMiddleware),
-        ],
+        authenticator=authenticator,
+        metrics=recorder,
         exception_handlers={
             CacheAPIError: _problem,
             HTTPException: _http_problem,
@@ -117,7 +112,6 @@ def create_app(
         },
         lifespan=lifespan,
     )
-    app.router.redirect_slashes = False
     app.state.reader = CacheReader(client)
     app.state.authenticator = authenticator
     app.state.owns_redis = owned

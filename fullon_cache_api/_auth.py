@@ -23,7 +23,7 @@ from typing import Any
 
 import jwt
 import msgspec
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.types import Scope
 
 from ._errors import Unauthenticated
@@ -60,6 +60,8 @@ class Ownership(msgspec.Struct, frozen=True, kw_only=True):
 
 OwnershipHook = Callable[[Identity], Awaitable[Ownership]]
 
+_MAX_TOKENS = 10_000  # verified JWTs remembered per app
+
 
 def hash_api_key(key: str) -> str:
     """The digest to configure for `key` (``FULLON_CACHE_API_KEYS=name:<digest>``)."""
@@ -73,17 +75,16 @@ class Authenticator:
         self.config = config
         self.ownership_hook = ownership_hook
         self._cache: dict[Identity, tuple[float, Ownership]] = {}
+        self._tokens: dict[str, tuple[float, Identity]] = {}  # verified JWT -> (exp, identity)
 
     def identify(self, scope: Scope, *, allow_query_token: bool = False) -> Identity | None:
         """The caller's identity, None when they sent none; bad credentials raise 401."""
         host_user = _host_user(scope)
         if host_user is not None:
             return self._from_host_user(host_user)
-        headers = Headers(scope=scope)
-        authorization = headers.get("authorization", "")
+        authorization, api_key = _credential_headers(scope)
         if authorization:
             return self._from_bearer(authorization)
-        api_key = headers.get("x-api-key")
         if api_key:
             return self._from_api_key(api_key)
         if allow_query_token:
@@ -134,6 +135,18 @@ class Authenticator:
         secret = self.config.jwt_secret_key
         if not secret:
             raise Unauthenticated("bearer tokens are not accepted: no JWT_SECRET_KEY configured")
+        # A token that verified gives the same identity until it expires: verifying it again
+        # (~50-100 us of HMAC and claim checks) on each request of a client would be waste.
+        known = self._tokens.get(token)
+        if known is not None and time.time() < known[0]:
+            return known[1]
+        identity, expires = self._verify_jwt(token, secret)
+        if len(self._tokens) >= _MAX_TOKENS:  # bound memory under many distinct tokens
+            self._tokens.clear()
+        self._tokens[token] = (expires, identity)
+        return identity
+
+    def _verify_jwt(self, token: str, secret: str) -> tuple[Identity, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -146,9 +159,10 @@ class Authenticator:
         uid, mail = claims["user_id"], claims["sub"]
         if not isinstance(uid, int) or isinstance(uid, bool) or not isinstance(mail, str):
             raise Unauthenticated("invalid token: user_id must be an int and sub an email")
-        return Identity(
+        identity = Identity(
             source="jwt", name=mail, uid=uid, mail=mail, admin=self._is_admin_mail(mail)
         )
+        return identity, float(int(claims["exp"]))  # PyJWT's reading of exp: valid while now < exp
 
     def _from_api_key(self, key: str) -> Identity:
         digest = hash_api_key(key)
@@ -168,9 +182,22 @@ class Authenticator:
 
 def _host_user(scope: Scope) -> Any:
     state = scope.get("state")
-    if isinstance(state, Mapping):
+    if type(state) is dict or isinstance(state, Mapping):  # dict first: an ABC check is slow
         return state.get("user")
     return getattr(state, "user", None)
+
+
+def _credential_headers(scope: Scope) -> tuple[str, str]:
+    """The first Authorization and X-API-Key values ("" when absent), in one pass over the
+    raw headers (ASGI names are lower-case), as `Headers.get` would find them."""
+    authorization = api_key = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
+    return authorization or "", api_key or ""
 
 
 class _PublicPaths(frozenset[str]):

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, TypeVar, cast
 
 import msgspec
@@ -29,15 +27,18 @@ class Undecodable(ValueError):
     """A stored value is not JSON of the expected shape."""
 
 
-@cache
-def _decoder(type_: Hashable) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(type_)
+# One decoder per type, built on first use (the types are the code's own: a bounded set). A
+# plain dict: on hot paths (a ticker list decodes hundreds of values) its lookup is the cheapest.
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 
 def decode(raw: bytes | str, type_: type[T]) -> T:
     """Decode stored JSON into `type_`, tolerating NaN/Infinity; raise `Undecodable`."""
+    decoder = _DECODERS.get(type_)
+    if decoder is None:
+        decoder = _DECODERS[type_] = msgspec.json.Decoder(type_)
     try:
-        decoded: T = _decoder(cast(Hashable, type_)).decode(raw)
+        decoded: T = decoder.decode(raw)
         return decoded
     except (msgspec.MsgspecError, RecursionError):
         pass
@@ -72,6 +73,11 @@ def to_datetime(value: Any) -> datetime | None:
     Naive ISO values are taken as UTC, as fullon_cache's own readers do. Values that are not
     a timestamp give None rather than an error: a bad time never hides the rest of an entry.
     """
+    if type(value) is float and abs(value) < _MS_THRESHOLD:  # the common case: epoch seconds
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # NaN, or outside the platform's range
+            return None
     if isinstance(value, str):
         return _from_text(value)
     number = to_float(value)

@@ -19,6 +19,7 @@ WebSocket handshakes over a limit are closed with code 1008 (policy violation).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -26,91 +27,117 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._errors import InvalidInput
 from ._responses import ProblemResponse
 
-__all__ = ["LimitsMiddleware"]
+__all__ = ["Limits", "LimitsMiddleware", "Refusal", "refuse"]
 
 # C0 controls and DEL: never part of an exchange, symbol, id or token.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
 
 
-class _Refusal(Exception):
+class Refusal(Exception):
+    """A request over a limit: the status and detail of its answer."""
+
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
 
+    def response(self) -> ProblemResponse:
+        """The problem document answering it, sent as built (no caching headers)."""
+        if self.status == 422:  # the same problem type as a parameter that fails its pattern
+            response = ProblemResponse.from_error(InvalidInput(self.detail))
+        else:
+            response = ProblemResponse.from_status(self.status, self.detail, None)
+        response.negotiate = False
+        return response
 
-class LimitsMiddleware:
-    """Refuse requests whose path, query string or headers are too large or malformed.
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The bounds of a request.
 
     The defaults leave room for the longest valid request (a 192-character process id,
     percent-encoded, under a host's mount path; a JWT in ``?token=``) with a wide margin.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        max_path_bytes: int = 2048,
-        max_query_bytes: int = 4096,
-        max_header_bytes: int = 8192,
-        max_headers_bytes: int = 32768,
-        max_headers: int = 100,
-    ) -> None:
-        self.app = app
-        self.max_path_bytes = max_path_bytes
-        self.max_query_bytes = max_query_bytes
-        self.max_header_bytes = max_header_bytes
-        self.max_headers_bytes = max_headers_bytes
-        self.max_headers = max_headers
+    max_path_bytes: int = 2048
+    max_query_bytes: int = 4096
+    max_header_bytes: int = 8192
+    max_headers_bytes: int = 32768
+    max_headers: int = 100
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in {"http", "websocket"}:
-            await self.app(scope, receive, send)
-            return
+    def check(self, scope: Scope) -> Refusal | None:
+        """The refusal `scope` (HTTP or WebSocket) earns, None when it is within bounds."""
         try:
             self._check(scope)
-        except _Refusal as refusal:
-            await _refuse(scope, receive, send, refusal)
-            return
-        await self.app(scope, receive, send)
+        except Refusal as refusal:
+            return refusal
+        return None
 
     def _check(self, scope: Scope) -> None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8", "replace")
         query: bytes = scope.get("query_string", b"")
         if len(raw_path) > self.max_path_bytes:
-            raise _Refusal(414, f"the path is over {self.max_path_bytes} bytes")
+            raise Refusal(414, f"the path is over {self.max_path_bytes} bytes")
         if len(query) > self.max_query_bytes:
-            raise _Refusal(414, f"the query string is over {self.max_query_bytes} bytes")
+            raise Refusal(414, f"the query string is over {self.max_query_bytes} bytes")
         self._check_headers(scope.get("headers", []))
         _check_text(raw_path, "path")
-        _check_text(query.replace(b"+", b" "), "query string")
+        if query:
+            _check_text(query, "query string")
 
     def _check_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
         if len(headers) > self.max_headers:
-            raise _Refusal(431, f"more than {self.max_headers} header fields")
-        sizes = [len(name) + len(value) for name, value in headers]
-        if any(size > self.max_header_bytes for size in sizes):
-            raise _Refusal(431, f"a header field is over {self.max_header_bytes} bytes")
-        if sum(sizes) > self.max_headers_bytes:
-            raise _Refusal(431, f"the header fields are over {self.max_headers_bytes} bytes")
+            raise Refusal(431, f"more than {self.max_headers} header fields")
+        total = 0
+        for name, value in headers:
+            size = len(name) + len(value)
+            if size > self.max_header_bytes:
+                raise Refusal(431, f"a header field is over {self.max_header_bytes} bytes")
+            total += size
+        if total > self.max_headers_bytes:
+            raise Refusal(431, f"the header fields are over {self.max_headers_bytes} bytes")
 
 
 def _check_text(raw: bytes, what: str) -> None:
     """`raw` percent-decoded must be UTF-8 without control characters (else 422)."""
+    if raw.isascii() and b"%" not in raw:  # nothing to decode: the bytes are the text
+        if _CONTROL_BYTES.search(raw):
+            raise Refusal(422, f"the {what} holds a control character")
+        return
     try:
         decoded = unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
-        raise _Refusal(422, f"the {what} is not UTF-8 once percent-decoded") from None
+        raise Refusal(422, f"the {what} is not UTF-8 once percent-decoded") from None
     if _CONTROL.search(decoded):
-        raise _Refusal(422, f"the {what} holds a control character")
+        raise Refusal(422, f"the {what} holds a control character")
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: _Refusal) -> None:
+async def refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) -> None:
+    """Answer a refused request: a problem document, or close a WebSocket with 1008."""
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008, "reason": refusal.detail})
         return
-    if refusal.status == 422:  # the same problem type as a parameter that fails its pattern
-        response = ProblemResponse.from_error(InvalidInput(refusal.detail))
-    else:
-        response = ProblemResponse.from_status(refusal.status, refusal.detail, None)
-    await response(scope, receive, send)
+    await refusal.response()(scope, receive, send)
+
+
+class LimitsMiddleware:
+    """Refuse requests whose path, query string or headers are too large or malformed.
+
+    The gateway checks `Limits` in its one pass (`GatewayMiddleware`); this standalone form
+    is for apps that only want the limits.
+    """
+
+    def __init__(self, app: ASGIApp, **limits: int) -> None:
+        self.app = app
+        self.limits = Limits(**limits)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        refusal = self.limits.check(scope)
+        if refusal is not None:
+            await refuse(scope, receive, send, refusal)
+            return
+        await self.app(scope, receive, send)

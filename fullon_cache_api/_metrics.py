@@ -1,4 +1,5 @@
-"""Prometheus metrics of one app: a private registry, a pure ASGI middleware and ``/metrics``.
+"""Prometheus metrics of one app: a private registry, ``/metrics``, and `Metrics.observe`,
+which the gateway's one middleware pass (`GatewayMiddleware`) calls once per answered request.
 
 Each app gets its own ``CollectorRegistry`` (never the global one), so several apps in one
 process (a host, tests) never collide. Series, all prefixed ``fullon_cache_api_``:
@@ -25,23 +26,28 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from ._middleware import route_template
+from ._series import CounterFamily, HistogramFamily, Series
 from .data import CacheReader
 from .data._base import BaseReader
 from .routes._common import ROUTE_SCOPE_KEY, ApiRoute
 
-__all__ = ["Metrics", "MetricsMiddleware", "metrics_routes"]
+__all__ = ["Metrics", "metrics_routes"]
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Reads are sub-millisecond on a local Redis; the default buckets start at 5 ms.
 _READ_BUCKETS = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
+
+
+# What one answered request updates: its counter, its latency histogram, its cache lookup.
+_Series = tuple[Callable[[], None], Callable[[float], None] | None, Callable[[], None] | None]
 
 
 class Metrics:
@@ -50,36 +56,29 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.hub: Callable[[], Any] = lambda: None
+        self._series: dict[tuple[int, str, int, bool], _Series] = {}
         ns, reg = "fullon_cache_api", self.registry
-        self.requests = Counter(
-            "requests",
-            "HTTP requests answered.",
-            ["route", "method", "status"],
-            namespace=ns,
-            registry=reg,
+        # Updated on every request: lock-free families (`_series`), shown by one collector.
+        self.requests = CounterFamily(
+            f"{ns}_requests", "HTTP requests answered.", ["route", "method", "status"]
         )
-        self.latency = Histogram(
-            "request_duration_seconds",
+        self.latency = HistogramFamily(
+            f"{ns}_request_duration_seconds",
             "Time to answer an HTTP request (streams excluded).",
             ["route"],
-            namespace=ns,
-            registry=reg,
         )
-        self.reads = Histogram(
-            "redis_read_duration_seconds",
+        self.reads = HistogramFamily(
+            f"{ns}_redis_read_duration_seconds",
             "One data-layer read: Redis round trips plus decoding.",
             ["operation"],
-            namespace=ns,
-            registry=reg,
             buckets=_READ_BUCKETS,
         )
-        self.lookups = Counter(
-            "cache_lookups",
+        self.lookups = CounterFamily(
+            f"{ns}_cache_lookups",
             "Data requests found (hit: 2xx/304) or not found (miss: 404).",
             ["domain", "result"],
-            namespace=ns,
-            registry=reg,
         )
+        reg.register(Series(self.requests, self.latency, self.reads, self.lookups))
         self.skipped = Counter(
             "corrupt_entries_skipped",
             "Unreadable entries left out of list answers.",
@@ -120,15 +119,33 @@ class Metrics:
 
     def observe(self, scope: Scope, status: int, seconds: float, streamed: bool) -> None:
         """Record one answered request."""
-        route = _route_label(scope)
         method = scope["method"] if scope["method"] in _METHODS else "other"
-        self.requests.labels(route, method, str(status)).inc()
-        if not streamed:
-            self.latency.labels(route).observe(seconds)
+        # The series are found once per (route, method, status) and kept. Bounded: routes
+        # live as long as the app (their id is stable), methods are a fixed set.
+        route = scope.get(ROUTE_SCOPE_KEY) or scope.get("route")
+        key = (id(route), method, status, streamed)
+        series = self._series.get(key)
+        if series is None:
+            label = _route_label(scope)
+            series = self._series[key] = self._children(scope, label, method, status, streamed)
+        count, timer, lookup = series
+        count()
+        if timer is not None:
+            timer(seconds)
+        if lookup is not None:
+            lookup()
+
+    def _children(
+        self, scope: Scope, label: str, method: str, status: int, streamed: bool
+    ) -> _Series:
+        """The bound updates one (route, method, status) answer makes."""
+        timer = None if streamed else self.latency.labels(label).observe
+        lookup = None
         if not streamed and isinstance(scope.get(ROUTE_SCOPE_KEY), ApiRoute):
             result = "hit" if 200 <= status < 300 or status == 304 else "miss"
             if result == "hit" or status == 404:
-                self.lookups.labels(_domain(scope), result).inc()
+                lookup = self.lookups.labels(_domain(scope), result).inc
+        return self.requests.labels(label, method, str(status)).inc, timer, lookup
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The registry in the format the scraper asked for (Prometheus text or OpenMetrics)."""
@@ -188,40 +205,6 @@ def _hub_count(hub: Any, name: str) -> float:
     if name == "open_streams":
         return float(counts.clients)
     return float(counts.channels + counts.patterns)
-
-
-class MetricsMiddleware:
-    """Count and time every HTTP request; pure ASGI so streamed bodies pass straight through."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status, streamed = 500, False
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status, streamed
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                streamed = _is_event_stream(message)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            self.metrics.observe(scope, status, time.perf_counter() - started, streamed)
-
-
-def _is_event_stream(start: Message) -> bool:
-    for name, value in start.get("headers", []):
-        if name.lower() == b"content-type":
-            return bytes(value).startswith(b"text/event-stream")
-    return False
 
 
 async def _metrics_endpoint(request: Request) -> Response:

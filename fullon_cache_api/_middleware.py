@@ -1,4 +1,11 @@
-"""Pure ASGI middleware: trailing-slash tolerance and one structured log line per request.
+"""The gateway's one pure-ASGI pass: limits, authentication, errors, HTTP caching, metrics and
+one structured log line per request, around the router.
+
+One pass rather than a middleware per concern: each layer cost a call frame, a closure
+wrapping ``send`` and a scope lookup or two per request, and five of them (plus Starlette's
+two exception layers) cost more than Starlette itself. The logic stays in its modules as plain
+functions (`_limits.Limits.check`, `identify`, `Metrics.observe`, `log_request`,
+`_http_cache`); this module calls them in order, wrapping ``send`` once (`_Exchange`).
 
 Pure ASGI rather than ``BaseHTTPMiddleware`` so streaming bodies pass straight through and a
 client disconnect is never masked.
@@ -6,53 +13,244 @@ client disconnect is never masked.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette._exception_handler import wrap_app_handling_exceptions
+from starlette._utils import is_async_callable
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from ._auth import ANONYMOUS, IDENTITY_SCOPE_KEY, PUBLIC_PATHS, Authenticator, Identity
 from ._errors import Unauthenticated
-from ._responses import ProblemResponse
+from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, Responder, wants_responder
+from ._limits import Limits, refuse
+from ._responses import MsgspecResponse, ProblemResponse
 from .routes._common import ROUTE_SCOPE_KEY
 
-__all__ = ["AuthMiddleware", "RequestLogMiddleware", "route_template"]
+if TYPE_CHECKING:
+    from ._metrics import Metrics
+
+__all__ = ["GatewayMiddleware", "identify", "log_request", "route_template"]
 
 _auth_log = logging.getLogger("fullon.api.cache.auth")
 
 _MAX_LOGGED_VALUE = 100
 
 
-class RequestLogMiddleware:
-    """Log operation, path parameters, latency_ms, cache_hit and status of each request.
+class GatewayMiddleware:
+    """Everything the gateway does around routing, in one pass per request.
 
-    Records go to ``fullon.api.cache.{domain}`` as ``extra`` fields. Query strings are never
-    logged (they may carry tokens). It also lets ``/tickers/`` route like ``/tickers``, with no
-    redirect, by dropping one trailing slash before routing.
+    HTTP: drop one trailing slash (``/tickers/`` routes like ``/tickers``, no redirect), refuse
+    requests over the limits (`_limits`) then those without a required identity (401 with
+    ``WWW-Authenticate: Bearer``), route, turn errors into problem documents (`handlers` by
+    exception class; `unexpected` answers anything else with a 500 and re-raises, as
+    Starlette's ServerErrorMiddleware does), negotiate HTTP caching for answers that did not
+    do it themselves, then record metrics and log. WebSockets: limits and identity (refusals
+    close with 1008), then the handlers. With authentication off every caller is an
+    anonymous admin, and the first request logs a warning saying so.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        metrics: Metrics | None,
+        handlers: Mapping[Any, ExceptionHandler],
+        status_handlers: Mapping[int, ExceptionHandler],
+        unexpected: ExceptionHandler | None,
+        limits: Limits | None = None,
+    ) -> None:
         self.app = app
+        self.authenticator = authenticator
+        self.metrics = metrics
+        self.handlers = dict(handlers)
+        self.status_handlers = dict(status_handlers)
+        self.unexpected = unexpected
+        self.limits = limits or Limits()
+        # What Starlette's ExceptionMiddleware leaves in the scope for the routes it wraps
+        # (request_response, websocket_session): ours, even under a host's own.
+        self._scope_handlers = (self.handlers, self.status_handlers)
+        self._warned = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         _drop_trailing_slash(scope)
         started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        exchange = _Exchange(scope, send)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self._serve(scope, receive, exchange)
         finally:
-            _log_request(scope, status, (time.perf_counter() - started) * 1000.0)
+            seconds = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe(scope, exchange.status, seconds, exchange.streamed)
+            log_request(scope, exchange.status, seconds * 1000.0)
+
+    def _admit(self, scope: Scope) -> Response | None:
+        """The refusal of a request over the limits or without a required identity."""
+        refusal = self.limits.check(scope)
+        if refusal is not None:
+            return refusal.response()
+        try:
+            scope[IDENTITY_SCOPE_KEY] = self._identity(scope)
+        except Unauthenticated as exc:
+            response = ProblemResponse.from_error(exc)
+            response.negotiate = False
+            return response
+        return None
+
+    async def _serve(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+        try:
+            try:
+                refused = self._admit(scope)
+                if refused is not None:  # sent as built: no caching layer ever saw refusals
+                    exchange.status, exchange.started = refused.status_code, True
+                    await refused(scope, receive, exchange.downstream)
+                    return
+                scope["starlette.exception_handlers"] = self._scope_handlers
+                scope[HTTP_CACHE_SCOPE_KEY] = WANTED
+                await self.app(scope, receive, exchange.send)
+            except Exception as exc:
+                await self._handle(scope, receive, exchange, exc)
+        except Exception as exc:
+            if self.unexpected is None:  # debug: ServerErrorMiddleware, outside, answers
+                raise
+            if not exchange.started:
+                response = await _call(self.unexpected, Request(scope), exc)
+                if isinstance(response, MsgspecResponse):
+                    response.negotiate = False  # as Starlette's outermost layer sends it
+                if response is not None:
+                    await response(scope, receive, exchange.downstream)
+            raise  # as ServerErrorMiddleware does: the server logs it, test clients see it
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, exchange: _Exchange, exc: Exception
+    ) -> None:
+        """Answer a known exception with its handler (Starlette's rules), else re-raise."""
+        handler = None
+        if isinstance(exc, HTTPException):
+            handler = self.status_handlers.get(exc.status_code)
+        if handler is None:
+            handler = next(
+                (self.handlers[cls] for cls in type(exc).__mro__ if cls in self.handlers), None
+            )
+        if handler is None:
+            raise exc
+        if exchange.started:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+        response = await _call(handler, Request(scope, receive), exc)
+        if response is not None:
+            await response(scope, receive, exchange.send)
+        exc.__traceback__ = None  # a reused exception instance would accumulate tracebacks
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self.limits.check(scope)
+        if refusal is not None:
+            await refuse(scope, receive, send, refusal)
+            return
+        try:
+            scope[IDENTITY_SCOPE_KEY] = self._identity(scope)
+        except Unauthenticated as exc:
+            await send({"type": "websocket.close", "code": 1008, "reason": exc.detail[:120]})
+            return
+        scope["starlette.exception_handlers"] = self._scope_handlers
+        websocket = WebSocket(scope, receive, send)
+        await wrap_app_handling_exceptions(self.app, websocket)(scope, receive, send)
+
+    def _identity(self, scope: Scope) -> Identity | None:
+        if not self.authenticator.config.enabled:
+            if not self._warned:
+                self._warned = True
+                _auth_log.warning("authentication is OFF: every caller reads everything")
+            return ANONYMOUS
+        return identify(self.authenticator, scope)
+
+
+async def _call(handler: ExceptionHandler, request: Request, exc: Exception) -> Response | None:
+    """Run an exception handler as Starlette does (a sync one in the thread pool)."""
+    if is_async_callable(handler):
+        answer: Response | None = await handler(request, exc)  # type: ignore[arg-type]
+        return answer
+    return await run_in_threadpool(handler, request, exc)  # type: ignore[arg-type]
+
+
+class _Exchange:
+    """The one wrapper of ``send``: it sees the status, whether the answer is an event
+    stream, and puts a `Responder` in front of answers that did not negotiate caching."""
+
+    __slots__ = ("downstream", "responder", "scope", "started", "status", "streamed")
+
+    def __init__(self, scope: Scope, send: Send) -> None:
+        self.scope = scope
+        self.downstream = send
+        self.responder: Responder | None = None
+        self.started = False
+        self.status = 500  # what is logged when nothing was sent (an unexpected error)
+        self.streamed = False
+
+    async def send(self, message: Message) -> None:
+        if self.responder is not None:
+            await self.responder.send(message)
+            return
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status = message["status"]
+            if self.scope.get(HTTP_CACHE_SCOPE_KEY) != DONE:
+                if _is_event_stream(message):
+                    self.streamed = True
+                elif wants_responder(message):
+                    self.responder = Responder(self.scope, self._forward)
+                    await self.responder.send(message)
+                    return
+        await self.downstream(message)
+
+    async def _forward(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]  # a 304 once validated
+        await self.downstream(message)
+
+
+def _is_event_stream(start: Message) -> bool:
+    for name, value in start.get("headers", []):
+        if name.lower() == b"content-type":
+            return bytes(value).startswith(b"text/event-stream")
+    return False
+
+
+def identify(authenticator: Authenticator, scope: Scope) -> Identity | None:
+    """The caller's identity; None only on a public path called without credentials.
+
+    Raises `Unauthenticated` for bad credentials, or none on a non-public path. ``?token=``
+    is accepted on streams (WebSockets and ``.../stream``) only.
+    """
+    path = _route_path(scope)
+    public = path in PUBLIC_PATHS
+    streaming = scope["type"] == "websocket" or path.endswith("/stream")
+    try:
+        identity = authenticator.identify(scope, allow_query_token=streaming)
+    except Unauthenticated:
+        if public:
+            return None
+        raise
+    if identity is None and not public:
+        raise Unauthenticated("Not authenticated")
+    return identity
 
 
 def _drop_trailing_slash(scope: Scope) -> None:
@@ -67,15 +265,30 @@ def route_template(scope: Scope) -> str:
     return getattr(route, "path", None) or "unrouted"
 
 
-def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
-    endpoint: Any = scope.get("endpoint")
-    module = getattr(endpoint, "__module__", "") or ""
+@functools.lru_cache(maxsize=256)
+def _logger(module: str) -> logging.Logger:
+    """The logger of an endpoint's module: ``fullon.api.cache.{domain}`` (``http`` if not
+    one of our route modules); cached, since `logging.getLogger` takes a lock."""
     domain = module.rsplit(".", 1)[-1] if module.startswith("fullon_cache_api.routes") else "http"
+    return logging.getLogger(f"fullon.api.cache.{domain}")
+
+
+def log_request(scope: Scope, status: int, latency_ms: float) -> None:
+    """Log operation, path parameters, latency_ms, cache_hit and status of one request.
+
+    Records go to ``fullon.api.cache.{domain}`` as ``extra`` fields; they are built only
+    when that logger is enabled for INFO. Query strings are never logged (they may carry
+    tokens).
+    """
+    endpoint: Any = scope.get("endpoint")
+    logger = _logger(getattr(endpoint, "__module__", "") or "")
+    if not logger.isEnabledFor(logging.INFO):
+        return
     operation = getattr(endpoint, "__name__", "unrouted")
     params = {
         name: str(value)[:_MAX_LOGGED_VALUE] for name, value in scope.get("path_params", {}).items()
     }
-    logging.getLogger(f"fullon.api.cache.{domain}").info(
+    logger.info(
         "%s %s -> %d in %.2f ms",
         operation,
         params,
@@ -90,57 +303,6 @@ def _log_request(scope: Scope, status: int, latency_ms: float) -> None:
             "status": status,
         },
     )
-
-
-class AuthMiddleware:
-    """Attach the caller's identity to the scope; refuse non-public requests without one.
-
-    HTTP refusals are 401 problem documents with ``WWW-Authenticate: Bearer``; WebSockets are
-    closed with code 1008. With authentication turned off every caller is an anonymous admin,
-    and the first request logs a warning saying so.
-    """
-
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
-        self.app = app
-        self.authenticator = authenticator
-        self._warned = False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in {"http", "websocket"}:
-            await self.app(scope, receive, send)
-            return
-        try:
-            identity = self._identity(scope)
-        except Unauthenticated as refusal:
-            await _refuse(scope, receive, send, refusal)
-            return
-        scope[IDENTITY_SCOPE_KEY] = identity
-        await self.app(scope, receive, send)
-
-    def _identity(self, scope: Scope) -> Identity | None:
-        if not self.authenticator.config.enabled:
-            if not self._warned:
-                self._warned = True
-                _auth_log.warning("authentication is OFF: every caller reads everything")
-            return ANONYMOUS
-        public = _route_path(scope) in PUBLIC_PATHS
-        streaming = scope["type"] == "websocket" or _route_path(scope).endswith("/stream")
-        try:
-            identity = self.authenticator.identify(scope, allow_query_token=streaming)
-        except Unauthenticated:
-            if public:
-                return None
-            raise
-        if identity is None and not public:
-            raise Unauthenticated("Not authenticated")
-        return identity
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: Unauthenticated) -> None:
-    if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 1008, "reason": refusal.detail[:120]})
-        return
-    await ProblemResponse.from_error(refusal)(scope, receive, send)
 
 
 def _route_path(scope: Scope) -> str:

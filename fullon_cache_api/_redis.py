@@ -1,10 +1,16 @@
-"""Building the one Redis client an app uses, and translating redis-py errors to ours."""
+"""Building the one Redis client an app uses, and translating redis-py errors to ours.
+
+The client we build is our own read-only `ReadOnlyRedis` (asyncio + hiredis, see `_resp`),
+except with Sentinel, where redis-py's Sentinel support finds the nodes. A host may inject a
+redis-py client instead. The data layer is written against `CacheClient`, either of them:
+both speak redis-py's method names and raise redis-py's exceptions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -13,12 +19,18 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 
 from ._errors import CacheTimeout, CacheUnavailable, CorruptEntry
+from ._resp import ConnectionPool, Options, ReadOnlyRedis, options_from_url
 from ._settings import Settings
 
-__all__ = ["build_client", "translate_errors"]
+__all__ = ["CLIENT_NAME", "CacheClient", "build_client", "translate_errors"]
+
+CLIENT_NAME = "fullon_cache_api"  # in CLIENT LIST, for operators
+
+# What the data layer reads through: our own client, or an injected / Sentinel redis-py one.
+CacheClient: TypeAlias = ReadOnlyRedis | Redis
 
 
-def build_client(settings: Settings) -> Redis:
+def build_client(settings: Settings) -> CacheClient:
     """A client over one blocking pool; nothing connects until the first command.
 
     The pool blocks (up to the socket timeout) instead of failing when every connection is in
@@ -30,17 +42,35 @@ def build_client(settings: Settings) -> Redis:
     the Sentinel-managed primary or replicas (REDIS_SENTINELS), else REDIS_READ_URL (a
     replica), else REDIS_URL / REDIS_HOST.
     """
-    options = _options(settings)
     if settings.redis_sentinels:
-        return _sentinel_client(settings, options)
+        return _sentinel_client(settings, _options(settings))
+    pool = ConnectionPool(
+        _resp_options(settings),
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_socket_timeout,
+    )
+    return ReadOnlyRedis(pool)
+
+
+def _resp_options(settings: Settings) -> Options:
+    """Where our own client connects: REDIS_READ_URL, else REDIS_URL, else host and port.
+
+    Credentials and db in a URL win over REDIS_USERNAME / REDIS_PASSWORD / REDIS_DB (as with
+    redis-py's ``from_url``).
+    """
+    defaults: dict[str, Any] = {
+        "username": settings.redis_username,
+        "password": settings.redis_password,
+        "client_name": CLIENT_NAME,
+        "socket_timeout": settings.redis_socket_timeout,
+        "connect_timeout": settings.redis_socket_timeout,
+    }
     url = settings.redis_read_url or settings.redis_url
     if url is not None:
-        pool = BlockingConnectionPool.from_url(url, **options)
-    else:
-        pool = BlockingConnectionPool(
-            host=settings.redis_host, port=settings.redis_port, db=settings.redis_db, **options
-        )
-    return Redis.from_pool(pool)  # the client owns the pool: aclose() disconnects it
+        return options_from_url(url, **defaults)
+    return Options(
+        host=settings.redis_host, port=settings.redis_port, db=settings.redis_db, **defaults
+    )
 
 
 def _options(settings: Settings) -> dict[str, Any]:
@@ -51,7 +81,7 @@ def _options(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": settings.redis_socket_timeout,
         # redis-py retries timeouts too by default: a slow Redis would take two timeouts.
         "retry": Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
-        "client_name": "fullon_cache_api",
+        "client_name": CLIENT_NAME,
     }
     if settings.redis_username is not None:
         options["username"] = settings.redis_username

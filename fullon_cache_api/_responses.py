@@ -9,8 +9,10 @@ from typing import Any
 import msgspec
 from starlette.background import BackgroundTask
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ._errors import CacheAPIError, Problem
+from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, negotiate
 
 __all__ = ["MsgspecResponse", "ProblemResponse", "encode"]
 
@@ -19,9 +21,16 @@ encode = _encoder.encode
 
 
 class MsgspecResponse(Response):
-    """JSON response rendered by msgspec (Structs, datetimes and ``msgspec.Raw`` included)."""
+    """JSON response rendered by msgspec (Structs, datetimes and ``msgspec.Raw`` included).
+
+    Behind the gateway (HTTP only) it does its own caching and compression
+    (`_http_cache.negotiate`: ETag, 304, gzip, Vary), since it holds both the request headers
+    and the encoded body; set `negotiate` to False to send it exactly as built.
+    """
 
     media_type = "application/json"
+    negotiate = True
+    _bare = False
 
     def __init__(
         self,
@@ -34,6 +43,36 @@ class MsgspecResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return _encoder.encode(content)
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        # The common case without Starlette's generic header merging: the same two headers.
+        self._bare = (
+            headers is None and self.status_code >= 200 and self.status_code not in (204, 304)
+        )
+        if not self._bare:
+            super().init_headers(headers)
+            return
+        self.raw_headers = [
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            (b"content-type", self.media_type.encode("latin-1")),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.negotiate or scope.get(HTTP_CACHE_SCOPE_KEY) != WANTED:
+            await super().__call__(scope, receive, send)
+            return
+        scope[HTTP_CACHE_SCOPE_KEY] = DONE  # no send wrapper needs to do it again
+        # Content-Length is the body's (init_headers): a 200 JSON answer may carry an ETag.
+        validate = self.status_code == 200 and self.media_type == "application/json"
+        # Bare: the two headers init_headers made, none added since (then nothing to merge).
+        bare = self._bare and len(self.raw_headers) == 2
+        status, headers, body = await negotiate(
+            scope, self.status_code, self.raw_headers, bytes(self.body), validate, bare=bare
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        if self.background is not None:
+            await self.background()
 
 
 class ProblemResponse(MsgspecResponse):

@@ -71,6 +71,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_sentinel_master: str | None = None
     redis_sentinel_read: Literal["primary", "replica"] = "primary"
     redis_sentinel_password: str | None = None
+    # Near cache: hot keys served from memory, invalidated by Redis; the max age of an entry
+    # in seconds (bounds staleness if an invalidation is lost); 0 turns it off.
+    near_cache_ttl: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     auth: AuthConfig = AuthConfig()
 
     def __post_init__(self) -> None:
@@ -120,6 +123,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "redis_sentinel_master": _read(env, "REDIS_SENTINEL_MASTER", str),
             "redis_sentinel_read": _read(env, "REDIS_SENTINEL_READ", _sentinel_read),
             "redis_sentinel_password": _read(env, "REDIS_SENTINEL_PASSWORD", str),
+            "near_cache_ttl": _read(env, "FULLON_CACHE_API_NEAR_CACHE_TTL", _seconds_or_zero),
         }
         if values["redis_url"] is not None:
             _check_url(values["redis_url"], "REDIS_URL")
@@ -202,6 +206,13 @@ def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise ValueError("expected an integer >= 1")
+    return value
+
+
+def _seconds_or_zero(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value < float("inf"):
+        raise ValueError("expected a number of seconds >= 0 (0: off)")
     return value
 
 

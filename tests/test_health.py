@@ -1,9 +1,14 @@
-"""Health: ``/health`` times a PING; an outage is a 503 problem with Retry-After."""
+"""Health: ``/health`` times a PING (INFO reused for a second); an outage is a 503 problem
+with Retry-After."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+import redis
+from starlette.applications import Starlette
 
 from fullon_cache_api.demo import RedisServer
 
@@ -39,3 +44,38 @@ async def test_health_outage_then_recovery(client: httpx.AsyncClient, flushed: R
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json()["redis"]["reachable"] is True
+
+
+class Calls:
+    """PING and INFO calls Redis answered, read through INFO commandstats (which counts an
+    INFO once it has answered: the snapshots' own are taken out)."""
+
+    def __init__(self, port: int) -> None:
+        self.probe = redis.Redis(port=port)
+        self.snapshots = 0
+
+    def __call__(self) -> tuple[int, int]:
+        stats: dict[str, Any] = self.probe.info("commandstats")
+        self.snapshots += 1
+        ping, info = (int(stats.get(f"cmdstat_{n}", {}).get("calls", 0)) for n in ("ping", "info"))
+        return ping, info - (self.snapshots - 1)
+
+
+async def test_health_polls_cost_one_ping(
+    app: Starlette, client: httpx.AsyncClient, flushed: RedisServer
+) -> None:
+    """INFO replication is reused for `info_ttl`: three polls are three PINGs and one INFO;
+    with the interval at 0 every poll asks INFO again."""
+    calls = Calls(flushed.port)
+    try:
+        start = calls()
+        for _ in range(3):
+            assert (await client.get("/health")).status_code == 200
+        assert calls() == (start[0] + 3, start[1] + 1)
+        app.state.reader.health.info_ttl = 0.0
+        start = calls()
+        for _ in range(3):
+            assert (await client.get("/health")).status_code == 200
+        assert calls() == (start[0] + 3, start[1] + 3)
+    finally:
+        calls.probe.close()

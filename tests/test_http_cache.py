@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from fullon_cache_api._http_cache import HttpCacheMiddleware, etag_of
+from fullon_cache_api._responses import MsgspecResponse
 from fullon_cache_api.demo import CacheWriter
 
 pytestmark = pytest.mark.anyio
@@ -239,3 +240,53 @@ async def test_websockets_pass_through() -> None:
         await _app()(_scope("websocket", "/ws"), receive, send)
     assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.close"]
     assert sent[1]["text"] == "ping"
+
+
+def _msgspec_app(*, cached: bool) -> Starlette:
+    """A plain app answering one MsgspecResponse, with or without the caching middleware."""
+
+    async def bars_like(request: Request) -> Response:
+        return MsgspecResponse({"bars": [[n, 1.5, 2.5] for n in range(200)]})
+
+    app = Starlette(routes=[Route("/data", bars_like)])
+    if cached:
+        app.add_middleware(HttpCacheMiddleware)
+    return app
+
+
+async def test_msgspec_responses_negotiate_once_behind_the_middleware() -> None:
+    """Behind HttpCacheMiddleware a MsgspecResponse validates and compresses itself (one
+    Vary, one ETag); in an app without it, it is sent exactly as built."""
+    for cached in (True, False):
+        transport = httpx.ASGITransport(app=_msgspec_app(cached=cached))
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
+            http.stream("GET", "/data", headers=GZIP) as response,
+        ):
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        vary = response.headers.get_list("vary")
+        if cached:
+            assert vary == ["Accept-Encoding"] and response.headers["content-encoding"] == "gzip"
+            assert response.headers["etag"] == etag_of(gzip.decompress(raw))[:-1] + '-gzip"'
+        else:
+            assert vary == [] and "etag" not in response.headers
+            assert "content-encoding" not in response.headers and raw.startswith(b'{"bars"')
+
+
+async def test_headers_added_after_construction_are_merged() -> None:
+    """A Vary or Cache-Control set on a MsgspecResponse after it was built is kept and
+    merged with the caching headers, never duplicated."""
+
+    async def tuned(request: Request) -> Response:
+        response = MsgspecResponse({"a": 1})
+        response.headers["Vary"] = "Origin"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app = Starlette(routes=[Route("/tuned", tuned)])
+    app.add_middleware(HttpCacheMiddleware)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/tuned")
+    assert response.headers.get_list("vary") == ["Origin, Accept-Encoding"]
+    assert response.headers.get_list("cache-control") == ["no-store"]
+    assert response.headers["etag"] == etag_of(response.content)

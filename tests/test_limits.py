@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 import httpx
 import pytest
 import redis
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
-from fullon_cache_api._limits import LimitsMiddleware
+from fullon_cache_api._limits import Limits, LimitsMiddleware
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .surface import PROCESS_ID, seed_surface
@@ -103,3 +108,21 @@ async def test_websocket_over_limit_is_closed_1008() -> None:
     assert sent[0]["type"] == "websocket.close" and sent[0]["code"] == 1008
     await middleware({**scope, "query_string": b"token=x"}, receive, send)
     assert len(reached) == 1
+
+
+def reference_refusal(raw: bytes) -> int | None:
+    """The check as first written: percent-decode everything, then UTF-8 and controls."""
+    try:
+        decoded = unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return 422
+    return 422 if re.search(r"[\x00-\x1f\x7f]", decoded) else None
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=40) | st.text(max_size=20).map(lambda t: quote(t).encode()))
+def test_path_check_matches_the_reference(raw: bytes) -> None:
+    """The fast path (plain ASCII, nothing to decode) refuses exactly what decoding would."""
+    scope = {"type": "http", "path": "/", "raw_path": b"/" + raw, "query_string": raw}
+    refusal = Limits().check(scope)
+    assert (refusal.status if refusal else None) == reference_refusal(b"/" + raw)

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
+from fullon_cache_api._series import CounterFamily, HistogramFamily, Series
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .conftest import ADMIN_KEY
@@ -185,3 +187,32 @@ async def test_apps_have_their_own_registry(two_apps: tuple[httpx.AsyncClient, .
     assert value(await scrape(first), count, route="/health", method="GET", status="200") == 3
     assert value(await scrape(second), count, route="/health", method="GET", status="200") == 1
     assert (await without.get("/metrics")).status_code == 404
+
+
+def test_series_expose_what_prometheus_client_would() -> None:
+    """Our lock-free counter and histogram families scrape exactly like prometheus_client's
+    Counter and Histogram fed the same values (creation timestamps aside)."""
+    theirs, ours = CollectorRegistry(), CollectorRegistry()
+    counter = Counter("c", "A counter.", ["route", "status"], namespace="x", registry=theirs)
+    histogram = Histogram("h", "A histogram.", ["route"], namespace="x", registry=theirs)
+    our_counter = CounterFamily("x_c", "A counter.", ["route", "status"])
+    our_histogram = HistogramFamily("x_h", "A histogram.", ["route"])
+    ours.register(Series(our_counter, our_histogram))
+    for route, status, seconds in [("/a", "200", 0.004), ("/a", "404", 0.3), ("/b", "200", 12.0)]:
+        counter.labels(route, status).inc()
+        our_counter.labels(route, status).inc()
+        histogram.labels(route).observe(seconds)
+        our_histogram.labels(route).observe(seconds)
+    histogram.labels("/a").observe(0.005)  # on a bucket bound: counted in that bucket
+    our_histogram.labels("/a").observe(0.005)
+
+    def text(registry: CollectorRegistry) -> list[str]:
+        return [
+            line
+            for line in generate_latest(registry).decode().splitlines()
+            if "_created" not in line
+        ]
+
+    assert text(ours) == text(theirs)
+    created = [line for line in generate_latest(ours).decode().splitlines() if "_created{" in line]
+    assert len(created) == 5  # three counter series, two histogram series

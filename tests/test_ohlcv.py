@@ -8,6 +8,7 @@ import httpx
 import msgspec
 import pytest
 
+from fullon_cache_api.data import ohlcv
 from fullon_cache_api.demo import CacheWriter
 
 pytestmark = pytest.mark.anyio
@@ -201,3 +202,43 @@ async def test_series_of_empty_cache(client: httpx.AsyncClient) -> None:
     """With no bar keys the listing is empty, not a 404."""
     response = await client.get("/ohlcv")
     assert response.json() == {"count": 0, "series": []}
+
+
+async def test_window_changes_are_seen(client: httpx.AsyncClient, writer: CacheWriter) -> None:
+    """Bars appended, rewritten or damaged after a read are served as they are now."""
+    await writer.update_ohlcv_bars("BTC/USDT", "1m", BARS)
+    assert _strict(await client.get("/ohlcv/BTC/USDT/1m"))["bars"] == BARS
+    await writer.redis.rpush("ohlcv:BTC/USDT:1m", "[1717584180, 3, 4, 2, 3.5, 1]")
+    await writer.redis.lset("ohlcv:BTC/USDT:1m", 0, "[1717584000, 9, 9, 9, 9, NaN]")
+    await writer.redis.lset("ohlcv:BTC/USDT:1m", 1, "[1717584060, 1.5")
+    body = _strict(await client.get("/ohlcv/BTC/USDT/1m"))
+    assert (body["count"], body["skipped"]) == (3, 1)
+    assert body["bars"] == [[1717584000, 9, 9, 9, 9, None], BARS[2], [1717584180, 3, 4, 2, 3.5, 1]]
+
+
+async def test_corrupt_bars_skipped_every_time(
+    client: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """Reading a damaged window again skips and re-encodes the same bars, with other limits too."""
+    await writer.update_ohlcv_bars("BTC/USDT", "1m", BARS)
+    await writer.redis.rpush("ohlcv:BTC/USDT:1m", "[1, 2, 3]", "[1717584180, 1, 2, 3, 4, NaN]")
+    answers = [_strict(await client.get(f"/ohlcv/BTC/USDT/1m?limit={n}")) for n in (5, 2, 5)]
+    assert [(body["count"], body["skipped"]) for body in answers] == [(4, 1), (1, 1), (4, 1)]
+    assert answers[0] == answers[2]
+    assert answers[0]["bars"][-1] == [1717584180, 1, 2, 3, 4, None]
+
+
+def test_known_bars_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remembered bars stay within the per-series cap and the total budget, oldest series first."""
+    monkeypatch.setattr(ohlcv, "_SERIES_CAP", 4)
+    monkeypatch.setattr(ohlcv, "_BUDGET", 6)
+    known = ohlcv._KnownBars()
+    known.learn("a", [b"1", b"2", b"3"])
+    known.learn("a", [b"2", b"3", b"4"])
+    assert known.of("a") == {b"1", b"2", b"3", b"4"}
+    known.learn("a", [b"4", b"5"])  # over the series cap: only the current window is kept
+    assert known.of("a") == {b"4", b"5"}
+    known.learn("b", [b"6", b"7", b"8"])
+    known.learn("c", [b"9", b"10"])  # over the budget: "a", read longest ago, is forgotten
+    assert known.of("a") == set()
+    assert (known.of("b"), known.of("c")) == ({b"6", b"7", b"8"}, {b"9", b"10"})

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
+from .._redis import CacheClient
 from .accounts import AccountReader
 from .bots import BotReader
 from .health import HealthReader
@@ -20,7 +19,7 @@ __all__ = ["CacheReader"]
 class CacheReader:
     """Every read the gateway makes, grouped by domain (``reader.tickers.one(...)``)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: CacheClient) -> None:
         self.redis = redis
         self.health = HealthReader(redis)
         self.tickers = TickerReader(redis)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from redis.asyncio import Redis
-
-from .._redis import translate_errors
+from .._redis import CacheClient, translate_errors
 
 __all__ = ["SCAN_COUNT", "BaseReader", "text"]
 
@@ -34,7 +32,7 @@ class BaseReader:
     # Called once per skipped entry; metrics set it per instance to count them by domain.
     on_skip: Callable[[], None] | None = None
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: CacheClient) -> None:
         self.redis = redis
 
     async def scan_keys(self, pattern: str, key_type: str) -> list[str]:

@@ -17,23 +17,40 @@ __all__ = ["HealthReader"]
 class HealthReader(BaseReader):
     """The gateway's own health: a timed PING (fullon_cache's BaseCache.ping does the same)."""
 
+    # Seconds the INFO replication facts are reused: a health poll then costs one PING (the
+    # replica's lag is reported in whole seconds anyway).
+    info_ttl = 1.0
+    _info: tuple[float, Replication | None] | None = None  # (monotonic time read, facts)
+
     async def check(self) -> Health:
-        """PING and INFO replication in one timed round trip; an outage raises
-        CacheUnavailable (503). An INFO the ACL refuses only leaves `replication` out."""
+        """A timed PING, with INFO replication in the same round trip when the last INFO is
+        older than `info_ttl`; an outage raises CacheUnavailable (503). An INFO the ACL
+        refuses only leaves `replication` out."""
+        now = time.monotonic()
+        known = self._info
         started = time.perf_counter()
         with translate_errors("PING"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.ping()
-                pipe.info("replication")
-                pong, info = await pipe.execute(raise_on_error=False)
-            if isinstance(pong, Exception):
-                raise pong
+            if known is not None and now - known[0] < self.info_ttl:
+                await self.redis.ping()
+                replication = known[1]
+            else:
+                replication = await self._ping_and_info()
+                self._info = (now, replication)
         latency_ms = (time.perf_counter() - started) * 1000.0
         return Health(
             status="ok",
             redis=RedisHealth(reachable=True, latency_ms=round(latency_ms, 3)),
-            replication=_replication(info) if isinstance(info, Mapping) else None,
+            replication=replication,
         )
+
+    async def _ping_and_info(self) -> Replication | None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.ping()
+            pipe.info("replication")
+            pong, info = await pipe.execute(raise_on_error=False)
+        if isinstance(pong, Exception):
+            raise pong
+        return _replication(info) if isinstance(info, Mapping) else None
 
 
 def _replication(info: Mapping[str, Any]) -> Replication | None:

@@ -4,6 +4,10 @@ The symbol in the key is whatever the writer passed (``BTC/USDT`` or ``BTCUSDT``
 such as ``BTC/USDT:USDT`` add a ``:``), so keys are split at the last ``:`` and a lookup tries
 both spellings. The exchange is not part of the key, and the timestamp unit (s or ms) is the
 writer's choice.
+
+Bars are history: once written, only the newest one still moves. So the reader remembers which
+stored bars it has found valid (`_KnownBars`, bounded), a request decodes only the bars it has
+not seen, and the window is answered as the stored bytes joined into one JSON array.
 """
 
 from __future__ import annotations
@@ -27,10 +31,42 @@ _PREFIX = "ohlcv:"
 _StoredBar = Annotated[list[int | float | None], msgspec.Meta(min_length=6)]
 _strict_bar = msgspec.json.Decoder(_StoredBar)
 _encode = msgspec.json.Encoder().encode
+_NONE: frozenset[bytes] = frozenset()
+# Bars remembered as valid: per series at most two full windows (older versions of the moving
+# bar pile up until then), in all at most _BUDGET, each at most _MAX_KEPT bytes (a bar is ~60).
+_SERIES_CAP = 20_000
+_BUDGET = 50_000
+_MAX_KEPT = 512
+
+
+class _KnownBars:
+    """Stored bars already found valid (strict JSON arrays of 6+ numbers), per series key."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, set[bytes]] = {}
+        self._total = 0
+
+    def of(self, key: str) -> set[bytes] | frozenset[bytes]:
+        """The bars of `key` known to be valid."""
+        return self._sets.get(key, _NONE)
+
+    def learn(self, key: str, valid: list[bytes]) -> None:
+        """Remember `valid` (bars of `key`'s current window) too; oldest series go first."""
+        known = self._sets.pop(key, set())
+        self._total -= len(known)
+        known.update(valid)
+        if len(known) > _SERIES_CAP:
+            known = set(valid)
+        while self._sets and self._total + len(known) > _BUDGET:
+            self._total -= len(self._sets.pop(next(iter(self._sets))))
+        self._sets[key] = known
+        self._total += len(known)
 
 
 class OhlcvReader(BaseReader):
     """Bar series of every symbol and timeframe, read without changing them."""
+
+    _known: _KnownBars | None = None
 
     async def series(self) -> OhlcvSeriesList:
         """Every series: SCAN ``ohlcv:*`` (list), then one pipeline of LLEN, LRANGE 0 0 and
@@ -76,12 +112,11 @@ class OhlcvReader(BaseReader):
     def _bars(
         self, symbol: str, timeframe: str, key: str, length: int, raws: list[bytes]
     ) -> OhlcvBars:
-        bars: list[msgspec.Raw] = []
-        for index, raw in enumerate(raws):
-            try:
-                bars.append(_bar(raw))
-            except Undecodable as exc:
-                self.skipped(f"bar #{index} of the window", key, exc)
+        known = self._known
+        if known is None:
+            known = self._known = _KnownBars()
+        # Usually every bar was seen before: one C-level pass, no decoding.
+        bars = raws if known.of(key).issuperset(raws) else self._checked(key, raws, known)
         return OhlcvBars(
             symbol=symbol,
             timeframe=timeframe,
@@ -89,8 +124,25 @@ class OhlcvReader(BaseReader):
             length=length,
             count=len(bars),
             skipped=len(raws) - len(bars),
-            bars=bars,
+            bars=msgspec.Raw(b"[" + b",".join(bars) + b"]"),
         )
+
+    def _checked(self, key: str, raws: list[bytes], known: _KnownBars) -> list[bytes]:
+        """The valid bars of `raws` as JSON (NaN re-encoded as null); the rest logged, left out."""
+        seen = known.of(key)
+        bars: list[bytes] = []
+        valid: list[bytes] = []
+        for index, raw in enumerate(raws):
+            try:
+                bar = raw if raw in seen else _bar(raw)
+            except Undecodable as exc:
+                self.skipped(f"bar #{index} of the window", key, exc)
+                continue
+            bars.append(bar)
+            if bar is raw and len(raw) <= _MAX_KEPT:
+                valid.append(raw)
+        known.learn(key, valid)
+        return bars
 
     def _series(
         self,
@@ -131,13 +183,13 @@ def _spellings(symbol: str, timeframe: str) -> list[str]:
     return keys
 
 
-def _bar(raw: bytes) -> msgspec.Raw:
-    """A valid bar as JSON: the stored bytes when strict JSON, else re-encoded (NaN -> null)."""
+def _bar(raw: bytes) -> bytes:
+    """A valid bar as JSON: `raw` itself when strict JSON, else re-encoded (NaN -> null)."""
     try:
         _strict_bar.decode(raw)
     except msgspec.MsgspecError:
         pass
     else:
-        return msgspec.Raw(raw)
+        return raw
     bar: Any = decode(raw, _StoredBar)
-    return msgspec.Raw(_encode(bar))
+    return _encode(bar)

@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 from ..data import CacheReader
 from ._events import HEARTBEAT
 from ._pubsub import PubSubLink
-from ._queue import ClientQueue, Feed
+from ._queue import ClientQueue, Feed, Flusher
 from ._settings import StreamSettings
 from ._sources import ChannelSource, PollSource, Source
 from ._specs import ChannelSpec, PollSpec
@@ -69,6 +69,7 @@ class Hub:
         self._cutoffs = 0
         self._housekeeper: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Future[Any]] = set()
+        self.flusher = Flusher()  # sends for every SSE client in one pass (see `EventStream`)
         self.closed = False
 
     def open_queue(self, *, heartbeats: bool = True) -> ClientQueue[Any]:
@@ -187,6 +188,9 @@ class Hub:
             tasks.append(self._housekeeper)
             self._housekeeper = None
         tasks.extend(self._stopping)
+        flusher = self.flusher.stop()
+        if flusher is not None:
+            tasks.append(flusher)
         await asyncio.gather(*tasks, *self._inflight, return_exceptions=True)
         await self.link.aclose()
 

@@ -11,10 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from .._auth import Ownership
-from .._redis import translate_errors
+from .._redis import CacheClient, translate_errors
 from ..data import CacheReader
 from ..data._base import SCAN_COUNT
 from ._specs import PollSpec
@@ -37,7 +35,7 @@ class Balances(PollSpec):
 
     ex_id: str
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         return await _hget(redis, "accounts", self.ex_id)
 
     async def load(self, reader: CacheReader) -> Any:
@@ -50,7 +48,7 @@ class Positions(PollSpec):
 
     ex_id: str
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         return await _hget(redis, "account_positions", self.ex_id)
 
     async def load(self, reader: CacheReader) -> Any:
@@ -65,7 +63,7 @@ class Orders(PollSpec):
     limit: int
     only: Ownership | None
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         key = f"order_status:{self.account}"
         with translate_errors(key):
             return _digest_hash(await redis.hgetall(key))
@@ -82,7 +80,7 @@ class Bots(PollSpec):
 
     only: Ownership | None
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         with translate_errors("bot_status"):
             return _digest_hash(await redis.hgetall("bot_status"))
 
@@ -96,7 +94,7 @@ class BotStatus(PollSpec):
 
     bot_id: str
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         return await _hget(redis, "bot_status", self.bot_id)
 
     async def load(self, reader: CacheReader) -> Any:
@@ -111,7 +109,7 @@ class Ohlcv(PollSpec):
     timeframe: str
     limit: int
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         keys = [f"ohlcv:{self.symbol}:{self.timeframe}"]
         if "/" in self.symbol:
             keys.append(f"ohlcv:{self.symbol.replace('/', '')}:{self.timeframe}")
@@ -130,7 +128,7 @@ class Trades(PollSpec):
     limit: int
     only: Ownership | None
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         return await _tails(redis, [f"trades:{self.exchange}:{self.symbol.replace('/', '')}"])
 
     async def load(self, reader: CacheReader) -> Any:
@@ -141,7 +139,7 @@ class Trades(PollSpec):
 class ProcessHealth(PollSpec):
     """System health: probe SCAN ``process:active:*`` (hash) + HGETALL of each."""
 
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         with translate_errors("process:active hashes"):
             keys = sorted(
                 [
@@ -161,13 +159,13 @@ class ProcessHealth(PollSpec):
         return await reader.processes.system_health()
 
 
-async def _hget(redis: Redis, key: str, field: str) -> bytes:
+async def _hget(redis: CacheClient, key: str, field: str) -> bytes:
     with translate_errors(key):
         raw = await redis.hget(key, field)
     return b"\x00absent" if raw is None else b"=" + _bytes(raw)
 
 
-async def _tails(redis: Redis, keys: list[str]) -> bytes:
+async def _tails(redis: CacheClient, keys: list[str]) -> bytes:
     """LLEN and the last element of each list: enough to see a push, a trim or a pop."""
     with translate_errors(keys[0]):
         async with redis.pipeline(transaction=False) as pipe:

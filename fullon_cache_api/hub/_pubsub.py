@@ -11,7 +11,8 @@ then tells listeners `on_up` so they send fresh snapshots.
 The connection is made from the client's own pool settings (``make_connection``) but is not
 taken from the pool, so it never competes with request traffic; it is named
 ``fullon_cache_api.pubsub`` in ``CLIENT LIST``. Only SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
-PUNSUBSCRIBE and PING are ever sent on it.
+PUNSUBSCRIBE and PING are ever sent on it. Both clients' connections drive it (`LinkConnection`):
+our own `_resp.Connection` and an injected redis-py client's.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
 
+from .._redis import CacheClient
 from ..data._base import text
 from ._settings import StreamSettings
 
@@ -50,10 +50,32 @@ class Listener(Protocol):
     def on_up(self) -> None: ...
 
 
+class LinkConnection(Protocol):
+    """What the link needs of a connection: redis-py's connection interface, in part."""
+
+    client_name: str | None
+    socket_timeout: float | None
+
+    async def connect(self) -> None: ...
+
+    async def send_command(self, *args: Any) -> None: ...
+
+    async def read_response(
+        self,
+        disable_decoding: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109  # redis-py's signature
+        *,
+        disconnect_on_error: bool = True,
+        push_request: bool = False,
+    ) -> Any: ...
+
+    async def disconnect(self, nowait: bool = False) -> None: ...
+
+
 class PubSubLink:
     """One pub/sub connection, refcounted subscriptions, reconnect with backoff."""
 
-    def __init__(self, redis: Redis, settings: StreamSettings) -> None:
+    def __init__(self, redis: CacheClient, settings: StreamSettings) -> None:
         self._redis = redis
         self._settings = settings
         self._listeners: dict[Topic, set[Listener]] = {}
@@ -138,15 +160,15 @@ class PubSubLink:
                     await conn.disconnect(nowait=True)
             await asyncio.sleep(backoff)
 
-    async def _connect(self) -> AbstractConnection:
-        conn: AbstractConnection = self._redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+    async def _connect(self) -> LinkConnection:
+        conn = cast(LinkConnection, self._redis.connection_pool.make_connection())
         conn.client_name = PUBSUB_CLIENT_NAME
         # No socket timeout: reads pass their own (keepalive), and redis-py then sends without
         # wrapping the send in wait_for, which cannot be safely cancelled on Python 3.11.
         conn.socket_timeout = None
         try:
             async with asyncio.timeout(self._settings.max_backoff + 5.0):
-                await conn.connect()  # type: ignore[no-untyped-call]
+                await conn.connect()
         except BaseException:
             with contextlib.suppress(*_LINK_ERRORS):
                 await conn.disconnect(nowait=True)
@@ -158,7 +180,7 @@ class PubSubLink:
         self.connects += 1
         return conn
 
-    async def _serve(self, conn: AbstractConnection) -> None:
+    async def _serve(self, conn: LinkConnection) -> None:
         """Subscribe everything, announce the link is up, then read and sync until it fails."""
         self._active.clear()
         self._unacked.clear()
@@ -183,13 +205,13 @@ class PubSubLink:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _sync_forever(self, conn: AbstractConnection) -> None:
+    async def _sync_forever(self, conn: LinkConnection) -> None:
         assert self._dirty is not None
         while True:
             await self._dirty.wait()
             await self._sync(conn)
 
-    async def _sync(self, conn: AbstractConnection) -> None:
+    async def _sync(self, conn: LinkConnection) -> None:
         """Make the connection's subscriptions equal to the topics somebody holds."""
         assert self._dirty is not None and self._send_lock is not None
         self._dirty.clear()
@@ -211,7 +233,7 @@ class PubSubLink:
                 if names:  # with no names, UNSUBSCRIBE would drop everything
                     await conn.send_command(command, *names)
 
-    async def _read(self, conn: AbstractConnection) -> None:
+    async def _read(self, conn: LinkConnection) -> None:
         assert self._send_lock is not None
         ping_pending = False
         while True:

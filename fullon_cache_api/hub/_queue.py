@@ -10,6 +10,7 @@ is the hub's hottest path (one per client per tick) and allocates nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -17,9 +18,12 @@ from typing import Any, Generic, TypeVar
 
 from ._events import CloseReason, Event, StreamClosed, encode, status_event
 
-__all__ = ["ClientClosed", "ClientQueue", "Feed", "Slot"]
+__all__ = ["ClientClosed", "ClientQueue", "Feed", "Flusher", "Slot"]
 
 T = TypeVar("T")
+
+_log = logging.getLogger("fullon.api.cache.streams")
+_FLUSH_SLICE = 50  # clients flushed between two looks at the sockets (about a millisecond)
 
 
 class ClientClosed(Exception):
@@ -59,6 +63,10 @@ class ClientQueue(Generic[T]):
         self.last_sent = time.monotonic()
         self.on_stall: Callable[[], object] | None = None
         self.label = "a client"  # for logs: the stream's path or the socket
+        # Push mode (SSE): `put` calls `notify` once per batch instead of waking `get`, so the
+        # hub's `Flusher` drains many queues in one pass rather than waking a task per client.
+        self.notify: Callable[[], object] | None = None
+        self.notified = False
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -72,6 +80,12 @@ class ClientQueue(Generic[T]):
         if len(self._slots) > self.limit:
             self.close("slow_consumer", f"more than {self.limit} events were pending")
             return None
+        notify = self.notify
+        if notify is not None:
+            if not self.notified:
+                self.notified = True
+                notify()
+            return slot
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -97,6 +111,13 @@ class ClientQueue(Generic[T]):
                 await self._waiter
             finally:
                 self._waiter = None
+        return self.take()
+
+    def take(self) -> list[Slot]:
+        """Every queued slot, oldest first (maybe none), without waiting.
+
+        Raises `ClientClosed` once the queue is closed.
+        """
         if self.closed is not None:
             raise ClientClosed(self.closed)
         slots = list(self._slots)
@@ -104,6 +125,21 @@ class ClientQueue(Generic[T]):
         for slot in slots:
             slot.pending = False
         return slots
+
+    async def park(self) -> None:
+        """Wait for `wake` or `close` (a push-mode writer's own task waits here)."""
+        if self.closed is not None:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def wake(self) -> None:
+        """End a `park`."""
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def sending(self) -> None:
         """The writer starts a send."""
@@ -176,3 +212,54 @@ class Feed:
 
 
 _LIVE = status_event("live", "Redis is reachable again; a fresh snapshot follows")
+
+
+class Flusher:
+    """One task that runs, in one pass, the `flush` of every client with something to send.
+
+    With 1,000 clients on one ticker, a task wake-up per client per tick (each resuming its
+    request's deep await chain through the middleware) cost as much as the sends themselves;
+    here a burst of ticks costs one wake-up, and each client one `flush` call.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[Callable[[], object]] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, flush: Callable[[], object]) -> None:
+        """Run `flush` in the next pass (the caller makes sure it is added once per batch)."""
+        self._due.append(flush)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="fullon-cache-api-flusher")
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def stop(self) -> asyncio.Task[None] | None:
+        """Cancel the task; returns it so the hub can await it."""
+        task, self._task = self._task, None
+        self._due.clear()
+        if task is not None:
+            task.cancel()
+        return task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._due:
+                self._waiter = loop.create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+            due, self._due = self._due, []
+            for done, flush in enumerate(due, 1):
+                try:
+                    flush()
+                except Exception:  # one broken writer must not stop the others
+                    _log.exception("a stream writer failed")
+                if not done % _FLUSH_SLICE:
+                    # Let the pub/sub reader in: a tick read now reaches every client within
+                    # one round (clients flushed already queue behind the rest of this one)
+                    # instead of waiting for the round to end first.
+                    await asyncio.sleep(0)

@@ -17,10 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from .._codec import Undecodable, decode, to_datetime
 from .._errors import CorruptEntry, NotFound
+from .._redis import CacheClient
 from ..data import CacheReader
 from ..data.tickers import _ticker  # one decoder for stored and published tickers
 from ._events import NULL, Event, ProcessBroadcast, encode
@@ -73,7 +72,7 @@ class PollSpec(ABC):
     """A stream fed by a shared poller (the domain is not published by fullon_cache)."""
 
     @abstractmethod
-    async def probe(self, redis: Redis) -> bytes:
+    async def probe(self, redis: CacheClient) -> bytes:
         """The raw state, read with read commands only; equal bytes mean nothing changed."""
 
     @abstractmethod

@@ -3,12 +3,14 @@ layer and to the caller's identity."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
 from .._errors import Unauthenticated
@@ -46,10 +48,27 @@ class ApiRoute(Route):
         self.response = response
         self.query: dict[str, Pattern | Bound] = dict(query or {})
         self.access: Access = access
+        if inspect.iscoroutinefunction(endpoint):
+            self.app = _respond(endpoint)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ROUTE_SCOPE_KEY] = self
-        await super().handle(scope, receive, send)
+        if scope["method"] in self.methods:  # type: ignore[operator]  # always set: GET, HEAD
+            await self.app(scope, receive, send)
+        else:
+            await super().handle(scope, receive, send)  # 405
+
+
+def _respond(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    """The ASGI app of an endpoint, without Starlette's per-request exception wrapper (a
+    closure around ``send``): errors go up to the app's handlers, which answer them the same.
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
 
 
 def reader_from(request: Request) -> CacheReader:

@@ -7,19 +7,20 @@ from typing import Annotated
 
 import msgspec
 
-__all__ = ["Bar", "OhlcvBars", "OhlcvSeries", "OhlcvSeriesList"]
+__all__ = ["Bar", "Bars", "OhlcvBars", "OhlcvSeries", "OhlcvSeriesList"]
 
+_BAR_SCHEMA = {
+    "description": "[timestamp, open, high, low, close, volume, ...] as stored (NaN as null)",
+    "type": "array",
+    "items": {"type": ["number", "null"]},
+    "minItems": 6,
+}
 # A bar is sent as the stored JSON array (``msgspec.Raw``), so its schema is spelled out here.
-Bar = Annotated[
-    msgspec.Raw,
-    msgspec.Meta(
-        description="[timestamp, open, high, low, close, volume, ...] as stored (NaN as null)",
-        extra_json_schema={
-            "type": "array",
-            "items": {"type": ["number", "null"]},
-            "minItems": 6,
-        },
-    ),
+Bar = Annotated[msgspec.Raw, msgspec.Meta(extra_json_schema=_BAR_SCHEMA)]
+# The bars of an answer: one JSON array joined from the stored bars (1000 bars cost one
+# splice, not 1000 Raw objects), documented as the array of `Bar` it is.
+Bars = Annotated[
+    msgspec.Raw, msgspec.Meta(extra_json_schema={"type": "array", "items": _BAR_SCHEMA})
 ]
 
 
@@ -51,4 +52,4 @@ class OhlcvBars(msgspec.Struct, frozen=True, kw_only=True):
     length: int
     count: int
     skipped: int
-    bars: list[Bar]
+    bars: Bars

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
-__all__ = ["ExchangeTickers", "Ticker", "TickerExchanges", "TickerList"]
+__all__ = ["ExchangeTickers", "Ticker", "TickerExchanges", "TickerJson", "TickerList"]
 
 
 class Ticker(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,13 +24,20 @@ class Ticker(msgspec.Struct, frozen=True, kw_only=True):
     age_seconds: float | None
 
 
+# A ticker of a list is spliced in as the encoded `Ticker` (the reader prepares each stored
+# value once and only appends its age per request), so its schema is the Ticker component's.
+TickerJson = Annotated[
+    msgspec.Raw, msgspec.Meta(extra_json_schema={"$ref": "#/components/schemas/Ticker"})
+]
+
+
 class TickerList(msgspec.Struct, frozen=True, kw_only=True):
     """Every ticker of one exchange, sorted by symbol; corrupt entries are counted in `skipped`."""
 
     exchange: str
     count: int
     skipped: int
-    tickers: list[Ticker]
+    tickers: list[TickerJson]
 
 
 class ExchangeTickers(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,9 +6,8 @@ LRANGE windows (never popping), and sums money exactly (see ``_scan``).
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from ..._auth import Ownership
+from ..._redis import CacheClient
 from ...structs.views import (
     BotActivityList,
     CacheStatus,
@@ -34,7 +33,7 @@ _BUDGET_SHARE = 0.5
 _MAX_BUDGET = 2.0
 
 
-def status_budget(redis: Redis) -> float:
+def status_budget(redis: CacheClient) -> float:
     """Seconds the /status key count may take: half the socket timeout, at most 2 s."""
     return min(_MAX_BUDGET, socket_timeout(redis) * _BUDGET_SHARE)
 
@@ -42,7 +41,7 @@ def status_budget(redis: Redis) -> float:
 class ViewReader:
     """Every derived view, one method each (``reader.views.ticker_status(60)``)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: CacheClient) -> None:
         self.redis = redis
         self._portfolio = PortfolioReader(redis)
         self._freshness = FreshnessReader(redis)

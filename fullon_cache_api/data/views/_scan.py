@@ -19,10 +19,8 @@ from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any, cast
 
-from redis.asyncio import Redis
-
 from ..._codec import to_float
-from ..._redis import translate_errors
+from ..._redis import CacheClient, translate_errors
 from .._base import text
 
 __all__ = [
@@ -85,7 +83,7 @@ def age_of(when: datetime | None, now: float) -> float | None:
     return None if when is None else round(now - when.timestamp(), 3)
 
 
-def socket_timeout(redis: Redis) -> float:
+def socket_timeout(redis: CacheClient) -> float:
     """The client's socket timeout in seconds (redis-py's default of None counts as 5)."""
     value = redis.connection_pool.connection_kwargs.get("socket_timeout")
     return float(value) if isinstance(value, int | float) and value > 0 else 5.0
@@ -109,7 +107,9 @@ class Deadline:
         return round((time.monotonic() - self.started) * 1000.0, 3)
 
 
-async def hash_batches(redis: Redis, key: str) -> AsyncIterator[list[tuple[str, bytes | str]]]:
+async def hash_batches(
+    redis: CacheClient, key: str
+) -> AsyncIterator[list[tuple[str, bytes | str]]]:
     """The fields of hash `key` in batches: one HGETALL when small, HSCAN pages when big.
 
     HSCAN may return a field twice while Redis rehashes, so field names already seen are
@@ -141,7 +141,7 @@ async def hash_batches(redis: Redis, key: str) -> AsyncIterator[list[tuple[str, 
 
 
 async def list_windows(
-    redis: Redis, key: str, start: int, stop: int, window: int
+    redis: CacheClient, key: str, start: int, stop: int, window: int
 ) -> AsyncIterator[list[bytes]]:
     """Elements `start`..`stop` (inclusive, non-negative) of list `key`, `window` at a time.
 

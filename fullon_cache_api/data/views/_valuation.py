@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from redis.asyncio import Redis
-
 from ..._codec import Undecodable
-from ..._redis import translate_errors
+from ..._redis import CacheClient, translate_errors
 from ...structs.accounts import Position
 from ...structs.tickers import Ticker
 from ...structs.views_portfolio import BalanceValue, PositionValue
@@ -71,7 +69,7 @@ class Prices:
     missing_reason: str | None
     tickers: dict[str, Ticker] = field(default_factory=dict)
 
-    async def load(self, redis: Redis, currencies: list[str], symbols: list[str]) -> None:
+    async def load(self, redis: CacheClient, currencies: list[str], symbols: list[str]) -> None:
         """HMGET the position symbols and both conversion pairs of every other currency."""
         if self.exchange is None:
             return

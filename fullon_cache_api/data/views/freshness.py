@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from redis.asyncio import Redis
-
 from ..._codec import Undecodable
+from ..._redis import CacheClient
 from ...structs.ohlcv import OhlcvSeries
 from ...structs.views import OhlcvFreshness, OhlcvStatus, TickerFeedStatus, TickerStatus
 from .._base import BaseReader
@@ -74,7 +73,7 @@ class _Feed:
 class FreshnessReader(BaseReader):
     """Ticker feed status and OHLCV series freshness."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: CacheClient) -> None:
         super().__init__(redis)
         self._ohlcv = OhlcvReader(redis)
 

@@ -15,13 +15,12 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
-from redis.asyncio import Redis
 
 from ..._access import ex_id_of, owned, sees
 from ..._auth import Ownership
 from ..._codec import Undecodable, decode
 from ..._errors import CorruptEntry, NotFound
-from ..._redis import translate_errors
+from ..._redis import CacheClient, translate_errors
 from ...structs.accounts import Position
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
 from .._base import BaseReader
@@ -44,7 +43,7 @@ Source = Literal["query", "orders"]
 class PortfolioReader(BaseReader):
     """Portfolio summaries over ``accounts``, ``account_positions``, orders and tickers."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: CacheClient) -> None:
         super().__init__(redis)
         self._accounts = AccountReader(redis)
 

@@ -9,12 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from redis.asyncio import Redis
-
 from ..._access import may_hold, sees, sees_corrupt
 from ..._auth import Ownership
 from ..._codec import Undecodable, to_datetime
-from ..._redis import translate_errors
+from ..._redis import CacheClient, translate_errors
 from ...structs.orders import Order
 from ...structs.trades import Trade
 from ...structs.views import (
@@ -92,7 +90,7 @@ class _TradeCounts:
 class StatsReader(BaseReader):
     """Order and trade statistics, streaming over the data in bounded batches."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: CacheClient) -> None:
         super().__init__(redis)
         self._orders = OrderReader(redis)
 
