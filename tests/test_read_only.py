@@ -17,10 +17,15 @@ from .surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
-# The ACL line README documents for operators (Redis >= 6.2).
+# The ACL lines README documents for operators (Redis >= 6.2): the minimal reader (the near
+# cache turns itself off), and the reader that may also enable CLIENT TRACKING (near cache on).
 READER_ACL = (
     "user reader on >reader-pw ~* &* -@all +@read +@connection -@write -@dangerous "
     "+ping +info +client|setname"
+)
+TRACKING_READER_ACL = (
+    "user tracker on >tracker-pw ~* &* -@all +@read +@connection -@write -@dangerous "
+    "+ping +info +client|setname +client|tracking"
 )
 
 # Commands the gateway may send: reads, plus connection set-up.
@@ -33,7 +38,7 @@ ALLOWED = {
 @pytest.fixture(scope="module")
 def acl_server() -> Iterator[RedisServer]:
     """A redis-server whose `reader` user may only read."""
-    with RedisServer(extra_config=[READER_ACL]) as server:
+    with RedisServer(extra_config=[READER_ACL, TRACKING_READER_ACL]) as server:
         yield server
 
 
@@ -55,19 +60,23 @@ def test_reader_user_cannot_write(acl_server: RedisServer) -> None:
         reader.set("probe", "1")
 
 
-async def test_surface_works_as_read_only_user(seeded_acl: RedisServer) -> None:
-    """Every route answers 200 when the gateway connects as the read-only ACL user."""
-    settings = Settings(
-        redis_url=seeded_acl.url, redis_username="reader", redis_password="reader-pw"
-    )
+@pytest.mark.parametrize(("user", "near_cache"), [("reader", False), ("tracker", True)])
+async def test_surface_works_as_read_only_user(
+    seeded_acl: RedisServer, user: str, near_cache: bool
+) -> None:
+    """Every route answers 200 (twice) as a read-only ACL user, with or without the near cache."""
+    settings = Settings(redis_url=seeded_acl.url, redis_username=user, redis_password=f"{user}-pw")
     app = create_app(settings=settings, auth=False)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as http,
     ):
-        for template, path in SAMPLES.items():
-            response = await http.get(path)
-            assert response.status_code == 200, (template, response.text)
+        for _ in range(2):  # the second crawl is served from the near cache where it is on
+            for template, path in SAMPLES.items():
+                response = await http.get(path)
+                assert response.status_code == 200, (template, response.text)
+        hits = app.state.reader.redis.store.hits
+    assert (hits > 0) is near_cache
 
 
 async def test_monitor_sees_no_write(seeded_acl: RedisServer) -> None:
