@@ -59,6 +59,7 @@ _PAYLOADS = {
     "tickers-500.decoded": f"/decoded/tickers/{_EX}",
     "tickers-500.validated-raw": f"/validated/tickers/{_EX}",
     "tickers-500.raw": f"/raw/tickers/{_EX}",
+    "tickers-500.cold": f"/cold/tickers/{_EX}",
     "ohlcv-1000.decoded": f"/decoded/ohlcv/{_SHORT[0]}/{_SHORT[1]}?limit=1000",
     "ohlcv-1000.validated-raw": f"/current/ohlcv/{_SHORT[0]}/{_SHORT[1]}?limit=1000",
     "ohlcv-1000.raw": f"/raw/ohlcv/{_SHORT[0]}/{_SHORT[1]}?limit=1000",

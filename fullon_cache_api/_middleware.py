@@ -43,6 +43,7 @@ __all__ = ["GatewayMiddleware", "identify", "log_request", "route_template"]
 _auth_log = logging.getLogger("fullon.api.cache.auth")
 
 _MAX_LOGGED_VALUE = 100
+_clock = time.perf_counter
 
 
 class GatewayMiddleware:
@@ -92,12 +93,24 @@ class GatewayMiddleware:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         _drop_trailing_slash(scope)
-        started = time.perf_counter()
+        started = _clock()
         exchange = _Exchange(scope, send)
         try:
-            await self._serve(scope, receive, exchange)
+            # The common answer (admitted, no error) here; the rest in `_serve`: one frame less.
+            refused: Response | None = None
+            try:
+                refused = self._admit(scope)
+                if refused is None:
+                    scope["starlette.exception_handlers"] = self._scope_handlers
+                    scope[HTTP_CACHE_SCOPE_KEY] = WANTED
+                    await self.app(scope, receive, exchange.send)
+            except Exception as exc:
+                await self._serve(scope, receive, exchange, exc)
+            else:
+                if refused is not None:
+                    await self._serve(scope, receive, exchange, refused)
         finally:
-            seconds = time.perf_counter() - started
+            seconds = _clock() - started
             if self.metrics is not None:
                 self.metrics.observe(scope, exchange.status, seconds, exchange.streamed)
             log_request(scope, exchange.status, seconds * 1000.0)
@@ -115,17 +128,17 @@ class GatewayMiddleware:
             return response
         return None
 
-    async def _serve(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+    async def _serve(
+        self, scope: Scope, receive: Receive, exchange: _Exchange, event: Response | Exception
+    ) -> None:
+        """Send a refusal (`event` a Response), or answer an error raised while serving."""
         try:
             try:
-                refused = self._admit(scope)
-                if refused is not None:  # sent as built: no caching layer ever saw refusals
-                    exchange.status, exchange.started = refused.status_code, True
-                    await refused(scope, receive, exchange.downstream)
-                    return
-                scope["starlette.exception_handlers"] = self._scope_handlers
-                scope[HTTP_CACHE_SCOPE_KEY] = WANTED
-                await self.app(scope, receive, exchange.send)
+                if not isinstance(event, Response):
+                    raise event  # its traceback goes on from where it was raised
+                # A refusal is sent as built: no caching layer ever saw refusals.
+                exchange.status, exchange.started = event.status_code, True
+                await event(scope, receive, exchange.downstream)
             except Exception as exc:
                 await self._handle(scope, receive, exchange, exc)
         except Exception as exc:

@@ -7,7 +7,8 @@ the glob characters ``* ? [ ] \\``, so no request value could ever widen a SCAN 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -43,10 +44,15 @@ class Pattern:
     regex: str
     max_length: int
     description: str
+    # Compiled once: `re.fullmatch(text, ...)` looks the pattern up in re's cache per call.
+    _fullmatch: Callable[[str], object] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_fullmatch", re.compile(self.regex).fullmatch)
 
     def check(self, param: str, value: str) -> str:
         """Return `value` when it matches, else raise `InvalidInput` naming `param`."""
-        if len(value) > self.max_length or not re.fullmatch(self.regex, value):
+        if len(value) > self.max_length or self._fullmatch(value) is None:
             shown = value if len(value) <= 80 else value[:80] + "..."
             raise InvalidInput(f"{param} {shown!r} is not a valid {self.description}")
         return value
@@ -77,6 +83,8 @@ PROCESS_ID = Pattern(
 )
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,12}").fullmatch
+
 # Every path parameter name used in a route template, with the pattern it must match.
 PATH_PATTERNS = {
     "exchange": EXCHANGE,
@@ -93,7 +101,8 @@ PATH_PATTERNS = {
 
 def path_param(request: Request, name: str, pattern: Pattern) -> str:
     """The path parameter `name`, validated against `pattern`."""
-    return pattern.check(name, str(request.path_params[name]))
+    value = request.scope["path_params"][name]
+    return pattern.check(name, value if type(value) is str else str(value))
 
 
 def query_text(request: Request, name: str, pattern: Pattern) -> str | None:
@@ -109,7 +118,7 @@ def query_int(request: Request, name: str, bound: Bound) -> int:
     value = request.query_params.get(name)
     if value is None or value == "":
         return bound.default
-    if not re.fullmatch(r"-?[0-9]{1,12}", value):
+    if _INTEGER(value) is None:
         raise InvalidInput(f"{name} must be an integer (got {value[:40]!r})")
     number = int(value)
     if not bound.minimum <= number <= bound.maximum:

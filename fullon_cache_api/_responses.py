@@ -17,7 +17,7 @@ from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, negotiate
 __all__ = ["MsgspecResponse", "ProblemResponse", "encode"]
 
 _encoder = msgspec.json.Encoder()
-encode = _encoder.encode
+encode = _encode = _encoder.encode
 
 
 class MsgspecResponse(Response):
@@ -31,6 +31,8 @@ class MsgspecResponse(Response):
     media_type = "application/json"
     negotiate = True
     _bare = False
+    _content_type = b"application/json"  # media_type encoded (kept by __init_subclass__)
+    _custom = False  # a subclass with its own render or no media type (__init_subclass__)
 
     def __init__(
         self,
@@ -39,7 +41,26 @@ class MsgspecResponse(Response):
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        super().__init__(content, status_code, headers, None, background)
+        # Response.__init__, inlined for the one case every data answer is (no headers, a
+        # status with a body): its generic render and header merging are skipped.
+        if headers is not None or status_code < 200 or status_code in (204, 304) or self._custom:
+            super().__init__(content, status_code, headers, None, background)
+            return
+        self.status_code = status_code
+        self.background = background
+        self.body = body = _encode(content)
+        self._bare = True
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", self._content_type),
+        ]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass rendering or typing its body its own way takes Response's general path.
+        cls._custom = cls.render is not MsgspecResponse.render or cls.media_type is None
+        if cls.media_type is not None:
+            cls._content_type = cls.media_type.encode("latin-1")
 
     def render(self, content: Any) -> bytes:
         return _encoder.encode(content)
@@ -66,8 +87,9 @@ class MsgspecResponse(Response):
         validate = self.status_code == 200 and self.media_type == "application/json"
         # Bare: the two headers init_headers made, none added since (then nothing to merge).
         bare = self._bare and len(self.raw_headers) == 2
+        body = self.body if type(self.body) is bytes else bytes(self.body)
         status, headers, body = await negotiate(
-            scope, self.status_code, self.raw_headers, bytes(self.body), validate, bare=bare
+            scope, self.status_code, self.raw_headers, body, validate, bare=bare
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

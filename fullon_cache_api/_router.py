@@ -9,6 +9,13 @@ would have found. Routes of Starlette's own classes are skipped on a failed rege
 (what their `matches` would start with) instead of a call that computes the path again.
 Everything else (``routes``, ``url_path_for``, mounts, lifespan, 404/405, WebSocket routes,
 redirect_slashes) is Starlette's.
+
+Clients poll the same few paths (one ticker, one order) over and over, so the full match of a
+path by a plain `Route` is remembered (`_MAX_REMEMBERED` paths, forgotten all at once when
+full or when the routes change): a repeated path costs one dict lookup, not a regex per
+candidate route plus the match of its own. Only what `Route.matches` computes from the path
+and method alone is kept (the endpoint, the path parameters), and a copy of the parameters is
+given to each request.
 """
 
 from __future__ import annotations
@@ -41,6 +48,12 @@ def first_segment(route: BaseRoute) -> str | None:
 # failed match there means Match.NONE: the route can be skipped without calling it).
 _Candidate = tuple[BaseRoute, Callable[[str], object] | None]
 _STARLETTE_MATCHES = (Route.matches, WebSocketRoute.matches, Mount.matches)
+# Paths whose match is remembered, and the longest remembered (longer ones are rare and
+# would make the bound on memory loose): ~1024 * (256 + the params) bytes at most.
+_MAX_REMEMBERED = 1024
+_MAX_REMEMBERED_PATH = 256
+# A remembered full match: the route, its endpoint and its path parameters.
+_Remembered = tuple[BaseRoute, Any, dict[str, Any]]
 
 
 def _prefilter(route: BaseRoute) -> Callable[[str], object] | None:
@@ -64,6 +77,7 @@ class SegmentRouter(Router):
         self._indexed_length = -1
         self._by_segment: dict[str, list[_Candidate]] = {}
         self._unsegmented: list[_Candidate] = []
+        self._remembered: dict[tuple[str, str], _Remembered] = {}
 
     def _candidates(self, route_path: str) -> list[_Candidate]:
         if self._indexed is not self.routes or self._indexed_length != len(self.routes):
@@ -80,6 +94,15 @@ class SegmentRouter(Router):
             if segment is not None
         }
         self._indexed, self._indexed_length = self.routes, len(self.routes)
+        self._remembered = {}
+
+    def _remember(self, key: tuple[str, str], route: BaseRoute, child_scope: Scope) -> None:
+        """Keep a full match of a plain `Route` when it depends on the path and method only."""
+        if type(route).matches is not Route.matches or len(key[0]) > _MAX_REMEMBERED_PATH:
+            return
+        if len(self._remembered) >= _MAX_REMEMBERED:
+            self._remembered = {}  # cheaper than LRU upkeep; refilled by the next requests
+        self._remembered[key] = (route, child_scope["endpoint"], dict(child_scope["path_params"]))
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -87,14 +110,28 @@ class SegmentRouter(Router):
             return
         if "router" not in scope:
             scope["router"] = self
+        if self._indexed is not self.routes or self._indexed_length != len(self.routes):
+            self._index()
+        route_path = get_route_path(scope)
+        # Inside a mount the scope already holds the mount's parameters: not remembered.
+        key = None if "path_params" in scope else (route_path, scope.get("method") or "")
+        if key is not None and scope["type"] == "http":
+            remembered = self._remembered.get(key)
+            if remembered is not None:
+                route, scope["endpoint"], params = remembered
+                scope["path_params"] = params.copy()
+                scope["route"] = route
+                await route.handle(scope, receive, send)
+                return
         partial: BaseRoute | None = None
         partial_scope: Scope = {}
-        route_path = get_route_path(scope)
         for route, prefilter in self._candidates(route_path):
             if prefilter is not None and prefilter(route_path) is None:
                 continue  # the regex its own `matches` would run does not match
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
+                if key is not None and scope["type"] == "http":
+                    self._remember(key, route, child_scope)
                 scope["route"] = route
                 scope.update(child_scope)
                 await route.handle(scope, receive, send)

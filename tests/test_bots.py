@@ -204,3 +204,19 @@ async def test_reads_leave_hashes_unchanged(client: httpx.AsyncClient, writer: C
     for path in ("/bots", "/bots/1", "/bots/blocks", "/bots/opening-positions"):
         assert (await client.get(path)).status_code == 200, path
     assert [await writer.redis.hgetall(key) for key in keys] == before
+
+
+async def test_polled_bot_follows_every_write(
+    client: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """One bot polled across writes: each answer is its stored document (answers are reused
+    per stored value only), and the same document under another id names that id."""
+    for step in (1, 2, 1):
+        await writer.update_bot(5, {"feed": {"step": step}, "mode": f"m{step}"})
+        for _ in range(2):
+            body = (await client.get("/bots/5")).json()
+            assert body["feeds"]["feed"]["data"] == {"step": step}
+            assert body["fields"] == {"mode": f"m{step}"}
+    raw = await writer.redis.hget("bot_status", "5")
+    await writer.redis.hset("bot_status", "6", raw)
+    assert (await client.get("/bots/6")).json()["bot_id"] == "6"

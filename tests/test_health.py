@@ -3,6 +3,7 @@ with Retry-After."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -79,3 +80,35 @@ async def test_health_polls_cost_one_ping(
         assert calls() == (start[0] + 3, start[1] + 3)
     finally:
         calls.probe.close()
+
+
+async def test_concurrent_checks_share_one_ping(
+    app: Starlette, client: httpx.AsyncClient, flushed: RedisServer
+) -> None:
+    """Checks arriving while a PING is out share it; the next one sends its own."""
+    calls = Calls(flushed.port)
+    try:
+        assert (await client.get("/health")).status_code == 200  # INFO read, then reused
+        start = calls()
+        answers = await asyncio.gather(*(client.get("/health") for _ in range(8)))
+        assert [answer.status_code for answer in answers] == [200] * 8
+        assert calls()[0] == start[0] + 1
+        assert (await client.get("/health")).status_code == 200
+        assert calls()[0] == start[0] + 2
+    finally:
+        calls.probe.close()
+
+
+async def test_shared_ping_outlives_a_cancelled_check(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """A check cancelled while it owns the PING leaves its waiter to ping on its own."""
+    health = app.state.reader.health
+    owner = asyncio.ensure_future(health.check())
+    await asyncio.sleep(0)  # the owner sent its PING
+    waiter = asyncio.ensure_future(health.check())
+    await asyncio.sleep(0)
+    owner.cancel()
+    assert (await waiter).redis is not None
+    assert owner.cancelled()
+    assert health._shared is None

@@ -143,12 +143,14 @@ async def test_mget_and_hmget_are_per_key_and_follow_writes(
 async def test_flushdb_empties_the_near_cache(
     near: NearCache, client: httpx.AsyncClient, writer: CacheWriter, flushed: RedisServer
 ) -> None:
-    """After FLUSHDB by another client the ticker is a 404, not a remembered price."""
+    """After FLUSHDB by another client the ticker is a 404 within the visibility bound."""
     await writer.set_ticker("binance", "BTC/USDT", price=5.0, time=time.time())
     assert await price(client) == 5.0
     assert await price(client) == 5.0
     await writer.redis.flushdb()
-    assert await price(client) == 404
+    # Unlike a key's push, the flush push may leave Redis just after the writer's reply (seen
+    # in ~1 run of 6 with redis 6.2): not immediate, but bounded like any other write.
+    await eventually(lambda: price(client), 404, VISIBLE_WITHIN)
     assert near.store.entries <= 1  # at most the fresh negative entry
 
 

@@ -350,3 +350,17 @@ async def test_redis_down_then_back(
     finally:
         flushed.start()
     assert (await client.get("/orders")).status_code == 200
+
+
+async def test_polled_order_follows_every_write(
+    client: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """One order polled across writes: each answer is the stored value, never a remembered
+    decode of an older one (answers are reused per stored value only)."""
+    for status in ("open", "filled", "open"):
+        await writer.save_order("binance", order("EX_9", status=status))
+        for _ in range(2):
+            response = await client.get("/orders/binance/EX_9")
+            assert response.json()["status"] == status
+    await writer.save_order(7, order("EX_9", status="canceled"))
+    assert (await client.get("/orders/7/EX_9")).json()["key"] == "7"

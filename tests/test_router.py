@@ -13,7 +13,7 @@ from starlette.types import Scope
 from starlette.websockets import WebSocket
 
 from fullon_cache_api._app import all_routes
-from fullon_cache_api._router import SegmentRouter, first_segment
+from fullon_cache_api._router import _MAX_REMEMBERED, SegmentRouter, first_segment
 
 pytestmark = pytest.mark.anyio
 
@@ -144,3 +144,24 @@ def test_gateway_routes_match_as_before() -> None:
         scope = {"type": kind, "path": sample, "root_path": "", "method": "GET"}
         candidates = [candidate for candidate, _ in router._candidates(sample)]
         assert _first_match(candidates, scope) is _first_match(table, scope), sample
+
+
+async def test_repeated_paths_answer_as_the_first_time() -> None:
+    """A path asked again (remembered match) answers as Starlette would, per method, with
+    its own parameters; a route inserted earlier in the list takes over at once."""
+    theirs, ours = apps()
+    for _ in range(3):
+        for path, method in [*PATHS, ("/z/static", "HEAD"), ("/y/static", "GET")]:
+            expected, found = await get(theirs, path, method), await get(ours, path, method)
+            assert (found.status_code, found.text) == (expected.status_code, expected.text)
+    ours.routes.insert(0, answer("/z/{anything}"))
+    assert (await get(ours, "/z/static")).text == "/z/{anything}"
+
+
+async def test_remembered_paths_are_bounded() -> None:
+    """Distinct paths never grow the remembered matches past their bound."""
+    _, ours = apps()
+    assert isinstance(ours.router, SegmentRouter)
+    for n in range(_MAX_REMEMBERED + 10):
+        assert (await get(ours, f"/p{n}/static")).text == f"param:p{n}"
+    assert 0 < len(ours.router._remembered) <= _MAX_REMEMBERED

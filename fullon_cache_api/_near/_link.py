@@ -10,8 +10,10 @@ to the hub's and needs SUBSCRIBE in the ACL; the RESP3 push needs neither. Only 
 is accepted does the store turn `active`.
 
 Replies are parsed in `data_received`, inside the event loop's I/O callback, not in a task:
-on loopback Redis has written the invalidation before the writer's own reply, so by the time
-anyone can ask the gateway for the new value the cache has already dropped the old one.
+on loopback Redis has written a key's invalidation before the writer's own reply, so by the
+time anyone can ask the gateway for the new value the cache has already dropped the old one.
+FLUSHDB's push may leave just after the writer's reply (observed with redis 6.2): there the
+old values go within a loop turn or two, well inside the store's `ttl`.
 
 When the connection drops (Redis restart, ``CLIENT KILL``, a PING left unanswered) the store
 is flushed and bypassed at once, and the link reconnects with exponential backoff. A Redis

@@ -32,6 +32,12 @@ __all__ = ["BotReader"]
 _BOT_STATUS = "bot_status"
 _BLOCK_EXCHANGE = "block_exchange"
 _OPENING_POSITION = "opening_position"
+# One bot's answer is a function of (bot id, stored document): a polled bot is decoded once
+# per stored value. The Bot is shared between callers (frozen; its dicts are never changed
+# by the gateway). Bounded: dropped whole when full; documents over the size are not kept.
+_MAX_DECODED = 1024
+_MAX_DECODED_VALUE = 16384
+_decoded: dict[tuple[str, bytes | str], Bot] = {}
 
 
 class BotReader(BaseReader):
@@ -63,7 +69,7 @@ class BotReader(BaseReader):
         if raw is None:
             raise NotFound(f"no status cached for bot {bot_id!r}")
         try:
-            return _bot(bot_id, raw)
+            return _remembered_bot(bot_id, raw)
         except Undecodable as exc:
             raise CorruptEntry(f"bot {bot_id!r} in {_BOT_STATUS} is not valid: {exc}") from None
 
@@ -100,6 +106,22 @@ class BotReader(BaseReader):
                 marks.append(mark)
         marks.sort(key=lambda mark: (_natural(mark.ex_id), mark.symbol))
         return OpeningPositionList(count=len(marks), skipped=skipped, opening_positions=marks)
+
+
+def _remembered_bot(bot_id: str, raw: bytes | str) -> Bot:
+    """`_bot`, memoised by its arguments (the near cache hands back the same bytes object,
+    whose hash Python keeps, so a repeated read costs one dict lookup)."""
+    global _decoded
+    if len(raw) > _MAX_DECODED_VALUE:
+        return _bot(bot_id, raw)
+    memo = (bot_id, raw)
+    bot = _decoded.get(memo)
+    if bot is None:
+        bot = _bot(bot_id, raw)
+        if len(_decoded) >= _MAX_DECODED:
+            _decoded = {}
+        _decoded[memo] = bot
+    return bot
 
 
 def _bot(bot_id: str, raw: bytes | str) -> Bot:

@@ -3,6 +3,7 @@ the gateway reads from a replica, how far behind its primary that replica may be
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -22,10 +23,41 @@ class HealthReader(BaseReader):
     info_ttl = 1.0
     _info: tuple[float, Replication | None] | None = None  # (monotonic time read, facts)
 
+    # The PING in flight: health checks arriving while it is out share its answer (under a
+    # poll of many clients, one round trip answers all that came in the same loop turns).
+    # The check that sent it owns it; its waiters only read the future it resolves.
+    _shared: asyncio.Future[Health] | None = None
+
     async def check(self) -> Health:
         """A timed PING, with INFO replication in the same round trip when the last INFO is
         older than `info_ttl`; an outage raises CacheUnavailable (503). An INFO the ACL
-        refuses only leaves `replication` out."""
+        refuses only leaves `replication` out. A check made while a PING is in flight shares
+        its answer: Redis answered after that check arrived."""
+        shared = self._shared
+        if shared is not None:
+            try:
+                return await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                if not shared.cancelled():
+                    raise  # this check was cancelled, not the PING
+                # The check owning the PING went away (its client left): ping on our own.
+        shared = self._shared = asyncio.get_running_loop().create_future()
+        try:
+            health = await self._check()
+        except Exception as exc:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved: no "never retrieved" log when nobody waited
+            raise
+        except BaseException:  # cancelled: its waiters ping on their own
+            shared.cancel()
+            raise
+        finally:
+            if self._shared is shared:
+                self._shared = None
+        shared.set_result(health)
+        return health
+
+    async def _check(self) -> Health:
         now = time.monotonic()
         known = self._info
         started = time.perf_counter()

@@ -34,6 +34,13 @@ __all__ = ["OrderReader"]
 
 _HASH_PREFIX = "order_status:"
 _QUEUE_PREFIX = "new_orders:"
+# One order's answer is a function of (key, field, stored value): polled orders are decoded
+# once per stored value. Order is frozen and holds no mutable value, so it is shared; the
+# memo is bounded (dropped whole when full, like a generation) and sees only `one`'s reads
+# of values up to `_MAX_DECODED_VALUE` bytes (an order is ~450).
+_MAX_DECODED = 2048
+_MAX_DECODED_VALUE = 4096
+_decoded: dict[tuple[str, str, bytes | str], Order] = {}
 
 
 class _StoredOrder(msgspec.Struct):
@@ -209,7 +216,7 @@ class OrderReader(BaseReader):
         if raw is None:
             raise missing
         try:
-            order = _order(account, order_id, raw)
+            order = _remembered_order(account, order_id, raw)
         except Undecodable as exc:
             if not sees_corrupt(only, account):
                 raise missing from None  # whose it is cannot be read: not the caller's
@@ -238,6 +245,22 @@ def _shows(only: Ownership | None, account: str, order_id: str, raw: bytes | str
         return sees_order(only, _order(account, order_id, raw))
     except Undecodable:
         return False
+
+
+def _remembered_order(key: str, order_id: str, raw: bytes | str) -> Order:
+    """`_order`, memoised by its arguments (the near cache hands back the same bytes object,
+    whose hash Python keeps, so a repeated read costs one dict lookup)."""
+    global _decoded
+    if len(raw) > _MAX_DECODED_VALUE:
+        return _order(key, order_id, raw)
+    memo = (key, order_id, raw)
+    order = _decoded.get(memo)
+    if order is None:
+        order = _order(key, order_id, raw)
+        if len(_decoded) >= _MAX_DECODED:
+            _decoded = {}
+        _decoded[memo] = order
+    return order
 
 
 def _order(key: str, order_id: str, raw: bytes | str) -> Order:

@@ -48,15 +48,23 @@ class ApiRoute(Route):
         self.response = response
         self.query: dict[str, Pattern | Bound] = dict(query or {})
         self.access: Access = access
+        # A coroutine endpoint is called from `handle` itself: no Starlette wrapper, no frame.
+        self._direct: Callable[[Request], Awaitable[Response]] | None = None
+        self._respond_app: ASGIApp | None = None
         if inspect.iscoroutinefunction(endpoint):
-            self.app = _respond(endpoint)
+            self.app = self._respond_app = _respond(endpoint)
+            self._direct = endpoint
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ROUTE_SCOPE_KEY] = self
-        if scope["method"] in self.methods:  # type: ignore[operator]  # always set: GET, HEAD
-            await self.app(scope, receive, send)
-        else:
+        if scope["method"] not in self.methods:  # type: ignore[operator]  # always: GET, HEAD
             await super().handle(scope, receive, send)  # 405
+        elif self._direct is not None and self.app is self._respond_app:
+            # `_respond` inlined (self.app unchanged: nothing wrapped it since).
+            response = await self._direct(Request(scope, receive, send))
+            await response(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def _respond(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
@@ -85,8 +93,10 @@ def identity_of(request: Request) -> Identity | None:
 
 async def ownership_of(request: Request) -> Ownership | None:
     """What the caller may read of the private domains; None means everything (admin)."""
-    identity = identity_of(request)
+    identity: Identity | None = request.scope.get(IDENTITY_SCOPE_KEY)
     if identity is None:
         raise Unauthenticated("Not authenticated")
+    if identity.admin:  # what `Authenticator.ownership` answers first, without its call
+        return None
     authenticator: Authenticator = request.app.state.authenticator
     return await authenticator.ownership(identity)
