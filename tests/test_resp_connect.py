@@ -245,3 +245,10 @@ async def test_tls_verification_failure_and_cert_reqs_none(
             assert await loose.ping() is True
         finally:
             await loose.aclose()
+
+
+def test_options_repr_never_shows_the_password() -> None:
+    """Options parsed from a URL with credentials keep the password out of their repr."""
+    options = options_from_url("redis://reader:s3cret-pw@127.0.0.1:6379/0")
+    assert options.password == "s3cret-pw"
+    assert "s3cret-pw" not in repr(options)

@@ -11,7 +11,7 @@ URL win over the defaults passed beside it, as in redis-py.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -37,7 +37,7 @@ class Options:
     path: str | None = None  # a Unix socket instead of host/port
     db: int = 0
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr or a log
     client_name: str | None = None
     socket_timeout: float | None = None  # per command; None waits forever
     connect_timeout: float | None = None
@@ -73,12 +73,12 @@ def options_from_url(url: str, **defaults: Any) -> Options:
         raise ValueError("Redis URL must start with redis://, rediss:// or unix://")
     if "db" in query:
         given["db"] = int(query["db"])
-    for name, field in (
+    for name, attribute in (
         ("socket_timeout", "socket_timeout"),
         ("socket_connect_timeout", "connect_timeout"),
     ):
         if name in query:
-            given[field] = float(query[name])
+            given[attribute] = float(query[name])
     if parts.scheme == "rediss":
         given["ssl"] = ssl_context(
             cert_reqs=query.get("ssl_cert_reqs", "required"),
