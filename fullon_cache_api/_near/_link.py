@@ -32,6 +32,7 @@ from typing import Any, cast
 
 import hiredis
 
+from .._aio import stop_if_cancelled
 from .._resp import Options
 from ._store import Store
 
@@ -161,6 +162,7 @@ class InvalidationLink:
                 _log.warning("near cache off: Redis refused client tracking (%s)", exc)
                 return
             except (OSError, TimeoutError, _Lost) as exc:
+                stop_if_cancelled()
                 if self._up:
                     _log.warning("near cache bypassed: invalidation link lost (%s)", exc)
                     backoff = _FIRST_BACKOFF  # it worked: try again soon

@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol, cast
 
 from redis import exceptions as redis_errors
 
+from .._aio import stop_if_cancelled
 from .._redis import CacheClient
 from ..data._base import text
 from ._settings import StreamSettings
@@ -146,6 +147,7 @@ class PubSubLink:
             try:
                 conn = await self._connect()
             except _LINK_ERRORS as exc:
+                stop_if_cancelled()
                 self._fail(f"cannot connect to Redis: {exc}")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._settings.max_backoff)
@@ -154,6 +156,7 @@ class PubSubLink:
             try:
                 await self._serve(conn)
             except _LINK_ERRORS as exc:
+                stop_if_cancelled()
                 self._fail(f"lost the Redis pub/sub connection: {exc}")
             finally:
                 with contextlib.suppress(*_LINK_ERRORS):
