@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from types import FrameType
 from typing import Any
@@ -232,10 +233,26 @@ async def _live_feed(url: str, enabled: bool) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        feed.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await feed
+        if not await _stop(feed, within=_GRACE_SECONDS):
+            _log.warning("the demo feed did not stop within %s s; leaving it", _GRACE_SECONDS)
+        elif not feed.cancelled() and feed.exception() is not None:
+            _log.error("the demo feed failed", exc_info=feed.exception())
         await client.aclose()
+
+
+async def _stop(task: asyncio.Task[None], within: float) -> bool:
+    """Cancel `task` and wait up to `within` seconds for it to end; True when it did.
+
+    Bounded, so Ctrl-C ends the demo even if a client loses a cancel again. The wait outlasts
+    a cancel of the task running it: after Ctrl-C uvicorn re-raises SIGINT, and asyncio.run
+    answers by cancelling the main task, the one shutting down here.
+    """
+    task.cancel()
+    deadline = time.monotonic() + within
+    while not task.done() and (left := deadline - time.monotonic()) > 0:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({task}, timeout=left)
+    return task.done()
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -114,7 +114,8 @@ def _sentinel_client(settings: Settings, options: dict[str, Any]) -> Redis:
     }
     if settings.redis_sentinel_password is not None:
         sentinel_options["password"] = settings.redis_sentinel_password
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    # redis-py before 8.2 leaves it unannotated
+    sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
         list(settings.redis_sentinels), sentinel_kwargs=sentinel_options, db=settings.redis_db
     )
     pick = sentinel.slave_for if settings.redis_sentinel_read == "replica" else sentinel.master_for

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections.abc import AsyncIterator
 
@@ -136,3 +137,20 @@ async def test_feed_is_bounded(redis: Redis) -> None:
         if k.startswith("SIM-")
     }
     assert statuses <= {"open", "partially_filled", "filled"}
+
+
+async def test_feed_stops_on_every_cancel(redis: Redis) -> None:
+    """Cancelled at any point, even mid-write, the feed ends (the demo's Ctrl-C waits on it).
+
+    redis-py 8 may finish a command its task was cancelled in and return normally; the feed
+    must still stop, not sleep and step on with the cancel lost.
+    """
+    simulator = Simulator(redis, tick_interval=0.0, seed=7)  # always inside a write
+    rng = random.Random(7)
+    for _ in range(30):
+        feed = asyncio.create_task(simulator.run())
+        await asyncio.sleep(rng.uniform(0.0, 0.02))
+        feed.cancel()
+        done, _ = await asyncio.wait({feed}, timeout=2.0)
+        assert done, "the feed went on after it was cancelled"
+        assert feed.cancelled()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from .._aio import stop_if_cancelled
 from .writer import CacheWriter
 
 __all__ = ["Simulator"]
@@ -155,6 +156,9 @@ class Simulator:
                 if not failing:
                     _log.exception("demo feed: a step failed; retrying")
                 failing = True
+            # redis-py 8 can finish a command whose task was cancelled and return normally:
+            # the cancel is then pending but never delivered, and the feed would run forever.
+            stop_if_cancelled()
             await asyncio.sleep(max(0.0, self.tick_interval - (time.monotonic() - started)))
 
     async def step(self) -> None:
