@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -16,7 +17,7 @@ import redis
 from fullon_cache_api.demo import RedisServer, find_redis_server
 from fullon_cache_api.demo.server import free_port
 
-__all__ = ["SentinelServer", "Topology", "topology", "wait_until"]
+__all__ = ["SentinelServer", "SentinelWatch", "Topology", "topology", "wait_until"]
 
 MASTER_NAME = "mymaster"
 
@@ -95,6 +96,40 @@ class SentinelServer:
             self._process.wait()
             self._process = None
         self._dir.cleanup()
+
+
+class SentinelWatch:
+    """What a sentinel reports as the primary (`SentinelServer.master_port`), every 10 ms in a
+    thread, so a test can tell a gateway error while Sentinel itself names no usable primary
+    (it can flag the promoted replica down for a moment after a failover) from one that is
+    the gateway's own.
+    """
+
+    def __init__(self, sentinel: SentinelServer) -> None:
+        self.sentinel = sentinel
+        self.views: list[tuple[float, int | None]] = []  # (monotonic time, reported port)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="sentinel-watch", daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.01):
+            try:
+                port = self.sentinel.master_port()
+            except redis.RedisError:  # a sentinel that does not answer names no primary
+                port = None
+            self.views.append((time.monotonic(), port))
+
+    def reported_other_than(self, port: int, start: float, end: float) -> bool:
+        """Did the sentinel report anything but `port` as the primary between start and end?"""
+        return any(seen != port for at, seen in self.views if start <= at <= end)
+
+    def __enter__(self) -> SentinelWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
 
 
 @dataclass
