@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -179,6 +180,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    _check_loopback(args.host)  # it serves without authentication: this machine only
     sock = _bind(args.host, args.port)  # fail on a busy port before starting anything
     try:
         server = RedisServer()
@@ -201,6 +203,7 @@ def _demo(args: argparse.Namespace) -> int:
                 f"fullon_cache_api demo: serving on {url}  "
                 f"(Redis: {server.url}, {state}, authentication off)"
             )
+            print(f"Docs: {url}/docs")
             print("Try: " + "  ".join(url + path for path in _EXAMPLES), flush=True)
             async with _live_feed(server.url, live):
                 await _uvicorn(app, sock, args.log_level)
@@ -211,6 +214,22 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         sock.close()
         server.close()  # the redis-server never outlives us, whichever way we leave
+
+
+def _check_loopback(host: str) -> None:
+    """Refuse a `demo` --host other than loopback: anyone reaching it would read everything."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a hostname: it could resolve to any interface
+        loopback = False
+    if not loopback:
+        raise CLIError(
+            f"demo serves without authentication, so it listens on loopback only "
+            f"(127.0.0.1, ::1, localhost), not {host!r}; use `serve` with authentication "
+            f"to listen elsewhere"
+        )
 
 
 async def _seed(url: str) -> None:

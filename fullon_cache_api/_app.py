@@ -93,6 +93,8 @@ def create_app(
         settings = msgspec.structs.replace(
             settings, auth=msgspec.structs.replace(settings.auth, enabled=auth)
         )
+    if redis is not None:
+        _check_injected(redis)
     client, owned = (build_client(settings), True) if redis is None else (redis, False)
     if owned:  # never in front of an injected client: its owner may not want one
         client = with_near_cache(client, settings)
@@ -120,6 +122,16 @@ def create_app(
         app.state.metrics = recorder
         recorder.attach(app)
     return app
+
+
+def _check_injected(redis: CacheClient) -> None:
+    """Refuse a client that decodes replies: the gateway serves and digests stored bytes."""
+    pool = getattr(redis, "connection_pool", None)
+    if getattr(pool, "connection_kwargs", {}).get("decode_responses"):
+        raise ValueError(
+            "create_app(redis=...) needs a client with decode_responses=False (redis-py's "
+            "default): the gateway passes the stored bytes through as they are"
+        )
 
 
 @asynccontextmanager

@@ -30,6 +30,8 @@ from ._errors import Unauthenticated
 from ._settings import ApiKey, AuthConfig
 
 __all__ = [
+    "HEALTH_ONLY",
+    "PUBLIC_PATHS",
     "Authenticator",
     "Identity",
     "Ownership",
@@ -76,6 +78,8 @@ class Authenticator:
         self.ownership_hook = ownership_hook
         self._cache: dict[Identity, tuple[float, Ownership]] = {}
         self._tokens: dict[str, tuple[float, Identity]] = {}  # verified JWT -> (exp, identity)
+        # The paths answered without identity (`identify` then lets a caller with none in).
+        self.public_paths: frozenset[str] = PUBLIC_PATHS if config.public_docs else HEALTH_ONLY
 
     def identify(self, scope: Scope, *, allow_query_token: bool = False) -> Identity | None:
         """The caller's identity, None when they sent none; bad credentials raise 401."""
@@ -209,5 +213,7 @@ class _PublicPaths(frozenset[str]):
 
 # Routes anyone may call: liveness and the API description. Everything else needs an identity.
 PUBLIC_PATHS = _PublicPaths({"/health", "/openapi.json", "/docs", "/redoc"})
+# With FULLON_CACHE_API_PUBLIC_DOCS=false only liveness stays public.
+HEALTH_ONLY = frozenset({"/health"})
 
 ANONYMOUS = Identity(source="anonymous", name="anonymous", admin=True)

@@ -13,7 +13,9 @@ path or query that is not UTF-8 once percent-decoded, or    422
 holds a control character (NUL included)
 ==========================================================  =====
 
-WebSocket handshakes over a limit are closed with code 1008 (policy violation).
+WebSocket handshakes over a limit are accepted, then closed with code 1008 (policy violation)
+and the reason: closed before accept, a server answers the handshake with a bare HTTP 403 and
+the client never sees the code.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._errors import InvalidInput
 from ._responses import ProblemResponse
 
-__all__ = ["Limits", "LimitsMiddleware", "Refusal", "refuse"]
+__all__ = ["Limits", "LimitsMiddleware", "Refusal", "close_refused", "refuse"]
 
 # C0 controls and DEL: never part of an exchange, symbol, id or token.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -113,12 +115,31 @@ def _check_text(raw: bytes, what: str) -> None:
         raise Refusal(422, f"the {what} holds a control character")
 
 
+_POLICY_VIOLATION = 1008
+_MAX_REASON_BYTES = 123  # a close frame's payload is at most 125 bytes, 2 of them the code
+
+
 async def refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) -> None:
     """Answer a refused request: a problem document, or close a WebSocket with 1008."""
     if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 1008, "reason": refusal.detail})
+        await close_refused(receive, send, refusal.detail)
         return
     await refusal.response()(scope, receive, send)
+
+
+async def close_refused(receive: Receive, send: Send, reason: str) -> None:
+    """Refuse a WebSocket the way clients can read: accept the handshake, then close it with
+    1008 and `reason`. (A close before accept becomes an HTTP 403: no code, no reason.)"""
+    connect = await receive()
+    if connect["type"] != "websocket.connect":  # the client left during the handshake
+        return
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": _POLICY_VIOLATION, "reason": _reason(reason)})
+
+
+def _reason(text: str) -> str:
+    """`text` cut to what a close frame can carry, on a character boundary."""
+    return text.encode("utf-8")[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
 
 
 class LimitsMiddleware:

@@ -28,10 +28,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from ._auth import ANONYMOUS, IDENTITY_SCOPE_KEY, PUBLIC_PATHS, Authenticator, Identity
+from ._auth import ANONYMOUS, IDENTITY_SCOPE_KEY, Authenticator, Identity
 from ._errors import Unauthenticated
 from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, Responder, wants_responder
-from ._limits import Limits, refuse
+from ._limits import Limits, close_refused, refuse
 from ._responses import MsgspecResponse, ProblemResponse
 from .routes._common import ROUTE_SCOPE_KEY
 
@@ -54,9 +54,10 @@ class GatewayMiddleware:
     ``WWW-Authenticate: Bearer``), route, turn errors into problem documents (`handlers` by
     exception class; `unexpected` answers anything else with a 500 and re-raises, as
     Starlette's ServerErrorMiddleware does), negotiate HTTP caching for answers that did not
-    do it themselves, then record metrics and log. WebSockets: limits and identity (refusals
-    close with 1008), then the handlers. With authentication off every caller is an
-    anonymous admin, and the first request logs a warning saying so.
+    do it themselves, then record metrics and log. WebSockets: limits and identity (a refused
+    socket is accepted, then closed with 1008 and the reason), then the handlers. With
+    authentication off every caller is an anonymous admin, and the first request logs a
+    warning saying so.
     """
 
     def __init__(
@@ -180,7 +181,7 @@ class GatewayMiddleware:
         try:
             scope[IDENTITY_SCOPE_KEY] = self._identity(scope)
         except Unauthenticated as exc:
-            await send({"type": "websocket.close", "code": 1008, "reason": exc.detail[:120]})
+            await close_refused(receive, send, exc.detail)
             return
         scope["starlette.exception_handlers"] = self._scope_handlers
         websocket = WebSocket(scope, receive, send)
@@ -249,11 +250,12 @@ def _is_event_stream(start: Message) -> bool:
 def identify(authenticator: Authenticator, scope: Scope) -> Identity | None:
     """The caller's identity; None only on a public path called without credentials.
 
-    Raises `Unauthenticated` for bad credentials, or none on a non-public path. ``?token=``
+    Raises `Unauthenticated` for bad credentials, or none on a non-public path (public:
+    `Authenticator.public_paths`, the docs included unless configured otherwise). ``?token=``
     is accepted on streams (WebSockets and ``.../stream``) only.
     """
     path = _route_path(scope)
-    public = path in PUBLIC_PATHS
+    public = path in authenticator.public_paths
     streaming = scope["type"] == "websocket" or path.endswith("/stream")
     try:
         identity = authenticator.identify(scope, allow_query_token=streaming)

@@ -2,8 +2,11 @@
 
 Nothing is declared twice: paths, parameters, access and response types come from the routes
 (`ApiRoute.query`, `.response`, `.access`, `_params.PATH_PATTERNS`), schemas from the Structs
-(`msgspec.json.schema_components`), summaries and descriptions from docstrings. `OpenAPICache`
-builds the document once per app, on first use; only ``servers`` differs per root path.
+(`msgspec.json.schema_components`), summaries and descriptions from docstrings. Each operation
+lists every status it can answer: 304 where a JSON body is ETag'd, 401 unless public, the
+request limits' refusals (414, 422, 431) and the 500 on every route, and the Redis problems
+(404 when addressed, 502, 503, 504) on data routes. `OpenAPICache` builds the document once per
+app, on first use; only ``servers`` differs per root path.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import inspect
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from http import HTTPStatus
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -30,6 +34,7 @@ from ._errors import (
     Problem,
     Unauthenticated,
 )
+from ._limits import Limits
 from ._params import PATH_PATTERNS, Bound, Pattern
 from ._version import __version__
 
@@ -74,6 +79,46 @@ _ERRORS: tuple[type[CacheAPIError], ...] = (
     CacheTimeout,
 )
 
+_LIMITS = Limits()  # the defaults; an app built with other limits refuses at its own sizes
+
+# Answers of the gateway's own pass, not of any route (``status -> (component, description)``):
+# the request limits refuse before routing, and an unexpected error is a 500 problem.
+_GATEWAY_PROBLEMS: dict[str, tuple[str, str]] = {
+    "414": (
+        "UriTooLong",
+        f"{HTTPStatus(414).phrase}: the path is over {_LIMITS.max_path_bytes} bytes or the "
+        f"query string over {_LIMITS.max_query_bytes} bytes (refused before authentication "
+        "or Redis).",
+    ),
+    "431": (
+        "HeadersTooLarge",
+        f"{HTTPStatus(431).phrase}: a header over {_LIMITS.max_header_bytes} bytes, all "
+        f"headers over {_LIMITS.max_headers_bytes} bytes, or more than {_LIMITS.max_headers} "
+        "headers (refused before authentication or Redis).",
+    ),
+    "500": (
+        "InternalError",
+        f"{HTTPStatus(500).phrase}: the gateway failed unexpectedly (a bug, logged with its "
+        "traceback).",
+    ),
+}
+_ANY_OPERATION = {status: name for status, (name, _) in _GATEWAY_PROBLEMS.items()}
+
+# Besides a failed parameter pattern or bound, the limits answer 422 on any route.
+_INVALID_INPUT_NOTE = (
+    " Also a path or query string that is not UTF-8 once percent-decoded, or holds a control "
+    "character (any route, before authentication)."
+)
+
+_NOT_MODIFIED: dict[str, Any] = {
+    "description": "Not Modified: `If-None-Match` names the current body's ETag (either the "
+    "identity or the gzip form); no body.",
+    "headers": {
+        "ETag": {"description": "The current body's strong ETag.", "schema": {"type": "string"}},
+        "Cache-Control": {"description": "`private, no-cache`.", "schema": {"type": "string"}},
+    },
+}
+
 _DESCRIPTION = """\
 Every body is JSON; every error is an RFC 9457 problem document (`application/problem+json`).
 A Redis outage is 503 with `Retry-After`, never 404.
@@ -85,8 +130,14 @@ ownership hook grants; anything else answers 404.
 """
 
 
-def build_openapi(routes: Sequence[BaseRoute], *, root_path: str = "") -> dict[str, Any]:
-    """The OpenAPI 3.1 document describing `routes`, served under `root_path`."""
+def build_openapi(
+    routes: Sequence[BaseRoute],
+    *,
+    root_path: str = "",
+    public_paths: Collection[str] = PUBLIC_PATHS,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document describing `routes`, served under `root_path`; routes in
+    `public_paths` are documented as needing no credentials."""
     http, sockets = _split(routes, "")
     # `update`: the type of a stream's updates (its `response` is the snapshot's).
     kinds = [getattr(route, key, None) for _, route in http for key in ("response", "update")]
@@ -94,7 +145,9 @@ def build_openapi(routes: Sequence[BaseRoute], *, root_path: str = "") -> dict[s
     names = Counter(route.name for _, route in http)
     paths: dict[str, dict[str, Any]] = {}
     for template, route in http:
-        operation = _operation(template, route, by_type, unique=names[route.name] == 1)
+        operation = _operation(
+            template, route, by_type, unique=names[route.name] == 1, public_paths=public_paths
+        )
         path = _TEMPLATE_PARAM.sub(r"{\1}", template)
         for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
             paths.setdefault(path, {})[method.lower()] = operation
@@ -112,7 +165,7 @@ def build_openapi(routes: Sequence[BaseRoute], *, root_path: str = "") -> dict[s
         "paths": paths,
         "components": {
             "schemas": components,
-            "responses": {error.__name__: _problem_response(error) for error in _ERRORS},
+            "responses": _component_responses(),
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
@@ -123,8 +176,11 @@ class OpenAPICache:
 
     _MAX_ROOT_PATHS = 8
 
-    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+    def __init__(
+        self, routes: Sequence[BaseRoute], public_paths: Collection[str] = PUBLIC_PATHS
+    ) -> None:
         self._routes = routes
+        self._public_paths = public_paths
         self._document: dict[str, Any] | None = None
         self._bodies: dict[str, bytes] = {}
         self.builds = 0
@@ -132,7 +188,7 @@ class OpenAPICache:
     def document(self) -> dict[str, Any]:
         """The document, as built once (its ``servers`` is the standalone ``/``)."""
         if self._document is None:
-            self._document = build_openapi(self._routes)
+            self._document = build_openapi(self._routes, public_paths=self._public_paths)
             self.builds += 1
         return self._document
 
@@ -194,10 +250,15 @@ def _streams(template: str, route: Route) -> bool:
 
 
 def _operation(
-    template: str, route: Route, by_type: dict[Any, Any], *, unique: bool
+    template: str,
+    route: Route,
+    by_type: dict[Any, Any],
+    *,
+    unique: bool,
+    public_paths: Collection[str],
 ) -> dict[str, Any]:
     domain = _domain(route)
-    access = _access(template, route)
+    access = _access(template, route, public_paths)
     summary, _, details = (inspect.getdoc(route.endpoint) or template).partition("\n\n")
     parameters = [*_path_parameters(template), *_query_parameters(route)]
     return {
@@ -225,11 +286,11 @@ _ACCESS_NOTES = {
 }
 
 
-def _access(template: str, route: Route) -> str:
+def _access(template: str, route: Route, public_paths: Collection[str]) -> str:
     access = getattr(route, "access", None)
     if access in _ACCESS_NOTES:
         return str(access)
-    return "public" if template in PUBLIC_PATHS else "market"
+    return "public" if template in public_paths else "market"
 
 
 def _domain(route: Route) -> str:
@@ -286,19 +347,34 @@ def _converter_schema(converter: str) -> dict[str, Any]:
 def _responses(
     template: str, route: Route, by_type: dict[Any, Any], *, access: str
 ) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": _success(template, route, by_type)}
-    if not hasattr(route, "response"):  # not a data route: it never reaches Redis
-        return responses
+    """Every status the operation can answer, each problem document with the problem schema."""
+    success = _success(template, route, by_type)
+    responses: dict[str, Any] = {"200": success}
+    if "application/json" in success.get("content", {}):  # ETag'd: revalidation answers 304
+        responses["304"] = _ref("NotModified")
+    data = hasattr(route, "response")  # a data route reaches Redis; the others never do
     addressed = "{" in template  # a path parameter names something that may not exist
     for error in _ERRORS:
-        if (
-            (error is Unauthenticated and access == "public")
-            or (error is NotFound and not addressed)
-            or (error is InvalidInput and not (addressed or getattr(route, "query", None)))
-        ):
-            continue
-        responses[str(error.status)] = {"$ref": f"#/components/responses/{error.__name__}"}
-    return responses
+        if _may_answer(error, access=access, data=data, addressed=addressed):
+            responses[str(error.status)] = _ref(error.__name__)
+    # The request limits refuse before routing and the 500 answers any bug: every operation.
+    for status, name in _ANY_OPERATION.items():
+        responses[status] = _ref(name)
+    return dict(sorted(responses.items()))
+
+
+def _may_answer(error: type[CacheAPIError], *, access: str, data: bool, addressed: bool) -> bool:
+    if error is Unauthenticated:
+        return access != "public"
+    if error is NotFound:
+        return data and addressed
+    if error is InvalidInput:  # the limits refuse a malformed path or query on any route
+        return True
+    return data  # corrupt entry, Redis unreachable or too slow
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
 
 
 def _success(template: str, route: Route, by_type: dict[Any, Any]) -> dict[str, Any]:
@@ -334,11 +410,27 @@ def _event_stream(route: Route, by_type: dict[Any, Any]) -> dict[str, Any]:
     }
 
 
-def _problem_response(error: type[CacheAPIError]) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": f"{error.title}: {inspect.getdoc(error) or ''}".strip(),
+def _component_responses() -> dict[str, Any]:
+    """The shared responses: the problem documents of `_ERRORS` and the gateway's, and 304."""
+    responses = {error.__name__: _problem_response(error) for error in _ERRORS}
+    for name, description in _GATEWAY_PROBLEMS.values():
+        responses[name] = _problem(description)
+    responses["NotModified"] = _NOT_MODIFIED
+    return responses
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
         "content": {_PROBLEM: {"schema": {"$ref": _REF.format(name="Problem")}}},
     }
+
+
+def _problem_response(error: type[CacheAPIError]) -> dict[str, Any]:
+    description = f"{error.title}: {inspect.getdoc(error) or ''}".strip()
+    if error is InvalidInput:
+        description += _INVALID_INPUT_NOTE
+    response = _problem(description)
     if error is CacheUnavailable:
         response["headers"] = {
             "Retry-After": {

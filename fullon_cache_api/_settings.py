@@ -31,8 +31,17 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     admin: bool = False
 
 
+# JWTs are checked with JWT_SECRET_KEY, a shared secret: only the HMAC algorithms use one.
+# Never "none" (an unsigned token), nor an asymmetric one (it would need a public key).
+_JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+
 class AuthConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Authentication settings; `enabled` is True unless explicitly turned off."""
+    """Authentication settings; `enabled` is True unless explicitly turned off.
+
+    `public_docs`: the docs pages, their assets and the OpenAPI document answer without
+    identity (the default); False makes them require one, like the data routes.
+    """
 
     enabled: bool = True
     jwt_secret_key: str | None = None
@@ -40,17 +49,23 @@ class AuthConfig(msgspec.Struct, frozen=True, kw_only=True):
     admin_mail: str | None = None
     api_keys: tuple[ApiKey, ...] = ()
     ownership_ttl: float = 30.0
+    public_docs: bool = True
+
+    def __post_init__(self) -> None:
+        if self.jwt_algorithm not in _JWT_ALGORITHMS:  # a config built in code, not from env
+            raise SettingsError(
+                f"jwt_algorithm={self.jwt_algorithm!r} is invalid: {_JWT_ALGORITHM_EXPECTED}"
+            )
 
     def __repr__(self) -> str:
         return (
             f"AuthConfig(enabled={self.enabled}, jwt={'set' if self.jwt_secret_key else 'unset'},"
-            f" admin_mail={self.admin_mail!r}, api_keys={[k.name for k in self.api_keys]})"
+            f" jwt_algorithm={self.jwt_algorithm}, admin_mail={self.admin_mail!r},"
+            f" api_keys={[k.name for k in self.api_keys]}, public_docs={self.public_docs})"
         )
 
 
-_JWT_ALGORITHMS = frozenset(
-    {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA"}
-)
+_JWT_ALGORITHM_EXPECTED = f"expected one of {', '.join(_JWT_ALGORITHMS)} (HMAC with JWT_SECRET_KEY)"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,6 +154,7 @@ def _auth_from_env(env: Mapping[str, str]) -> AuthConfig:
         "jwt_algorithm": _read(env, "JWT_ALGORITHM", _jwt_algorithm),
         "admin_mail": _read(env, "ADMIN_MAIL", str),
         "api_keys": _read(env, "FULLON_CACHE_API_KEYS", _api_keys),
+        "public_docs": _read(env, "FULLON_CACHE_API_PUBLIC_DOCS", _on_off),
     }
     return AuthConfig(**{name: value for name, value in values.items() if value is not None})
 
@@ -165,13 +181,14 @@ def _on_off(raw: str) -> bool:
         return True
     if lowered in {"off", "false", "0", "no"}:
         return False
-    raise ValueError("expected on or off")
+    raise ValueError("expected on or off (also true/false, 1/0, yes/no)")
 
 
 def _jwt_algorithm(raw: str) -> str:
-    if raw not in _JWT_ALGORITHMS:
-        raise ValueError(f"expected one of {', '.join(sorted(_JWT_ALGORITHMS))}")
-    return raw
+    algorithm = raw.upper()  # "hs512" means HS512; "none" stays refused as "NONE"
+    if algorithm not in _JWT_ALGORITHMS:
+        raise ValueError(_JWT_ALGORITHM_EXPECTED)
+    return algorithm
 
 
 def _api_keys(raw: str) -> tuple[ApiKey, ...]:

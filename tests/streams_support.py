@@ -18,6 +18,8 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from fullon_cache_api import Settings, create_app
+from fullon_cache_api._auth import Identity, Ownership, hash_api_key
+from fullon_cache_api._settings import ApiKey
 from fullon_cache_api.hub import PUBSUB_CLIENT_NAME, Hub, StreamSettings
 
 from .conftest import ADMIN_KEY
@@ -35,6 +37,22 @@ def fast_streams(**overrides: Any) -> StreamSettings:
         "keepalive": 1.0,
     }
     return StreamSettings(**{**values, **overrides})
+
+
+def with_user_key(settings: Settings, key: str) -> Settings:
+    """`settings` plus a non-admin API key `key` named ``user`` (see `grant_ex_1_bot_42`)."""
+    user = ApiKey(name="user", sha256=hash_api_key(key))
+    auth = settings.auth
+    return Settings(
+        redis_url=settings.redis_url,
+        redis_socket_timeout=settings.redis_socket_timeout,
+        auth=type(auth)(api_keys=(*auth.api_keys, user)),
+    )
+
+
+async def grant_ex_1_bot_42(identity: Identity) -> Ownership:
+    """An ownership hook: every non-admin owns account ``1`` and bot ``42``."""
+    return Ownership(ex_ids=frozenset({"1"}), bot_ids=frozenset({"42"}))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import jwt
+import msgspec
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -177,3 +178,102 @@ def test_plaintext_api_key_in_config_is_refused() -> None:
 
     with pytest.raises(SettingsError, match="FULLON_CACHE_API_KEYS"):
         Settings.from_env({"FULLON_CACHE_API_KEYS": "svc:my-plain-key"})
+
+
+DOCS_PATHS = ("/docs", "/redoc", "/docs/assets/swagger-ui.css", "/openapi.json")
+
+
+@pytest.mark.parametrize("path", DOCS_PATHS)
+async def test_docs_are_public_by_default(
+    make_app: MakeApp, auth_settings: Settings, path: str
+) -> None:
+    """The docs pages, their assets and the OpenAPI document answer without identity."""
+    assert auth_settings.auth.public_docs is True
+    response = await call(make_app(settings=auth_settings), path)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", DOCS_PATHS)
+async def test_private_docs_need_identity(
+    make_app: MakeApp, auth_settings: Settings, path: str
+) -> None:
+    """public_docs=False: the docs answer 401 like a data route, and 200 with an identity;
+    /health stays public (liveness)."""
+    config = msgspec.structs.replace(auth_settings.auth, public_docs=False)
+    app = make_app(settings=msgspec.structs.replace(auth_settings, auth=config))
+    refused = await call(app, path)
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await call(app, path, **{"x-api-key": "svc-key"})).status_code == 200
+    assert (await call(app, "/health")).json() == {"status": "ok"}
+
+
+def test_env_makes_docs_private() -> None:
+    """FULLON_CACHE_API_PUBLIC_DOCS=false lands in the settings; unset means public."""
+    assert Settings.from_env({"FULLON_CACHE_API_PUBLIC_DOCS": "false"}).auth.public_docs is False
+    assert Settings.from_env({"FULLON_CACHE_API_PUBLIC_DOCS": "on"}).auth.public_docs is True
+    assert Settings.from_env({}).auth.public_docs is True
+
+
+LONG_SECRET = "jwt-test-secret-long-enough-for-hs512-" * 2  # HS512 wants >= 64 bytes
+
+
+def signed(algorithm: str, secret: str = LONG_SECRET) -> str:
+    claims = {"sub": "trader@fullon.test", "user_id": 7, "exp": int(time.time() + 600)}
+    return "Bearer " + jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def hs512_settings(settings: Settings) -> Settings:
+    """Settings as JWT_SECRET_KEY + JWT_ALGORITHM=HS512 give them."""
+    auth = Settings.from_env({"JWT_SECRET_KEY": LONG_SECRET, "JWT_ALGORITHM": "HS512"}).auth
+    return Settings(redis_url=settings.redis_url, auth=auth)
+
+
+async def test_configured_algorithm_is_accepted(make_app: MakeApp, settings: Settings) -> None:
+    """JWT_ALGORITHM=HS512: a token signed with HS512 authenticates."""
+    app = make_app(settings=hs512_settings(settings))
+    response = await call(app, "/tickers", authorization=signed("HS512"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "HS384"])
+async def test_other_algorithm_is_refused(
+    make_app: MakeApp, settings: Settings, algorithm: str
+) -> None:
+    """JWT_ALGORITHM=HS512: a token signed with the same secret but another algorithm is
+    401 (no algorithm confusion)."""
+    app = make_app(settings=hs512_settings(settings))
+    response = await call(app, "/tickers", authorization=signed(algorithm))
+    assert response.status_code == 401
+    assert "InvalidAlgorithmError" in response.json()["detail"]
+
+
+async def test_default_algorithm_refuses_hs512(make_app: MakeApp, settings: Settings) -> None:
+    """Unset JWT_ALGORITHM means HS256 only: an HS512 token is 401."""
+    auth = Settings.from_env({"JWT_SECRET_KEY": LONG_SECRET}).auth
+    app = make_app(settings=Settings(redis_url=settings.redis_url, auth=auth))
+    assert (await call(app, "/tickers", authorization=signed("HS256"))).status_code == 200
+    assert (await call(app, "/tickers", authorization=signed("HS512"))).status_code == 401
+
+
+async def test_unsigned_token_is_refused(make_app: MakeApp, auth_settings: Settings) -> None:
+    """A token with alg "none" (no signature) never authenticates."""
+    claims = {"sub": ADMIN_MAIL, "user_id": 1, "exp": int(time.time() + 600)}
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    response = await call(
+        make_app(settings=auth_settings), "/tickers", authorization=f"Bearer {unsigned}"
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("value", ["none", "None", "RS256", "ES256", "HS1024", "sha256"])
+def test_unsupported_algorithm_is_a_settings_error(value: str) -> None:
+    """JWT_ALGORITHM must be an HMAC algorithm (the key is a shared secret); "none" and
+    asymmetric algorithms are a SettingsError naming the variable."""
+    from fullon_cache_api import SettingsError
+
+    with pytest.raises(SettingsError, match="JWT_ALGORITHM"):
+        Settings.from_env({"JWT_SECRET_KEY": LONG_SECRET, "JWT_ALGORITHM": value})
+    with pytest.raises(SettingsError, match="jwt_algorithm"):
+        AuthConfig(jwt_secret_key=LONG_SECRET, jwt_algorithm=value)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis
 
+from fullon_cache_api.__main__ import _check_loopback
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.seed import SeedSummary, seed
 from fullon_cache_api.demo.server import free_port
@@ -116,6 +117,8 @@ def test_demo_serves_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> 
         banner = out.decode()
         assert proc.returncode == 0, (tmp_path / "stderr.log").read_text()
     assert f"serving on http://127.0.0.1:{port}" in banner
+    assert "authentication off" in banner.splitlines()[0]
+    assert f"Docs: http://127.0.0.1:{port}/docs" in banner.splitlines()
     found = re.search(r"Redis: redis://127\.0\.0\.1:(\d+)/0", banner)
     assert found, banner
     with pytest.raises(ConnectionRefusedError):
@@ -132,6 +135,53 @@ def test_serve_rejects_invalid_environment() -> None:
     assert done.returncode == 2
     assert "REDIS_PORT" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "example.com"])
+def test_demo_refuses_a_non_loopback_host(host: str) -> None:
+    """`demo` serves without authentication: any --host but loopback exits 1 with one line
+    saying why, before a socket or a redis-server is opened."""
+    done = subprocess.run(
+        [*CLI, "demo", "--host", host, "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert "without authentication" in done.stderr and "loopback" in done.stderr
+    assert repr(host) in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_demo_accepts_loopback_hosts(host: str) -> None:
+    """Loopback addresses, v4 and v6, and the name localhost are allowed."""
+    _check_loopback(host)  # no CLIError
+
+
+def test_serve_binds_loopback_by_default(flushed: RedisServer, tmp_path: Path) -> None:
+    """`serve` without --host listens on 127.0.0.1 (and says so), and answers there."""
+    env = {**os.environ, "REDIS_URL": flushed.url}
+    with (
+        (tmp_path / "stderr.log").open("wb") as log,
+        subprocess.Popen(
+            [*CLI, "serve", "--port", "0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log
+        ) as proc,
+    ):
+        try:
+            assert proc.stdout is not None
+            banner = proc.stdout.readline().decode()
+            found = re.search(r"serving on http://([^:]+):(\d+) ", banner)
+            assert found, (tmp_path / "stderr.log").read_text()
+            assert found.group(1) == "127.0.0.1"
+            health = httpx.get(f"http://127.0.0.1:{found.group(2)}/health", timeout=5)
+            assert health.json() == {"status": "ok"}
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_demo_on_a_busy_port_is_a_clear_error() -> None:

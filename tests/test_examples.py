@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError
 
 from examples import client as client_example
 from examples import master_host, sse_consumer, ws_consumer
@@ -180,7 +180,8 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
 
 @pytest.mark.anyio
 async def test_ws_consumer_through_the_host(demo: Demo) -> None:
-    """Through the host, the socket is authenticated by ?token=; without one it is refused."""
+    """Through the host, the socket is authenticated by ?token=; without one it is closed
+    with 1008."""
     app = master_host.build_host(
         secret=SECRET, admin_mail=ADMIN.mail, settings=Settings(redis_url=demo.redis_url)
     )
@@ -191,8 +192,9 @@ async def test_ws_consumer_through_the_host(demo: Demo) -> None:
             base, "binance", ["ETH/USDT"], limit=2, token=token
         )
         assert [frame["result"]["symbol"] for frame in updates] == ["ETH/USDT", "ETH/USDT"]
-        with pytest.raises(InvalidStatus):
+        with pytest.raises(ConnectionClosedError) as refused:
             await ws_consumer.stream_tickers(base, "binance", ["ETH/USDT"], limit=1)
+        assert refused.value.rcvd is not None and refused.value.rcvd.code == 1008
 
 
 @pytest.mark.anyio

@@ -7,6 +7,7 @@ slowing it disturbs nobody else. Load is bounded in clients and seconds.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import anyio
@@ -15,9 +16,17 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
+from fullon_cache_api._near._link import LINK_CLIENT_NAME
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .faults.load import Load, gateway_client, gateway_connections
+from .faults.load import (
+    GATEWAY_LINK_NAMES,
+    GATEWAY_NAME,
+    Load,
+    gateway_client,
+    gateway_connections,
+    gateway_links,
+)
 from .faults.proxy import latency_proxy
 from .surface import SAMPLES, seed_surface
 
@@ -59,7 +68,7 @@ async def test_outage_under_load_is_503_then_recovers_without_leaks(own_redis: R
     async with gateway_client(app) as http:
         load = Load(http, list(SAMPLES.values()), clients=20)
         await load.run(1.0)
-        before = await gateway_connections(own_redis.port)
+        before = await gateway_links(own_redis.port)
         async with anyio.create_task_group() as group:
             group.start_soon(load.run, 4.0)
             await anyio.sleep(1.0)
@@ -72,7 +81,7 @@ async def test_outage_under_load_is_503_then_recovers_without_leaks(own_redis: R
             await seed(own_redis)
             seeded = time.monotonic()
         await load.run(1.0)
-        after = await gateway_connections(own_redis.port)
+        after = await links_once_relinked(own_redis.port, before)
         pool = app.state.reader.redis.connection_pool
     # The near cache answers from memory until its invalidation link sees the socket close:
     # a 200 right after the kill is allowed only within that detection time.
@@ -90,8 +99,24 @@ async def test_outage_under_load_is_503_then_recovers_without_leaks(own_redis: R
     first_ok = min(s.started for s in load.between(restarted, float("inf")) if s.status == 200)
     assert first_ok - restarted < 2.0
     assert {s.status for s in load.between(seeded, float("inf"))} == {200}
-    assert 0 < after <= before <= 10
+    # Every connection the gateway holds, by name (data pool, near-cache link, pub/sub), is back
+    # at most at its pre-outage count: a reconnect that kept its old connection would show.
+    assert before[LINK_CLIENT_NAME] == 1  # the near cache's link is up, so it is counted
+    assert 0 < after[GATEWAY_NAME] <= before[GATEWAY_NAME] <= 10
+    assert all(after[name] <= before[name] for name in GATEWAY_LINK_NAMES), (before, after)
     assert not pool._in_use_connections  # every borrowed connection went back
+
+
+async def links_once_relinked(port: int, before: Counter[str]) -> Counter[str]:
+    """The gateway's connections once its near-cache link is back after the restart (it
+    reconnects with backoff, up to a few seconds), or as they are after 10 s."""
+    relinked = before[LINK_CLIENT_NAME]
+    with anyio.move_on_after(10):
+        # Redis's client list has no event to wait on: poll it.
+        while (links := await gateway_links(port))[LINK_CLIENT_NAME] < relinked:  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+        return links
+    return await gateway_links(port)
 
 
 async def test_slow_redis_is_504_within_the_timeout_and_the_pool_recovers(

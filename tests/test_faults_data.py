@@ -24,8 +24,8 @@ pytestmark = pytest.mark.anyio
 PROCESS_KEY = f"process:data:{PROCESS_ID}"
 
 # Routes that read a key by name, and whether they answer one entry ("single": 502 when it is
-# corrupt) or many ("list": 200, the entry skipped and counted). Keys found by SCAN are
-# filtered by Redis type, so a key of the wrong type is never read there.
+# corrupt) or many ("list": 200, the entry skipped and counted). A key found by SCAN whose
+# Redis type is wrong is never read there: it is skipped and counted (EXTRA_WRONG_TYPE).
 READS: dict[str, dict[str, str]] = {
     "tickers:binance": {
         "/tickers/{exchange}": "list",
@@ -50,7 +50,7 @@ READS: dict[str, dict[str, str]] = {
 }
 
 # A key of the wrong type: these routes read it by name (HGET, HGETALL, LRANGE...) and answer
-# 502. MGET reads a non-string as nil, so /processes counts that document as expired instead.
+# 502. MGET reads a non-string as nil: /processes then checks its type and counts it skipped.
 WRONG_TYPE_502: dict[str, set[str]] = {
     **{key: set(routes) for key, routes in READS.items() if key != PROCESS_KEY},
     "block_exchange": {"/bots/blocks"},
@@ -86,6 +86,23 @@ CLASSIFIED = {
     "/processes/health",
     "/processes/{process_id:path}",
 }
+
+
+# Keys found by SCAN, added with the wrong Redis type next to the surface data, and the list
+# answers that must count each in `skipped` (no route reads these keys by name).
+EXTRA_WRONG_TYPE: dict[str, tuple[str, ...]] = {
+    "tickers:kraken": ("/tickers", "/tickers/status"),
+    "ohlcv:ETH/USDT:1m": ("/ohlcv", "/ohlcv/status"),
+    "order_status:kraken": ("/orders", "/orders?order_id=EX_1", "/orders/stats"),
+    "new_orders:L9": ("/orders/queues", "/orders/stats"),
+    "trades:kraken:BTCUSD": ("/trades", "/trades/stats"),
+    "TRADE:STATUS:kraken": ("/trades", "/trades/stats"),
+    "user_trades:9:kraken": ("/trades/stats",),
+    "process:active:crawler": ("/processes", "/processes/health", "/processes/metrics"),
+    "process:data:crawler:x:1.0": ("/processes/metrics",),
+}
+# Where the layout has a string, the wrong type is a hash; elsewhere a string.
+_STRING_PREFIXES = ("TRADE:STATUS:", "process:data:")
 
 
 def check_unclassified(template: str, response: httpx.Response) -> None:
@@ -254,3 +271,47 @@ async def test_process_documents_expiring_mid_request(
         body = response.json()
         assert body["count"] + body["expired"] + body["skipped"] == 30
     assert answers[-1].json()["expired"] == 30
+
+
+@pytest.mark.parametrize("key", sorted(EXTRA_WRONG_TYPE))
+async def test_scanned_key_of_wrong_type_is_counted(
+    client: httpx.AsyncClient, writer: CacheWriter, key: str
+) -> None:
+    """A key of the wrong type among those a list finds by SCAN: skipped and counted (1),
+    the rest of the answer intact; every other route still answers 200."""
+    await seed_surface(writer)
+    if key.startswith(_STRING_PREFIXES):
+        await writer.redis.hset(key, "field", "value")
+    else:
+        await writer.redis.set(key, "not the right type")
+    for path in EXTRA_WRONG_TYPE[key]:
+        assert skipped(await client.get(path)) == 1, path
+    for template, response in (await crawl(client)).items():
+        assert response.status_code == 200, (template, response.text)
+        body = response.json()
+        if template not in EXTRA_WRONG_TYPE[key] and isinstance(body, dict):
+            assert body.get("skipped", 0) == 0, template
+
+
+async def test_listed_keys_stay_listed_next_to_a_wrong_type_key(
+    client: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """The wrong-type key is left out, the good one is still listed."""
+    await seed_surface(writer)
+    await writer.redis.set("tickers:kraken", "not a hash")
+    body = (await client.get("/tickers")).json()
+    assert body == {"count": 1, "skipped": 1, "exchanges": [{"exchange": "binance", "tickers": 1}]}
+
+
+async def test_process_document_of_wrong_type_is_skipped_not_expired(
+    client: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """An active process whose data key is a hash: MGET reads nil, but it is corrupt, not gone."""
+    await seed_surface(writer)
+    await wrong_type(writer.redis, PROCESS_KEY)
+    body = (await client.get("/processes")).json()
+    assert (body["count"], body["skipped"], body["expired"]) == (0, 1, 0)
+    assert skipped(await client.get("/processes/health")) == 1
+    await writer.redis.delete(PROCESS_KEY)  # now really gone: expired
+    body = (await client.get("/processes")).json()
+    assert (body["count"], body["skipped"], body["expired"]) == (0, 0, 1)

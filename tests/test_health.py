@@ -1,5 +1,6 @@
-"""Health: ``/health`` times a PING (INFO reused for a second); an outage is a 503 problem
-with Retry-After."""
+"""Health: ``/health`` times a PING (INFO reused for a second), names the gateway's and the
+Redis server's versions to identified callers only; an outage is a 503 problem with
+Retry-After."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ import pytest
 import redis
 from starlette.applications import Starlette
 
+from fullon_cache_api import Settings, create_app
+from fullon_cache_api._version import __version__
 from fullon_cache_api.demo import RedisServer
+
+from .conftest import ADMIN_KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -25,9 +30,61 @@ async def test_health_reports_latency(client: httpx.AsyncClient) -> None:
         body = response.json()
         assert body["status"] == "ok"
         assert body["redis"]["reachable"] is True
-        assert set(body) == {"status", "redis"}
-        assert set(body["redis"]) == {"reachable", "latency_ms"}
+        assert set(body) == {"status", "version", "redis"}
+        assert set(body["redis"]) == {"reachable", "latency_ms", "version"}
         assert 0 < body["redis"]["latency_ms"] < 2000
+
+
+async def test_health_names_versions_to_identified_callers(
+    client: httpx.AsyncClient, flushed: RedisServer
+) -> None:
+    """With identity: the gateway's version and the Redis server's (INFO server)."""
+    with redis.Redis(port=flushed.port) as probe:
+        redis_version = str(probe.info("server")["redis_version"])
+    body = (await client.get("/health")).json()
+    assert body["version"] == __version__
+    assert body["redis"]["version"] == redis_version
+
+
+async def test_health_shows_no_versions_without_identity(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """Without identity: bare liveness, no version of anything, even once INFO is cached."""
+    assert (await client.get("/health")).json()["version"] == __version__  # INFO now cached
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as anonymous_client:
+        anonymous = await anonymous_client.get("/health")
+    assert (anonymous.status_code, anonymous.json()) == (200, {"status": "ok"})
+
+
+async def test_health_without_info_permission_keeps_the_gateway_version(
+    settings: Settings, flushed: RedisServer
+) -> None:
+    """A Redis user refused INFO still gets PING's answer: the Redis version is null, the
+    gateway's is there."""
+    with redis.Redis(port=flushed.port) as admin:
+        admin.acl_setuser(
+            "pinger", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-info"]
+        )
+    try:
+        url = f"redis://pinger:pw@127.0.0.1:{flushed.port}/0"
+        app = create_app(settings=Settings(redis_url=url, auth=settings.auth))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://gateway",
+                headers={"X-API-Key": ADMIN_KEY},
+            ) as http,
+        ):
+            response = await http.get("/health")
+        body = response.json()
+        assert body.get("version") == __version__, response.text
+        assert body["redis"]["reachable"] is True and body["redis"]["version"] is None
+    finally:
+        with redis.Redis(port=flushed.port) as admin:
+            admin.acl_deluser("pinger")
 
 
 async def test_health_outage_then_recovery(client: httpx.AsyncClient, flushed: RedisServer) -> None:
@@ -65,19 +122,19 @@ class Calls:
 async def test_health_polls_cost_one_ping(
     app: Starlette, client: httpx.AsyncClient, flushed: RedisServer
 ) -> None:
-    """INFO replication is reused for `info_ttl`: three polls are three PINGs and one INFO;
-    with the interval at 0 every poll asks INFO again."""
+    """INFO (replication and server) is reused for `info_ttl`: three polls are three PINGs
+    and one pair of INFOs; with the interval at 0 every poll asks both INFOs again."""
     calls = Calls(flushed.port)
     try:
         start = calls()
         for _ in range(3):
             assert (await client.get("/health")).status_code == 200
-        assert calls() == (start[0] + 3, start[1] + 1)
+        assert calls() == (start[0] + 3, start[1] + 2)
         app.state.reader.health.info_ttl = 0.0
         start = calls()
         for _ in range(3):
             assert (await client.get("/health")).status_code == 200
-        assert calls() == (start[0] + 3, start[1] + 3)
+        assert calls() == (start[0] + 3, start[1] + 6)
     finally:
         calls.probe.close()
 

@@ -3,25 +3,32 @@
 Values mix glob characters (``* ? [ ] \\``), ``:`` and ``/`` in ids, NUL, 10 KB strings,
 non-UTF-8 percent-encoding, and negative or huge integers, plus glob probes aimed at decoy
 keys. Every answer is 2xx, 404, 414, 422 or 431, a problem document when not 2xx, never a 5xx,
-and never shows the decoys unless the request named one exactly.
+and never shows the decoys unless the request named one exactly. The ``/stream`` routes get
+the same values (and a fuzzed ``?token=``): each is opened in-process, read up to its first
+event and hung up on, and must end within seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, unquote
 
 import anyio
 import httpx
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.applications import Starlette
 from starlette.routing import Match, Route
+from starlette.types import Message
 
 from fullon_cache_api._app import all_routes
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.routes._common import ApiRoute
+from fullon_cache_api.routes.streams import StreamRoute
 
 from .surface import STREAM_SAMPLES, seed_surface
 
@@ -80,6 +87,19 @@ def fuzzed_routes() -> list[Route]:
     ]
 
 
+def stream_routes() -> list[StreamRoute]:
+    """The Server-Sent Events routes."""
+    return [route for route in all_routes() if isinstance(route, StreamRoute)]
+
+
+def sample_path_values(route: Route) -> list[tuple[str, str]]:
+    """The valid path values of `route`'s sample in STREAM_SAMPLES, in template order: mixed
+    into the fuzzed ones so that hostile query values reach the stream behind the path."""
+    scope = {"type": "http", "method": "GET", "path": STREAM_SAMPLES[route.path]}
+    params = route.matches(scope)[1]["path_params"]
+    return [("text", str(params[name])) for name, _ in path_names(route.path)]
+
+
 def path_names(template: str) -> list[tuple[str, bool]]:
     """Path parameters of `template`: (name, whether it is a ``:path`` parameter)."""
     return [(name, kind == "path") for name, kind in re.findall(r"{(\w+)(?::(\w+))?}", template)]
@@ -117,6 +137,32 @@ def named_ids(url: str) -> set[str]:
     return {*unquote(path).split("/"), *(value for _, value in parse_qsl(query))}
 
 
+def fuzzed_url(
+    route: Route,
+    path_values: list[tuple[str, str]],
+    query_values: list[tuple[bool, tuple[str, str]]],
+    query_names: list[str],
+) -> str:
+    """`route`'s template filled with `path_values`, plus the `query_names` drawn to be sent."""
+    path = route.path
+    for (name, slashes), value in zip(path_names(route.path), path_values, strict=False):
+        fragment = in_url(value, slashes=slashes)
+        path = re.sub(rf"{{{name}(:\w+)?}}", lambda _, f=fragment: f, path)
+    assert len(query_names) <= SLOTS and len(path_names(route.path)) <= SLOTS
+    pairs = [
+        f"{name}={in_url(value)}"
+        for name, (send, value) in zip(query_names, query_values, strict=False)
+        if send
+    ]
+    return path + ("?" + "&".join(pairs) if pairs else "")
+
+
+def assert_no_decoy_leak(sent: str, text: str) -> None:
+    """A 2xx answer to `sent` (the path as httpx normalised it) shows no decoy it did not name."""
+    if _DECOY_SEEN.search(text) and path_names(routed_template(sent)):
+        assert named_ids(sent) & DECOY_IDS, (sent[:300], text[:300])
+
+
 @pytest.mark.parametrize("route", fuzzed_routes(), ids=lambda route: route.path)
 @settings(
     max_examples=40,
@@ -137,18 +183,8 @@ async def test_fuzzed_parameters(
     query_values: list[tuple[bool, tuple[str, str]]],
 ) -> None:
     """Any path and query values: 2xx/404/414/422/431, problem bodies, no 5xx, no decoy leak."""
-    path = route.path
-    for (name, slashes), value in zip(path_names(route.path), path_values, strict=False):
-        fragment = in_url(value, slashes=slashes)
-        path = re.sub(rf"{{{name}(:\w+)?}}", lambda _, f=fragment: f, path)
-    query = route.query if isinstance(route, ApiRoute) else {}
-    assert len(query) <= SLOTS and len(path_names(route.path)) <= SLOTS
-    pairs = [
-        f"{name}={in_url(value)}"
-        for name, (send, value) in zip(query, query_values, strict=False)
-        if send
-    ]
-    url = path + ("?" + "&".join(pairs) if pairs else "")
+    query = list(route.query) if isinstance(route, ApiRoute) else []
+    url = fuzzed_url(route, path_values, query_values, query)
     with anyio.fail_after(10):
         response = await client.get(url)
     status = response.status_code
@@ -156,10 +192,132 @@ async def test_fuzzed_parameters(
     if status >= 300:
         assert response.headers["content-type"] == "application/problem+json", url[:300]
         assert response.json()["status"] == status
-    elif _DECOY_SEEN.search(response.text):
-        sent = response.request.url.raw_path.decode()  # as normalised by httpx ("a/.." -> "")
-        if path_names(routed_template(sent)):
-            assert named_ids(sent) & DECOY_IDS, (sent[:300], response.text[:300])
+    else:
+        # The path as normalised by httpx ("a/.." -> "").
+        assert_no_decoy_leak(response.request.url.raw_path.decode(), response.text)
+
+
+# Bounds of one stream request: its answer up to the first event, then its end after hang-up.
+READ_WITHIN = 5.0
+END_WITHIN = 5.0
+
+
+class BriefClient:
+    """An ASGI client that sends one GET, reads the answer up to a stream's first event (or
+    to its end when it is not a stream), then hangs up; the app must then finish."""
+
+    def __init__(self, app: Starlette, request: httpx.Request) -> None:
+        self.app = app
+        self.request = request
+        self.sent: asyncio.Queue[Message] = asyncio.Queue()
+        self.hung_up = anyio.Event()
+        self.requested = False
+
+    async def receive(self) -> Message:
+        if not self.requested:
+            self.requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.hung_up.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        await self.sent.put(message)
+
+    def scope(self) -> dict[str, object]:
+        """The scope httpx's ASGITransport would build for the request."""
+        url = self.request.url
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "headers": [(key.lower(), value) for key, value in self.request.headers.raw],
+            "scheme": url.scheme,
+            "path": url.path,
+            "raw_path": url.raw_path.split(b"?")[0],
+            "query_string": url.query,
+            "server": (url.host, url.port),
+            "client": ("127.0.0.1", 123),
+            "root_path": "",
+        }
+
+    async def call(self) -> tuple[int, dict[str, str], bytes]:
+        """The status, the headers, and the body read before hanging up. A plain task, not a
+        task group: an app that ignores both the hang-up and cancellation fails the test
+        instead of hanging it."""
+        app = asyncio.create_task(self.app(self.scope(), self.receive, self.send))
+        try:
+            async with asyncio.timeout(READ_WITHIN):
+                status, headers, body = await self._read()
+            self.hung_up.set()
+            done, _ = await asyncio.wait({app}, timeout=END_WITHIN)
+            assert done, f"still running {END_WITHIN} s after the client hung up"
+            app.result()  # the app's own error, if any
+        finally:
+            app.cancel()
+        return status, headers, body
+
+    async def _read(self) -> tuple[int, dict[str, str], bytes]:
+        start = await self.sent.get()
+        headers = {key.decode(): value.decode() for key, value in start["headers"]}
+        body = b""
+        # A stream: its preamble (``retry:``) and its first event, each ending a blank line.
+        while body.count(b"\n\n") < 2:
+            message = await self.sent.get()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        return start["status"], headers, body
+
+
+@pytest.mark.parametrize("route", stream_routes(), ids=lambda route: route.path)
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    path_values=st.lists(VALUES, min_size=SLOTS, max_size=SLOTS),
+    use_sample=st.lists(st.booleans(), min_size=SLOTS, max_size=SLOTS),
+    query_values=st.lists(st.tuples(st.booleans(), VALUES), min_size=SLOTS, max_size=SLOTS),
+    token_sent=st.integers(0, 3).map(lambda n: n == 0),  # one request in four
+    token=VALUES,
+)
+async def test_fuzzed_stream_parameters(
+    route: StreamRoute,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    seeded: None,
+    path_values: list[tuple[str, str]],
+    use_sample: list[bool],
+    query_values: list[tuple[bool, tuple[str, str]]],
+    token_sent: bool,
+    token: tuple[str, str],
+) -> None:
+    """Streams: a first event then a clean end on hang-up (200), or a problem answer
+    (401 for a fuzzed token, 404/414/422/431); never a 5xx, a hang, or a decoy not named."""
+    samples = sample_path_values(route)
+    path_values = [
+        sample if keep else value
+        for sample, keep, value in zip(samples, use_sample, path_values, strict=False)
+    ]
+    url = fuzzed_url(route, path_values, query_values, list(route.query))
+    if token_sent:
+        url += ("&" if "?" in url else "?") + f"token={in_url(token)}"
+    request = client.build_request("GET", url)
+    if token_sent:  # the fuzzed token is the only credential (a header would win over it)
+        del request.headers["x-api-key"]
+    status, headers, body = await BriefClient(app, request).call()
+    allowed = {404, 414, 422, 431} | ({401} if token_sent else set())
+    assert status == 200 or status in allowed, (url[:300], status, body[:300])
+    if status == 200:
+        assert headers["content-type"].startswith("text/event-stream"), url[:300]
+        assert re.search(rb"\nevent: \w+\nid: 1\ndata: ", body), (url[:300], body[:300])
+        assert_no_decoy_leak(request.url.raw_path.decode(), body.decode())
+    else:
+        assert headers["content-type"] == "application/problem+json", url[:300]
+        assert msgspec.json.decode(body)["status"] == status
 
 
 async def test_decoys_are_reachable_when_named(client: httpx.AsyncClient, seeded: None) -> None:

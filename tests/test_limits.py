@@ -87,7 +87,9 @@ async def test_longest_valid_requests_pass(client: httpx.AsyncClient, writer: Ca
 
 
 async def test_websocket_over_limit_is_closed_1008() -> None:
-    """A WebSocket handshake over a limit is closed with 1008 and never reaches the app."""
+    """A WebSocket handshake over a limit is accepted then closed with 1008 and the reason
+    (a close before accept would reach the client as a bare HTTP 403), never reaching the
+    app."""
     reached: list[Scope] = []
 
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,7 +107,10 @@ async def test_websocket_over_limit_is_closed_1008() -> None:
     scope = {"type": "websocket", "path": "/ws", "query_string": b"token=" + b"x" * 20}
     await middleware(scope, receive, send)
     assert reached == []
-    assert sent[0]["type"] == "websocket.close" and sent[0]["code"] == 1008
+    assert sent == [
+        {"type": "websocket.accept"},
+        {"type": "websocket.close", "code": 1008, "reason": "the query string is over 10 bytes"},
+    ]
     await middleware({**scope, "query_string": b"token=x"}, receive, send)
     assert len(reached) == 1
 

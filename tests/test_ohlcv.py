@@ -165,6 +165,7 @@ async def test_series_exact(client: httpx.AsyncClient, writer: CacheWriter) -> N
         assert response.status_code == 200, path
         assert response.json() == {
             "count": 3,
+            "skipped": 1,  # the string ohlcv:XRP/USDT:1m
             "series": [
                 {
                     "symbol": "BTC/USDT",
@@ -201,7 +202,7 @@ async def test_series_exact(client: httpx.AsyncClient, writer: CacheWriter) -> N
 async def test_series_of_empty_cache(client: httpx.AsyncClient) -> None:
     """With no bar keys the listing is empty, not a 404."""
     response = await client.get("/ohlcv")
-    assert response.json() == {"count": 0, "series": []}
+    assert response.json() == {"count": 0, "skipped": 0, "series": []}
 
 
 async def test_window_changes_are_seen(client: httpx.AsyncClient, writer: CacheWriter) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 import anyio
 import httpx
 import jsonschema
+import msgspec
 import pytest
 from openapi_spec_validator import validate
 from starlette.applications import Starlette
@@ -19,13 +21,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from fullon_cache_api import Settings, create_app
 from fullon_cache_api._app import all_routes
 from fullon_cache_api._openapi import build_openapi
 from fullon_cache_api._params import EXCHANGE, PATH_PATTERNS, Bound, Pattern
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.routes import views
 from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.structs.tickers import Ticker, TickerList
 
+from .conftest import ADMIN_KEY
 from .surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
@@ -307,3 +312,135 @@ async def test_cli_prints_the_served_document(anonymous: httpx.AsyncClient) -> N
     served = (await anonymous.get("/openapi.json")).json()
     assert document == {**served, "servers": [{"url": MOUNT}]}
     validate(document)
+
+
+PUBLIC = {"/health", "/openapi.json", "/docs", "/redoc"}
+PROBLEM = "application/problem+json"
+# The gateway's own refusals (request limits) and its 500: any operation may answer them.
+ANY_OPERATION = {"200", "414", "422", "431", "500"}
+
+
+def expected_statuses(route: Route) -> set[str]:
+    """What `route` can answer, worked out from what it is (not from the document)."""
+    expected = set(ANY_OPERATION)
+    media_type = getattr(route, "media_type", None)
+    data = isinstance(route, ApiRoute)
+    # Only a 200 application/json body carries an ETag, so only it can be revalidated to 304.
+    if media_type == "application/json" or (data and media_type is None):
+        expected.add("304")
+    if route.path not in PUBLIC and getattr(route, "access", "market") != "public":
+        expected.add("401")
+    if data:
+        expected |= {"502", "503", "504"}
+        if "{" in route.path:
+            expected.add("404")
+    return expected
+
+
+def resolve(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" not in response:
+        return response
+    resolved: dict[str, Any] = document["components"]["responses"][response["$ref"].split("/")[-1]]
+    return resolved
+
+
+def test_every_operation_lists_what_it_can_answer() -> None:
+    """Every operation, /metrics and the docs included, lists exactly the statuses it can
+    answer: 304 for ETag'd JSON, 401 unless public, the limits' 414/422/431, 500, and the
+    Redis problems (404 when addressed, 502/503/504) for data routes; problems with the
+    problem schema, 304 without a body."""
+    routes = list(http_routes(create_app(settings=Settings()).routes))
+    document = build_openapi(routes)
+    validate(document)
+    assert "/metrics" in {route.path for route in routes}
+    problem_schema = {"$ref": "#/components/schemas/Problem"}
+    for route in routes:
+        responses = operation(document, route)["responses"]
+        assert set(responses) == expected_statuses(route), route.path
+        for status, response in responses.items():
+            content = resolve(document, response).get("content", {})
+            if status == "304":
+                assert content == {}, route.path
+                assert "ETag" in resolve(document, response)["headers"]
+            elif status != "200":
+                assert content == {PROBLEM: {"schema": problem_schema}}, (route.path, status)
+    metrics = document["paths"]["/metrics"]["get"]
+    assert metrics["responses"]["401"] == {"$ref": "#/components/responses/Unauthenticated"}
+    assert metrics["security"]
+
+
+async def answers(http: httpx.AsyncClient, path: str) -> list[httpx.Response]:
+    """What `path` answers: without credentials, with them, revalidated with its ETag, and
+    refused by each request limit (query string too long, a header too long, a NUL)."""
+    admin = {"X-API-Key": ADMIN_KEY}
+    joiner = "&" if "?" in path else "?"
+    first = await http.get(path, headers=admin)
+    found = [await http.get(path), first]
+    if "etag" in first.headers:
+        found.append(
+            await http.get(path, headers={**admin, "If-None-Match": first.headers["etag"]})
+        )
+    found.append(await http.get(f"{path}{joiner}pad={'x' * 5000}", headers=admin))
+    found.append(await http.get(path, headers={**admin, "X-Pad": "x" * 9000}))
+    found.append(await http.get(f"{path}{joiner}pad=%00", headers=admin))
+    return found
+
+
+async def test_every_answer_the_gateway_gives_is_documented(
+    anonymous: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """Crawling every operation (data, docs and /metrics), each status it really answers is
+    one its operation lists, with the same kind of body (problem document, none for 304)."""
+    await seed_surface(writer)
+    document = (await anonymous.get("/openapi.json")).json()
+    targets = {**SAMPLES, **{path: path for path in ("/metrics", *PUBLIC - {"/health"})}}
+    seen: set[str] = set()
+    for template, path in targets.items():
+        responses = document["paths"][openapi_path(template)]["get"]["responses"]
+        for answer in await answers(anonymous, path):
+            status = str(answer.status_code)
+            seen.add(status)
+            assert status in responses, (path, status, answer.text[:200])
+            content = resolve(document, responses[status]).get("content", {})
+            if status == "304":
+                assert not answer.content and content == {}
+            elif answer.status_code >= 400:
+                assert answer.headers["content-type"] == PROBLEM and PROBLEM in content
+    assert {"200", "304", "401", "414", "422", "431"} <= seen
+
+
+def test_each_view_documents_its_docstring() -> None:
+    """A derived view's docstring is its operation's text: the first paragraph the summary,
+    the rest (its formula) the description, ahead of the access note."""
+    document = build_openapi(all_routes())
+    for route in views.routes:
+        docstring = inspect.getdoc(route.endpoint)
+        assert docstring, route.path
+        summary, _, formula = docstring.partition("\n\n")
+        op = operation(document, route)
+        assert op["summary"] == " ".join(summary.replace("`", "").split()), route.path
+        assert op["description"].startswith(formula.strip()), route.path
+        rest = op["description"].removeprefix(formula.strip()).strip()
+        assert rest in {
+            "Public: no credentials needed.",
+            "Any authenticated caller.",
+            "Admins read everything; other callers only what the host's ownership hook "
+            "grants (anything else is 404).",
+        }, route.path
+
+
+async def test_private_docs_are_documented_as_needing_credentials(settings: Settings) -> None:
+    """FULLON_CACHE_API_PUBLIC_DOCS=false: the served document marks the docs and itself as
+    needing credentials (401), as the gateway then enforces; /health stays public."""
+    private = msgspec.structs.replace(
+        settings, auth=msgspec.structs.replace(settings.auth, public_docs=False)
+    )
+    app = create_app(settings=private)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as http:
+        assert (await http.get("/openapi.json")).status_code == 401
+        document = (await http.get("/openapi.json", headers={"X-API-Key": ADMIN_KEY})).json()
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        operation = document["paths"][path]["get"]
+        assert operation["security"] and "401" in operation["responses"], path
+    assert document["paths"]["/health"]["get"]["security"] == []

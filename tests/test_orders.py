@@ -102,6 +102,7 @@ async def test_keys_by_name_and_by_ex_id(client: httpx.AsyncClient, writer: Cach
     assert response.status_code == 200
     assert response.json() == {
         "count": 2,
+        "skipped": 0,
         "hashes": [
             {"key": "7", "orders": 1, "ttl_seconds": None},
             {"key": "binance", "orders": 2, "ttl_seconds": None},
@@ -304,9 +305,12 @@ async def test_corrupt_entries(client: httpx.AsyncClient, writer: CacheWriter) -
 
 
 async def test_wrong_type_key(client: httpx.AsyncClient, writer: CacheWriter) -> None:
-    """A non-hash order_status key is not listed, and addressing it answers 502."""
+    """A non-hash order_status key is not listed but counted as skipped (also by a search for
+    an order, which it might hold), and addressing it answers 502."""
     await writer.redis.set("order_status:ghost", "x")
-    assert (await client.get("/orders")).json() == {"count": 0, "hashes": []}
+    assert (await client.get("/orders")).json() == {"count": 0, "skipped": 1, "hashes": []}
+    found = (await client.get("/orders?order_id=EX_1")).json()
+    assert (found["count"], found["skipped"]) == (0, 1)
     for path in ("/orders/ghost", "/orders/ghost/EX_1"):
         response = await client.get(path)
         assert response.status_code == 502, path
@@ -324,6 +328,7 @@ async def test_queues_not_consumed(client: httpx.AsyncClient, writer: CacheWrite
         assert response.status_code == 200, path
         assert response.json() == {
             "count": 2,
+            "skipped": 0,
             "queues": [{"local_oid": "L1", "length": 2}, {"local_oid": "L2", "length": 1}],
         }
     assert await writer.redis.lrange("new_orders:L1", 0, -1) == [b"EX_1", b"EX_2"]
@@ -333,8 +338,8 @@ async def test_queues_not_consumed(client: httpx.AsyncClient, writer: CacheWrite
 async def test_empty_collections(client: httpx.AsyncClient) -> None:
     """With nothing cached, the collections answer empty 200 lists (with or without slash)."""
     for path in ("/orders", "/orders/"):
-        assert (await client.get(path)).json() == {"count": 0, "hashes": []}
-    assert (await client.get("/orders/queues")).json() == {"count": 0, "queues": []}
+        assert (await client.get(path)).json() == {"count": 0, "skipped": 0, "hashes": []}
+    assert (await client.get("/orders/queues")).json() == {"count": 0, "skipped": 0, "queues": []}
 
 
 async def test_redis_down_then_back(

@@ -166,14 +166,16 @@ async def test_corrupt_entries_are_skipped(client: httpx.AsyncClient, writer: Ca
     await writer.redis.hset("process:active:crawler", bad_time, "not a time")
     await writer.redis.set("process:active:bot", "a string, not a hash")
     body = (await client.get("/processes")).json()
-    assert (body["count"], body["skipped"], body["expired"]) == (1, 2, 0)
+    # bad JSON, the unreadable time, and the string process:active:bot
+    assert (body["count"], body["skipped"], body["expired"]) == (1, 3, 0)
     assert _ids(body) == [good]
-    assert (await client.get("/processes?component=news")).json()["skipped"] == 0
+    # A key of the wrong type cannot be filtered by component: it is still counted.
+    assert (await client.get("/processes?component=news")).json()["skipped"] == 1
     response = await client.get(f"/processes/{bad_json}")
     assert response.status_code == 502
     assert response.headers["content-type"] == PROBLEM
     health = (await client.get("/processes/health")).json()
-    assert (health["total_processes"], health["skipped"]) == (1, 2)
+    assert (health["total_processes"], health["skipped"]) == (1, 3)
 
 
 async def test_one_process_with_colon_and_slash(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 from collections.abc import Iterator
 
@@ -9,30 +11,38 @@ import httpx
 import pytest
 import redis
 from redis.asyncio import Redis
+from websockets.asyncio.client import connect
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .surface import SAMPLES, seed_surface
+from .streams_support import Gateway, eventually, pubsub_counts, serve, sse
+from .surface import NOW, SAMPLES, STREAM_SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
 # The ACL lines README documents for operators (Redis >= 6.2): the minimal reader (the near
 # cache turns itself off), and the reader that may also enable CLIENT TRACKING (near cache on).
+# Both may (un)subscribe on every channel (`&*`): the live streams' one pub/sub connection
+# needs SUBSCRIBE/PSUBSCRIBE, and UNSUBSCRIBE/PUNSUBSCRIBE when the last client of a topic goes.
+PUBSUB_ACL = "+subscribe +psubscribe +unsubscribe +punsubscribe"
 READER_ACL = (
     "user reader on >reader-pw ~* &* -@all +@read +@connection -@write -@dangerous "
-    "+ping +info +client|setname"
+    f"+ping +info +client|setname {PUBSUB_ACL}"
 )
 TRACKING_READER_ACL = (
     "user tracker on >tracker-pw ~* &* -@all +@read +@connection -@write -@dangerous "
-    "+ping +info +client|setname +client|tracking"
+    f"+ping +info +client|setname +client|tracking {PUBSUB_ACL}"
 )
 
-# Commands the gateway may send: reads, plus connection set-up.
+# Commands the gateway may send: reads, connection set-up, and the streams' (un)subscriptions.
+PUBSUB = {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"}
 ALLOWED = {
     "GET", "MGET", "HGET", "HMGET", "HGETALL", "HLEN", "HSCAN", "LRANGE", "LLEN", "SCAN",
-    "EXISTS", "TYPE", "TTL", "PING", "INFO", "CLIENT", "HELLO", "AUTH", "SELECT",
+    "EXISTS", "TYPE", "TTL", "PING", "INFO", "CLIENT", "HELLO", "AUTH", "SELECT", *PUBSUB,
 }  # fmt: skip
+# Bounds of the stream crawl: each stream's first event, and the hub letting go of Redis.
+FIRST_EVENT_WITHIN = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +89,62 @@ async def test_surface_works_as_read_only_user(
     assert (hits > 0) is near_cache
 
 
+@pytest.mark.parametrize("user", ["reader", "tracker"])
+async def test_streams_work_as_read_only_user(seeded_acl: RedisServer, user: str) -> None:
+    """Every stream opens with its snapshot as a read-only ACL user, and the hub's pub/sub
+    link subscribes and unsubscribes without a refusal."""
+    settings = Settings(redis_url=seeded_acl.url, redis_username=user, redis_password=f"{user}-pw")
+    admin = Redis(port=seeded_acl.port)
+    try:
+        async with serve(settings, auth=False) as gateway:
+            await crawl_streams(gateway, admin)
+    finally:
+        await admin.aclose()
+
+
+async def crawl_streams(gateway: Gateway, admin: Redis) -> None:
+    """A WebSocket `stream_tickers` and every SSE route deliver their snapshot, a published
+    tick arrives, then the hub lets go of every topic; its pub/sub link never failed on the
+    way (a refused SUBSCRIBE or UNSUBSCRIBE would have made it reconnect)."""
+    await websocket_ticker_snapshot(gateway)
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as http:
+        for template, path in STREAM_SAMPLES.items():
+            async with sse(http, path) as stream:
+                first = await stream.next(FIRST_EVENT_WITHIN)
+                assert first.event == "snapshot", (template, first)
+        # An update proves the subscription itself, beyond the snapshot's reads.
+        async with sse(http, "/tickers/binance/BTC/USDT/stream") as stream:
+            assert (await stream.next(FIRST_EVENT_WITHIN)).event == "snapshot"
+            await CacheWriter(admin).set_ticker(
+                "binance", "BTC/USDT", price=50001.0, time=NOW.timestamp()
+            )
+            update = await stream.next(FIRST_EVENT_WITHIN)
+            assert (update.event, update.data["price"]) == ("update", 50001.0)
+
+    async def released() -> bool:
+        return await pubsub_counts(admin) == (0, [])
+
+    await eventually(released)
+    link = gateway.hub.link
+    assert (link.connects, link.down_detail) == (1, None)
+
+
+async def websocket_ticker_snapshot(gateway: Gateway) -> None:
+    """`stream_tickers` on the tickers socket: its confirmation, then the ticker's snapshot."""
+    params = {"exchange": "binance", "symbols": ["BTC/USDT"]}
+    async with connect(f"{gateway.ws_url}/ws/tickers/read-only") as ws:
+        await ws.send(json.dumps({"action": "stream_tickers", "request_id": "1", "params": params}))
+        confirmation = json.loads(await asyncio.wait_for(ws.recv(), FIRST_EVENT_WITHIN))
+        assert confirmation["success"], confirmation
+        snapshot = json.loads(await asyncio.wait_for(ws.recv(), FIRST_EVENT_WITHIN))
+        assert snapshot.get("snapshot") is True, snapshot
+        assert snapshot["result"]["price"] == 50000.0, snapshot
+
+
 async def test_monitor_sees_no_write(seeded_acl: RedisServer) -> None:
-    """MONITOR during a full crawl records only read and connection commands."""
-    seen: list[str] = []
+    """MONITOR during a full crawl, streams included, records only read, connection and
+    (un)subscribe commands from the gateway (the test's own writes and probes are left out)."""
+    seen: list[tuple[str, str]] = []  # (client address, command)
     ready = threading.Event()
 
     def watch() -> None:
@@ -90,20 +153,27 @@ async def test_monitor_sees_no_write(seeded_acl: RedisServer) -> None:
             for event in monitor.listen():
                 if event["command"] == "ECHO end-of-crawl":
                     return
-                seen.append(event["command"].split(" ", 1)[0].upper())
+                address = f"{event['client_address']}:{event['client_port']}"
+                seen.append((address, event["command"].split(" ", 1)[0].upper()))
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     assert ready.wait(5)
-    app = create_app(settings=Settings(redis_url=seeded_acl.url), auth=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as http,
-    ):
-        for path in SAMPLES.values():
-            assert (await http.get(path)).status_code == 200
-    with redis.Redis(port=seeded_acl.port) as admin:
-        admin.echo("end-of-crawl")
+    # One connection, so its address tells the test's commands apart from the gateway's.
+    admin = Redis(port=seeded_acl.port, single_connection_client=True)
+    try:
+        admin_address = (await admin.client_info())["addr"]
+        async with (
+            serve(Settings(redis_url=seeded_acl.url), auth=False) as gateway,
+            httpx.AsyncClient(base_url=gateway.url, timeout=10) as http,
+        ):
+            for path in SAMPLES.values():
+                assert (await http.get(path)).status_code == 200, path
+            await crawl_streams(gateway, admin)
+        await admin.echo("end-of-crawl")
+    finally:
+        await admin.aclose()
     watcher.join(5)
-    assert seen, "MONITOR captured nothing"
-    assert set(seen) <= ALLOWED, set(seen) - ALLOWED
+    sent = {command for address, command in seen if address != admin_address}
+    assert sent >= PUBSUB, "MONITOR did not capture the streams' (un)subscriptions"
+    assert sent <= ALLOWED, sent - ALLOWED

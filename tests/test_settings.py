@@ -51,6 +51,10 @@ def test_url_is_kept_and_validated() -> None:
         ("REDIS_SOCKET_TIMEOUT", "0"),
         ("REDIS_SOCKET_TIMEOUT", "nan"),
         ("REDIS_MAX_CONNECTIONS", "0"),
+        ("FULLON_CACHE_API_PUBLIC_DOCS", "maybe"),
+        ("FULLON_CACHE_API_AUTH", "disabled"),
+        ("JWT_ALGORITHM", "none"),
+        ("JWT_ALGORITHM", "RS256"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:
@@ -66,3 +70,9 @@ def test_password_never_shown() -> None:
     for settings in (by_field, by_url):
         assert "hunter2" not in repr(settings)
         assert "hunter2" not in str(settings)
+
+
+def test_jwt_algorithm_names_are_case_insensitive() -> None:
+    """JWT_ALGORITHM=hs512 means HS512 (PyJWT's spelling); unset means HS256."""
+    assert Settings.from_env({"JWT_ALGORITHM": "hs512"}).auth.jwt_algorithm == "HS512"
+    assert Settings.from_env({}).auth.jwt_algorithm == "HS256"

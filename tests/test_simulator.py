@@ -154,3 +154,50 @@ async def test_feed_stops_on_every_cancel(redis: Redis) -> None:
         done, _ = await asyncio.wait({feed}, timeout=2.0)
         assert done, "the feed went on after it was cancelled"
         assert feed.cancelled()
+
+
+async def test_a_simulated_order_goes_open_then_partially_filled_then_filled(
+    redis: Redis, client: httpx.AsyncClient
+) -> None:
+    """Driving the clock one order interval per step, the gateway serves ``SIM-1`` open, then
+    partially filled, then filled (its filled volume 0, then half, then all)."""
+    clock = Clock(time.time())
+    simulator = Simulator(redis, clock=clock, seed=3)
+    await simulator.prepare()
+    exchange = simulator.quotes[0].exchange  # SIM-1 trades the first ticker found
+    seen: list[tuple[str, float]] = []
+    for _ in range(9):  # three orders advanced in turn: SIM-1 moves every third round
+        await simulator.step()
+        served = await client.get(f"/orders/{exchange}/SIM-1")
+        assert served.status_code == 200, served.text
+        state = (served.json()["status"], served.json()["final_volume"])
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        clock.now += simulator.order_interval
+    assert seen == [("open", 0.0), ("partially_filled", 0.5), ("filled", 1.0)]
+
+
+async def test_the_default_feed_ticks_several_times_a_second(redis: Redis) -> None:
+    """With its defaults the feed publishes a ticker at least 3 times in about 1 s."""
+    simulator = Simulator(redis)
+    assert simulator.tick_interval <= 0.5
+    loop = asyncio.get_running_loop()
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe("ticker_updates:binance:BTC/USDT")
+        await pubsub.get_message(timeout=1.0)  # the subscribe confirmation
+        feed = asyncio.create_task(simulator.run())
+        try:
+            first = None
+            async with asyncio.timeout(5):
+                while first is None:
+                    first = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+            ticks = 1
+            window_end = loop.time() + 1.0  # one second counted from the first tick
+            while (left := window_end - loop.time()) > 0:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+                ticks += message is not None
+        finally:
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
+    assert ticks >= 3, f"{ticks} ticks in 1 s"

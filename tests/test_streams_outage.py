@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 import httpx
 import pytest
@@ -15,7 +16,15 @@ from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .conftest import ADMIN_KEY
-from .streams_support import HEADERS, Gateway, eventually, pubsub_connections, serve, sse
+from .streams_support import (
+    HEADERS,
+    Gateway,
+    eventually,
+    pubsub_connections,
+    pubsub_counts,
+    serve,
+    sse,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -70,6 +79,61 @@ async def test_polled_stream_survives_redis_restart(
         snapshot = await stream.next()
         assert snapshot.event == "snapshot"
         assert snapshot.data["balances"]["USDT"]["free"] == 7.0
+
+
+async def test_pattern_and_channels_resubscribe_after_redis_restart(
+    http: httpx.AsyncClient, writer: CacheWriter, flushed: RedisServer, gateway: Gateway
+) -> None:
+    """Redis restarted under an exchange stream and the process stream (two PSUBSCRIBEs) and
+    two ticker streams (two SUBSCRIBEs): each says reconnecting, then live and a fresh
+    snapshot (of the restarted, empty Redis); every topic is subscribed again and updates
+    flow on each stream, over one pub/sub connection."""
+    now = time.time()
+    await writer.set_ticker("binance", "BTC/USDT", price=1.0, time=now)
+    await writer.set_ticker("binance", "ETH/USDT", price=10.0, time=now)
+    await writer.register_process("tick", "binance:BTC/USDT")
+    paths = [
+        "/tickers/binance/stream",
+        "/tickers/binance/BTC/USDT/stream",
+        "/tickers/binance/ETH/USDT/stream",
+        "/processes/stream",
+    ]
+    topics = (2, ["ticker_updates:binance:BTC/USDT", "ticker_updates:binance:ETH/USDT"])
+    async with AsyncExitStack() as stack:
+        exchange, btc, eth, processes = [
+            await stack.enter_async_context(sse(http, path)) for path in paths
+        ]
+        before = [await stream.next() for stream in (exchange, btc, eth, processes)]
+        assert [event.event for event in before] == ["snapshot"] * 4
+        assert before[0].data["count"] == 2 and before[3].data["count"] == 1
+        assert await pubsub_counts(writer.redis) == topics
+        flushed.stop()
+        for stream in (exchange, btc, eth, processes):
+            down = await stream.next()
+            assert (down.event, down.data["state"]) == ("status", "reconnecting")
+        flushed.start()
+        for stream in (exchange, btc, eth, processes):
+            assert (await stream.next()).data["state"] == "live"
+        fresh = [await stream.next() for stream in (exchange, btc, eth, processes)]
+        assert [event.event for event in fresh] == ["snapshot"] * 4
+        assert [event.data for event in fresh[:3]] == [None, None, None]  # not the old values
+        assert fresh[3].data["count"] == 0
+        assert await pubsub_counts(writer.redis) == topics  # confirmed before the snapshots
+
+        await writer.set_ticker("binance", "BTC/USDT", price=2.0, time=time.time())
+        await writer.set_ticker("binance", "ETH/USDT", price=20.0, time=time.time())
+        await writer.broadcast_message("tick", "restart", {"reason": "test"})
+        got = [(await exchange.next()).data for _ in range(2)]
+        assert [(ticker["symbol"], ticker["price"]) for ticker in got] == [
+            ("BTC/USDT", 2.0),
+            ("ETH/USDT", 20.0),
+        ]
+        assert (await btc.next()).data["price"] == 2.0
+        assert (await eth.next()).data["price"] == 20.0
+        broadcast = await processes.next()
+        assert (broadcast.event, broadcast.data["message"]) == ("update", "restart")
+        assert gateway.hub.stats().link_up
+        assert await pubsub_connections(writer.redis) == 1
 
 
 async def test_stream_opened_during_outage_starts_with_status(

@@ -77,7 +77,9 @@ async def test_list_with_trailing_slash(client: httpx.AsyncClient, writer: Cache
     for path in ("/tickers", "/tickers/"):
         response = await client.get(path)
         assert response.status_code == 200, path
-        assert response.json() == {"count": 1, "exchanges": [{"exchange": "kraken", "tickers": 1}]}
+        assert response.json() == {
+            "count": 1, "skipped": 0, "exchanges": [{"exchange": "kraken", "tickers": 1}]
+        }  # fmt: skip
     response = await client.get("/tickers/kraken")
     assert response.json()["tickers"][0]["price"] is None
 

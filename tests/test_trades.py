@@ -188,6 +188,7 @@ async def test_overview_exact(client: httpx.AsyncClient, writer: CacheWriter) ->
             ],
             "status_count": 2,
             "status_skipped": 1,
+            "skipped": 1,  # the hash trades:kraken:BTCUSD
             "statuses": [
                 {"key": "binance", "updated_at": "2025-06-05T12:00:00.997397Z"},
                 {"key": "bybit", "updated_at": "2025-06-05T12:00:00Z"},
@@ -205,5 +206,6 @@ async def test_overview_of_empty_cache(client: httpx.AsyncClient) -> None:
         "queues": [],
         "status_count": 0,
         "status_skipped": 0,
+        "skipped": 0,
         "statuses": [],
     }

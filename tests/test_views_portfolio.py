@@ -175,6 +175,7 @@ ACCOUNT_1 = {
     # 15000.375 - 1000 + 0 * 1.25
     "unrealized_pnl": 14000.375,
     "unvalued": 4,
+    "partial": False,
 }
 
 
@@ -271,3 +272,33 @@ async def test_bad_query_values_are_422(client: httpx.AsyncClient, query: str) -
         response = await client.get(f"{path}?{query}")
         assert response.status_code == 422, (path, query, response.text)
     assert (await client.get("/accounts/x1/summary")).status_code == 422
+
+
+async def test_stale_ticker_age_is_measured(client: httpx.AsyncClient, writer: CacheWriter) -> None:
+    """The BTC/EUR ticker was written an hour before NOW: its age is the request time minus
+    its time (3600 s plus the moments since seeding), to the millisecond."""
+    await seed(writer)
+    before = time.time()
+    body = (await client.get("/accounts/1/summary")).json()
+    after = time.time()
+    ages = {p["symbol"]: p["ticker_age_seconds"] for p in body["positions"]}
+    written = NOW - 3600
+    # Ages are whole milliseconds: allow one either way for the rounding of both times.
+    assert before - written - 0.002 <= ages["BTC/EUR"] <= after - written + 0.002
+    assert ages["BTC/EUR"] >= 3600
+    assert 0 <= ages["BTC/USDT"] < ages["BTC/EUR"] - 3599
+    assert ages["SOL/USDT"] is None  # no ticker
+
+
+async def test_a_short_position_gains_when_the_price_falls(
+    client: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """Short 1.5 ETH entered at 3455.5 (cost stored as the positive notional 5183.25), now
+    3382: value -5073, unrealised PnL +110.25 (not value - cost = -10256.25)."""
+    await writer.set_ticker("binance", "ETH/USDT", price=3382.0, last=3382.0, time=NOW)
+    await writer.upsert_user_account(6, {"USDT": {"free": 1.0, "used": 0.0, "total": 1.0}})
+    await writer.upsert_positions(6, [{"symbol": "ETH/USDT", "volume": -1.5, "cost": 5183.25}])
+    await writer.save_order(6, {"ex_order_id": "O6", "ex_id": 6, "exchange": "binance"})
+    body = (await client.get("/accounts/6/summary")).json()
+    (position,) = body["positions"]
+    assert (position["value"], position["unrealized_pnl"]) == (-5073.0, 110.25)

@@ -77,6 +77,8 @@ async def test_order_stats_empty(client: httpx.AsyncClient) -> None:
         "keys": [],
         "queue_count": 0,
         "queued": 0,
+        "skipped": 0,
+        "partial": False,
         "queues": [],
     }
 
@@ -129,7 +131,9 @@ async def test_trade_stats(client: httpx.AsyncClient, writer: CacheWriter) -> No
 async def test_trade_stats_empty(client: httpx.AsyncClient) -> None:
     """No queue at all (an emptied queue no longer exists in Redis): zero queues."""
     body = (await client.get("/trades/stats")).json()
-    assert body == {"count": 0, "trades": 0, "queues": [], "statuses": []}
+    assert body == {
+        "count": 0, "trades": 0, "skipped": 0, "partial": False, "queues": [], "statuses": []
+    }  # fmt: skip
 
 
 async def test_trade_stats_windows_and_cap(
@@ -147,3 +151,23 @@ async def test_trade_stats_windows_and_cap(
     [capped] = (await client.get("/trades/stats")).json()["queues"]
     assert (capped["length"], capped["scanned"], capped["partial"]) == (2500, 1000, True)
     assert (capped["buy_count"], capped["sell_count"]) == (200, 800)
+
+
+async def test_trade_stats_age_of_an_old_status(
+    client: httpx.AsyncClient, writer: CacheWriter
+) -> None:
+    """An old ``TRADE:STATUS`` mark: its age is the request time minus its stored time."""
+    written = datetime(2024, 6, 5, 12, 0, 0, 250000, tzinfo=UTC)
+    await writer.push_trade("bitget", {"symbol": "BTC/USDT", "side": "buy", "volume": 1.0})
+    # push_trade stamps the status now; set it back (ISO, as fullon_cache writes it).
+    await writer.redis.set("TRADE:STATUS:bitget", written.isoformat())
+    before = time.time()
+    body = (await client.get("/trades/stats")).json()
+    after = time.time()
+    # e.g. asked at 2026-01-01T00:00:00Z: 1767225600 - 1717588800.25 = 49636799.75 s
+    low, high = before - written.timestamp(), after - written.timestamp()
+    [status] = body["statuses"]
+    assert status["key"] == "bitget" and stamp(status["updated_at"]) == written.timestamp()
+    assert low - 0.001 <= status["age_seconds"] <= high + 0.001
+    [queue] = body["queues"]
+    assert queue["status_age_seconds"] == status["age_seconds"]

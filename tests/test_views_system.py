@@ -24,6 +24,8 @@ from fullon_cache_api.data.views import ViewReader
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.routes import views
 
+from .surface import seed_surface
+
 pytestmark = pytest.mark.anyio
 
 VIEW_PATHS = [
@@ -121,6 +123,7 @@ async def test_process_metrics(client: httpx.AsyncClient, writer: CacheWriter) -
         "oldest_heartbeat_age_seconds": near(7200),
         "oldest_heartbeat_process": old,
         "skipped": 1,
+        "partial": False,
     }
     assert datetime.fromisoformat(body["oldest_heartbeat"]) == now - timedelta(hours=2)
 
@@ -162,6 +165,72 @@ async def test_cache_status_budget_makes_it_partial(flushed: RedisServer) -> Non
         assert (full.partial, full.scanned) == (False, 3000)
     finally:
         await client.aclose()
+
+
+# Every view with a time budget, called on a ViewReader with `budget` seconds, and what its
+# answer counts (an answer cut short before any read counts 0).
+BUDGETED_VIEWS: dict[str, tuple[Any, Any]] = {
+    "portfolio": (
+        lambda views, budget: views.portfolio(quote="USDT", exchange=None, budget=budget),
+        lambda found: found.count,
+    ),
+    "ticker_status": (
+        lambda views, budget: views.ticker_status(60, budget=budget),
+        lambda found: found.symbols,
+    ),
+    "ohlcv_status": (lambda views, budget: views.ohlcv_status(budget=budget), lambda f: f.count),
+    "order_stats": (
+        lambda views, budget: views.order_stats(budget=budget),
+        lambda found: found.orders + found.queued,
+    ),
+    "trade_stats": (
+        lambda views, budget: views.trade_stats(budget=budget),
+        lambda found: found.trades + len(found.statuses),
+    ),
+    "bot_activity": (
+        lambda views, budget: views.bot_activity(60, budget=budget),
+        lambda f: f.count,
+    ),
+    "process_metrics": (
+        lambda views, budget: views.process_metrics(budget=budget),
+        lambda found: found.total_processes,
+    ),
+}
+
+
+@pytest.mark.parametrize("view", sorted(BUDGETED_VIEWS))
+async def test_views_stop_when_their_budget_is_spent(
+    writer: CacheWriter, flushed: RedisServer, view: str
+) -> None:
+    """A spent budget: the view reads no more and answers what it has, with partial true."""
+    await seed_surface(writer)
+    call, counted = BUDGETED_VIEWS[view]
+    client = Redis(port=flushed.port)
+    try:
+        cut = await call(ViewReader(client), 0.0)
+        full = await call(ViewReader(client), 5.0)
+    finally:
+        await client.aclose()
+    assert (cut.partial, counted(cut)) == (True, 0)
+    assert full.partial is False and counted(full) >= 1
+
+
+async def test_account_summary_budget_spent_in_the_order_search(
+    writer: CacheWriter, flushed: RedisServer
+) -> None:
+    """One account: a spent budget stops the search of its orders for its exchange."""
+    await seed_surface(writer)
+    client = Redis(port=flushed.port)
+    try:
+        views = ViewReader(client)
+        cut = await views.account_summary("1", quote="USDT", exchange=None, budget=0.0)
+        full = await views.account_summary("1", quote="USDT", exchange=None, budget=5.0)
+        given = await views.account_summary("1", quote="USDT", exchange="binance", budget=0.0)
+    finally:
+        await client.aclose()
+    assert (cut.partial, cut.exchange) == (True, None)
+    assert (full.partial, full.exchange) == (False, "binance")
+    assert (given.partial, given.exchange) == (False, "binance")  # nothing to search
 
 
 def digest(server: RedisServer) -> dict[str, tuple[str, str, int]]:

@@ -1,4 +1,4 @@
-"""What every domain reader shares: the client, incremental SCAN, and skip accounting.
+"""What every domain reader shares: the client, incremental SCAN, skip accounting, budgets.
 
 Readers issue read commands only (GET, MGET, HGET, HMGET, HGETALL, HLEN, HSCAN, LRANGE, LLEN,
 SCAN, EXISTS, TYPE, TTL, PING, INFO). Pipelines are built with ``transaction=False`` so no
@@ -8,11 +8,13 @@ MULTI/EXEC is ever sent.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 from .._redis import CacheClient, translate_errors
 
-__all__ = ["SCAN_COUNT", "BaseReader", "text"]
+__all__ = ["SCAN_COUNT", "BaseReader", "Deadline", "Scanned", "text"]
 
 # Keys per SCAN step: large enough to keep round trips few, small enough that one step never
 # holds Redis for long on a big keyspace.
@@ -24,6 +26,43 @@ _log = logging.getLogger("fullon.api.cache.data")
 def text(value: bytes | str) -> str:
     """A Redis key or field as text (fullon_cache writes UTF-8 only)."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+class Deadline:
+    """A time budget measured on the monotonic clock.
+
+    `spent()` is asked before each step of work; once it answers True the step is not done
+    and `cut` stays True, so the answer says it is partial.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.cut = False
+
+    @property
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return time.monotonic() - self.started >= self.seconds
+
+    def spent(self) -> bool:
+        """Whether to stop before the next step (the answer is then marked partial)."""
+        if not self.cut and self.expired:
+            self.cut = True
+        return self.cut
+
+    @property
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the budget started."""
+        return round((time.monotonic() - self.started) * 1000.0, 3)
+
+
+@dataclass
+class Scanned:
+    """What a typed SCAN found: keys of the wanted type (sorted) and keys of another type."""
+
+    keys: list[str] = field(default_factory=list)
+    wrong_type: list[str] = field(default_factory=list)
 
 
 class BaseReader:
@@ -38,21 +77,70 @@ class BaseReader:
     async def scan_keys(self, pattern: str, key_type: str) -> list[str]:
         """Every key matching `pattern` (a constant glob) of Redis type `key_type`, sorted.
 
-        SCAN with TYPE filters server-side, so a key of the wrong type is never read.
+        Keys of another type are logged as skipped (see `scan_typed` to count them).
         """
-        return sorted([key async for key in self._scan(pattern, key_type)])
+        return (await self.scan_typed(pattern, key_type)).keys
 
-    async def _scan(self, pattern: str, key_type: str) -> AsyncIterator[str]:
+    async def scan_typed(
+        self, pattern: str, key_type: str, deadline: Deadline | None = None
+    ) -> Scanned:
+        """Keys matching `pattern` of type `key_type` (sorted), and those of another type.
+
+        Each key of another type is logged via `skipped`; the caller counts it in its answer.
+        With a `deadline`, the SCAN stops once it is spent (`deadline.cut` then says so).
+        """
+        found = Scanned()
+        async for keys, wrong in self.typed_batches(pattern, key_type, deadline):
+            found.keys.extend(keys)
+            found.wrong_type.extend(wrong)
+        # SCAN may return a key twice (while Redis rehashes): each is kept once.
+        found.keys = sorted(set(found.keys))
+        found.wrong_type = sorted(set(found.wrong_type))
+        return found
+
+    async def typed_batches(
+        self, pattern: str, key_type: str, deadline: Deadline | None = None
+    ) -> AsyncIterator[tuple[list[str], list[str]]]:
+        """Per SCAN step: (keys of type `key_type`, keys of another type).
+
+        SCAN with a TYPE filter would drop a wrong-type key silently; instead each step's keys
+        are typed by one pipeline of TYPE (one extra round trip per step, none when the step
+        found nothing). Keys gone since the SCAN (type ``none``) are neither.
+        """
         cursor = 0
-        with translate_errors(f"keys {pattern}"):
-            while True:
-                cursor, keys = await self.redis.scan(
-                    cursor, match=pattern, count=SCAN_COUNT, _type=key_type
-                )
+        while True:
+            with translate_errors(f"keys {pattern}"):
+                cursor, raw_keys = await self.redis.scan(cursor, match=pattern, count=SCAN_COUNT)
+            keys = [text(key) for key in raw_keys]
+            if keys:
+                yield self._split_by_type(pattern, key_type, keys, await self._types(keys))
+            if cursor == 0 or (deadline is not None and deadline.spent()):
+                return
+
+    async def types_of(self, keys: list[str]) -> list[str]:
+        """The Redis type of each key (``none`` when it does not exist), in one pipeline."""
+        return await self._types(keys) if keys else []
+
+    async def _types(self, keys: list[str]) -> list[str]:
+        with translate_errors("key types"):
+            async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
-                    yield text(key)
-                if cursor == 0:
-                    return
+                    pipe.type(key)
+                replies: list[bytes | str] = await pipe.execute()
+        return [text(reply) for reply in replies]
+
+    def _split_by_type(
+        self, pattern: str, key_type: str, keys: list[str], types: list[str]
+    ) -> tuple[list[str], list[str]]:
+        wanted: list[str] = []
+        wrong: list[str] = []
+        for key, kind in zip(keys, types, strict=True):
+            if kind == key_type:
+                wanted.append(key)
+            elif kind != "none":
+                self.skipped(key, pattern, f"wrong Redis type: {kind}, expected {key_type}")
+                wrong.append(key)
+        return wanted, wrong
 
     def skipped(self, what: str, where: str, reason: object) -> None:
         """Log one corrupt entry left out of a list (the caller counts it in its answer)."""

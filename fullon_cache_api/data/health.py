@@ -1,27 +1,36 @@
-"""Reader behind ``/health``: is Redis reachable, how long does one round trip take, and, when
-the gateway reads from a replica, how far behind its primary that replica may be."""
+"""Reader behind ``/health``: is Redis reachable, how long does one round trip take, which
+versions answer (the gateway's, the Redis server's), and, when the gateway reads from a
+replica, how far behind its primary that replica may be."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._redis import translate_errors
+from .._version import __version__
 from ..structs.health import Health, RedisHealth, Replication
 from ._base import BaseReader
 
 __all__ = ["HealthReader"]
 
 
+class ServerFacts(NamedTuple):
+    """What INFO tells of the Redis the gateway reads from (None: INFO refused or absent)."""
+
+    version: str | None
+    replication: Replication | None
+
+
 class HealthReader(BaseReader):
     """The gateway's own health: a timed PING (fullon_cache's BaseCache.ping does the same)."""
 
-    # Seconds the INFO replication facts are reused: a health poll then costs one PING (the
-    # replica's lag is reported in whole seconds anyway).
+    # Seconds the INFO facts (server version, replication) are reused: a health poll then
+    # costs one PING (the replica's lag is reported in whole seconds anyway).
     info_ttl = 1.0
-    _info: tuple[float, Replication | None] | None = None  # (monotonic time read, facts)
+    _info: tuple[float, ServerFacts] | None = None  # (monotonic time read, facts)
 
     # The PING in flight: health checks arriving while it is out share its answer (under a
     # poll of many clients, one round trip answers all that came in the same loop turns).
@@ -29,10 +38,11 @@ class HealthReader(BaseReader):
     _shared: asyncio.Future[Health] | None = None
 
     async def check(self) -> Health:
-        """A timed PING, with INFO replication in the same round trip when the last INFO is
-        older than `info_ttl`; an outage raises CacheUnavailable (503). An INFO the ACL
-        refuses only leaves `replication` out. A check made while a PING is in flight shares
-        its answer: Redis answered after that check arrived."""
+        """A timed PING, with INFO replication and INFO server in the same round trip when
+        the last INFO is older than `info_ttl`; an outage raises CacheUnavailable (503). An
+        INFO the ACL refuses only leaves `replication` out and the Redis version null. A check
+        made while a PING is in flight shares its answer: Redis answered after that check
+        arrived."""
         shared = self._shared
         if shared is not None:
             try:
@@ -64,25 +74,39 @@ class HealthReader(BaseReader):
         with translate_errors("PING"):
             if known is not None and now - known[0] < self.info_ttl:
                 await self.redis.ping()
-                replication = known[1]
+                facts = known[1]
             else:
-                replication = await self._ping_and_info()
-                self._info = (now, replication)
+                facts = await self._ping_and_info()
+                self._info = (now, facts)
         latency_ms = (time.perf_counter() - started) * 1000.0
         return Health(
             status="ok",
-            redis=RedisHealth(reachable=True, latency_ms=round(latency_ms, 3)),
-            replication=replication,
+            version=__version__,
+            redis=RedisHealth(
+                reachable=True, latency_ms=round(latency_ms, 3), version=facts.version
+            ),
+            replication=facts.replication,
         )
 
-    async def _ping_and_info(self) -> Replication | None:
+    async def _ping_and_info(self) -> ServerFacts:
+        # Two INFO commands, not ``INFO replication server``: Redis < 7 takes one section.
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.ping()
             pipe.info("replication")
-            pong, info = await pipe.execute(raise_on_error=False)
+            pipe.info("server")
+            pong, replication, server = await pipe.execute(raise_on_error=False)
         if isinstance(pong, Exception):
             raise pong
-        return _replication(info) if isinstance(info, Mapping) else None
+        return ServerFacts(
+            version=_version(server) if isinstance(server, Mapping) else None,
+            replication=_replication(replication) if isinstance(replication, Mapping) else None,
+        )
+
+
+def _version(info: Mapping[str, Any]) -> str | None:
+    """INFO server's redis_version (redis-py may parse a version such as "7.2" as a float)."""
+    value = info.get("redis_version")
+    return None if value is None else str(value)
 
 
 def _replication(info: Mapping[str, Any]) -> Replication | None:

@@ -71,9 +71,14 @@ class OhlcvReader(BaseReader):
     async def series(self) -> OhlcvSeriesList:
         """Every series: SCAN ``ohlcv:*`` (list), then one pipeline of LLEN, LRANGE 0 0 and
         LRANGE -1 -1 per key."""
-        keys = await self.scan_keys(f"{_PREFIX}*", "list")
+        scanned = await self.scan_typed(f"{_PREFIX}*", "list")
+        found = await self.series_of(scanned.keys)
+        return OhlcvSeriesList(count=len(found), skipped=len(scanned.wrong_type), series=found)
+
+    async def series_of(self, keys: list[str]) -> list[OhlcvSeries]:
+        """The series of `keys` (lists): one pipeline of LLEN, LRANGE 0 0, LRANGE -1 -1 each."""
         if not keys:
-            return OhlcvSeriesList(count=0, series=[])
+            return []
         with translate_errors("ohlcv series"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
@@ -89,7 +94,7 @@ class OhlcvReader(BaseReader):
             symbol, _, timeframe = key.removeprefix(_PREFIX).rpartition(":")
             if isinstance(length, int) and length and symbol and timeframe:
                 found.append(self._series(key, symbol, timeframe, int(length), head, tail))
-        return OhlcvSeriesList(count=len(found), series=found)
+        return found
 
     async def bars(self, symbol: str, timeframe: str, limit: int) -> OhlcvBars:
         """The newest `limit` bars, oldest first. One pipeline of LLEN and LRANGE -limit -1 on

@@ -28,7 +28,7 @@ from ..structs.orders import (
     OrderQueue,
     OrderQueues,
 )
-from ._base import BaseReader, text
+from ._base import BaseReader, Scanned, text
 
 __all__ = ["OrderReader"]
 
@@ -83,9 +83,11 @@ class OrderReader(BaseReader):
         """Every ``order_status:*`` hash with its size and TTL (SCAN, then HLEN + TTL each).
 
         For a non-admin an exchange-named hash is read whole (HGETALL) to count only the
-        caller's orders; hashes holding none of theirs are not listed.
+        caller's orders; hashes holding none of theirs are not listed. A key of another Redis
+        type is counted in `skipped` (for a non-admin only when keyed by one of its ex_ids).
         """
-        keys = [key for key in await self._hash_keys() if may_hold(only, _account(key))]
+        scanned = await self._hash_keys()
+        keys = [key for key in scanned.keys if may_hold(only, _account(key))]
         shared = {key for key in keys if only is not None and ex_id_of(_account(key)) is None}
         with translate_errors("order hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -102,19 +104,23 @@ class OrderReader(BaseReader):
                 size = sum(_shows(only, _account(key), text(f), raw) for f, raw in size.items())
             if size:  # a hash that expired between SCAN and HLEN is gone
                 found.append(OrderHash(key=_account(key), orders=size, ttl_seconds=_ttl(ttl)))
-        return OrderHashes(count=len(found), hashes=found)
+        return OrderHashes(
+            count=len(found), skipped=_wrong_seen(only, scanned.wrong_type), hashes=found
+        )
 
     async def find(self, order_id: str, *, only: Ownership | None = None) -> OrderMatches:
         """`order_id` in every ``order_status:*`` hash (SCAN, then HGET each); 404 when absent."""
         missing = NotFound(f"order {order_id!r} is in no order_status hash")
-        keys = [key for key in await self._hash_keys() if may_hold(only, _account(key))]
+        scanned = await self._hash_keys()
+        keys = [key for key in scanned.keys if may_hold(only, _account(key))]
         with translate_errors(f"order {order_id!r} in order hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.hget(key, order_id)
                 values: list[bytes | None] = await pipe.execute()
         orders: list[Order] = []
-        skipped = 0
+        # A hash of another Redis type might hold the order: it is counted as skipped.
+        skipped = _wrong_seen(only, scanned.wrong_type)
         for key, raw in zip(keys, values, strict=True):
             if raw is None:
                 continue
@@ -133,11 +139,13 @@ class OrderReader(BaseReader):
     async def queues(self, *, only: Ownership | None = None) -> OrderQueues:
         """Every ``new_orders:*`` queue with its length (SCAN, then LLEN each; nothing popped).
 
-        The queues name no owner, so only an admin sees them; anyone else gets none.
+        The queues name no owner, so only an admin sees them; anyone else gets none. A key of
+        another Redis type is counted in `skipped`.
         """
         if only is not None:
-            return OrderQueues(count=0, queues=[])
-        keys = await self.scan_keys(f"{_QUEUE_PREFIX}*", "list")
+            return OrderQueues(count=0, skipped=0, queues=[])
+        scanned = await self.scan_typed(f"{_QUEUE_PREFIX}*", "list")
+        keys = scanned.keys
         with translate_errors("open-order queues"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
@@ -148,7 +156,7 @@ class OrderReader(BaseReader):
             for key, length in zip(keys, lengths, strict=True)
             if length
         ]
-        return OrderQueues(count=len(found), queues=found)
+        return OrderQueues(count=len(found), skipped=len(scanned.wrong_type), queues=found)
 
     async def all(
         self,
@@ -225,13 +233,18 @@ class OrderReader(BaseReader):
             raise missing
         return order
 
-    async def _hash_keys(self) -> list[str]:
-        return await self.scan_keys(f"{_HASH_PREFIX}*", "hash")
+    async def _hash_keys(self) -> Scanned:
+        return await self.scan_typed(f"{_HASH_PREFIX}*", "hash")
 
 
 def _account(key: str) -> str:
     """The account part of an ``order_status:`` key: an exchange name or an ex_id."""
     return key.removeprefix(_HASH_PREFIX)
+
+
+def _wrong_seen(only: Ownership | None, wrong_type: list[str]) -> int:
+    """How many wrong-type order keys the caller is shown (rules of a corrupt entry)."""
+    return sum(sees_corrupt(only, _account(key)) for key in wrong_type)
 
 
 def sees_order(only: Ownership | None, order: Order) -> bool:

@@ -4,7 +4,8 @@
 - ``process:data:{id}`` string: the JSON process document (TTL 24 h, reset by each update).
 
 Active entries outlive their data key, so an id whose document is gone is dropped and counted
-as `expired` (normal), never as `skipped` (corrupt: bad JSON or an unreadable active time).
+as `expired` (normal), never as `skipped` (corrupt: bad JSON, a data key of another Redis
+type, a ``process:active:`` key that is not a hash, or an unreadable active time).
 
 A heartbeat is *stale* when it is older than the request's window (`since_minutes`), exactly as
 fullon_cache's ``get_active_processes`` sets ``_heartbeat_stale``; a missing or unreadable
@@ -143,9 +144,14 @@ class ProcessReader(BaseReader):
         found = _Found()
         wanted = await self._recent(process_type, component, cutoff, found)
         documents = await self._documents(list(wanted))
+        gone = [pid for pid, raw in zip(wanted, documents, strict=True) if raw is None]
+        retyped = await self._retyped(gone)
         for (pid, ptype), raw in zip(wanted.items(), documents, strict=True):
             if raw is None:
-                found.expired += 1
+                if pid in retyped:
+                    found.skipped += 1
+                else:
+                    found.expired += 1
                 continue
             try:
                 process = _process(pid, ptype, raw, now, cutoff)
@@ -163,7 +169,9 @@ class ProcessReader(BaseReader):
         self, process_type: str | None, component: str | None, cutoff: datetime, found: _Found
     ) -> dict[str, str]:
         """Ids (-> type from the key) of `component` whose active time is within the window."""
-        keys = await self.scan_keys(f"{_ACTIVE}{process_type or '*'}", "hash")
+        scanned = await self.scan_typed(f"{_ACTIVE}{process_type or '*'}", "hash")
+        keys = scanned.keys
+        found.skipped += len(scanned.wrong_type)
         with translate_errors("process:active hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
@@ -182,6 +190,20 @@ class ProcessReader(BaseReader):
                 elif when >= cutoff:
                     recent[pid] = key.removeprefix(_ACTIVE)
         return recent
+
+    async def _retyped(self, process_ids: list[str]) -> set[str]:
+        """Of ids whose document MGET read as nil, those whose data key exists with another
+        Redis type (corrupt: logged, counted as skipped); the rest are gone (expired).
+
+        One TYPE pipeline, only when some document read as nil.
+        """
+        keys = [f"{_DATA}{pid}" for pid in process_ids]
+        retyped: set[str] = set()
+        for pid, key, kind in zip(process_ids, keys, await self.types_of(keys), strict=True):
+            if kind != "none":
+                self.skipped(pid, key, f"wrong Redis type: {kind}, expected string")
+                retyped.add(pid)
+        return retyped
 
     async def _documents(self, process_ids: list[str]) -> list[bytes | str | None]:
         """MGET of the data keys (a key of another Redis type reads as nil, like a gone one)."""

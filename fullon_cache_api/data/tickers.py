@@ -97,8 +97,10 @@ class TickerReader(BaseReader):
     _books: dict[str, _Book] | None = None
 
     async def exchanges(self) -> TickerExchanges:
-        """Exchanges with a ``tickers:`` hash and their ticker counts (SCAN, then HLEN each)."""
-        keys = await self.scan_keys("tickers:*", "hash")
+        """Exchanges with a ``tickers:`` hash and their ticker counts (SCAN, then HLEN each);
+        a ``tickers:`` key of another Redis type is counted in `skipped`."""
+        scanned = await self.scan_typed("tickers:*", "hash")
+        keys = scanned.keys
         with translate_errors("ticker hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
@@ -109,7 +111,7 @@ class TickerReader(BaseReader):
             for key, count in zip(keys, counts, strict=True)
             if count
         ]
-        return TickerExchanges(count=len(found), exchanges=found)
+        return TickerExchanges(count=len(found), skipped=len(scanned.wrong_type), exchanges=found)
 
     async def all(self, exchange: str) -> TickerList:
         """Every ticker of `exchange` (HGETALL); 404 when the exchange has none."""

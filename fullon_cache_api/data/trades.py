@@ -31,6 +31,9 @@ _QUEUE_PREFIX = "trades:"
 # With the trailing colon, unlike fullon_cache's ``TRADE:STATUS*`` glob (which also matches
 # e.g. ``TRADE:STATUSX``).
 _STATUS_PREFIX = "TRADE:STATUS:"
+_EMPTY_OVERVIEW = TradeOverview(
+    skipped=0, queue_count=0, queues=[], status_count=0, status_skipped=0, statuses=[]
+)
 # How far back a non-admin's trades are looked for in a shared queue: its newest entries.
 OWNED_WINDOW = 10000
 
@@ -71,15 +74,13 @@ class TradeReader(BaseReader):
         """Queues and statuses: SCAN ``trades:*`` (list), SCAN ``TRADE:STATUS:*`` (string),
         then one pipeline of LLEN per queue plus one MGET of the statuses."""
         if only is not None:
-            return TradeOverview(
-                queue_count=0, queues=[], status_count=0, status_skipped=0, statuses=[]
-            )
-        queue_keys = await self.scan_keys(f"{_QUEUE_PREFIX}*", "list")
-        status_keys = await self.scan_keys(f"{_STATUS_PREFIX}*", "string")
+            return _EMPTY_OVERVIEW
+        queue_scan = await self.scan_typed(f"{_QUEUE_PREFIX}*", "list")
+        status_scan = await self.scan_typed(f"{_STATUS_PREFIX}*", "string")
+        queue_keys, status_keys = queue_scan.keys, status_scan.keys
+        wrong_type = len(queue_scan.wrong_type) + len(status_scan.wrong_type)
         if not queue_keys and not status_keys:
-            return TradeOverview(
-                queue_count=0, queues=[], status_count=0, status_skipped=0, statuses=[]
-            )
+            return msgspec.structs.replace(_EMPTY_OVERVIEW, skipped=wrong_type)
         with translate_errors("trade queues and statuses"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in queue_keys:
@@ -93,6 +94,7 @@ class TradeReader(BaseReader):
         queues = self._queues(queue_keys, lengths)
         statuses = self._statuses(status_keys, values)
         return TradeOverview(
+            skipped=wrong_type,
             queue_count=len(queues),
             queues=queues,
             status_count=len(statuses),

@@ -91,20 +91,23 @@ class Hub:
     def watch(self, spec: Spec, feed: Feed) -> Watch:
         """Attach `feed` to the source of `spec`, creating (and starting) it if needed.
 
-        Once the hub is closed nothing is attached (the client's queue is closed already).
+        A poll spec's source is its `source` (what is read from Redis): streams that differ
+        only in the caller's rights or a limit share one poller. Once the hub is closed
+        nothing is attached (the client's queue is closed already).
         """
+        key: Spec = spec.source if isinstance(spec, PollSpec) else spec
         if self.closed:
-            return Watch(None, spec, feed)
-        source = self._sources.get(spec)
-        if source is None:
-            source = (
-                ChannelSource(self, spec)
-                if isinstance(spec, ChannelSpec)
-                else PollSource(self, spec)
-            )
-            self._sources[spec] = source
-        source.attach(feed)
-        return Watch(self, spec, feed)
+            return Watch(None, key, feed)
+        source = self._sources.get(key)
+        if isinstance(spec, ChannelSpec):
+            if not isinstance(source, ChannelSource):
+                source = self._sources[key] = ChannelSource(self, spec)
+            source.attach(feed)
+        else:
+            if not isinstance(source, PollSource):
+                source = self._sources[key] = PollSource(self, spec.source)
+            source.attach(feed, spec)
+        return Watch(self, key, feed)
 
     def _unwatch(self, spec: Spec, feed: Feed) -> None:
         source = self._sources.get(spec)

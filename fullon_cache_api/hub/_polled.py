@@ -2,31 +2,63 @@
 
 `probe` reads the raw state with read commands only (the shared poller compares its digest,
 so nothing is decoded while nothing changes); `load` reads the value through the same readers
-as HTTP, with the caller's `Ownership` where the domain is shared between owners.
+as HTTP. Orders, bots and trades are shared between owners: their specs carry the caller's
+`Ownership` (and a limit) but name a `source` that reads everything once, as an admin would
+(`OrderHash`, `BotHash`, `TradeWindow`); each caller's `view` then applies the data layer's
+rules to that value in memory, so callers with different rights share one poller.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+from .._access import may_hold, read_fields, sees, sees_corrupt
 from .._auth import Ownership
+from .._codec import Undecodable
+from .._errors import NotFound
 from .._redis import CacheClient, translate_errors
 from ..data import CacheReader
-from ..data._base import SCAN_COUNT
+from ..data._base import SCAN_COUNT, text
+from ..data.bots import _natural, _remembered_bot  # one decoder for HTTP and streams
+from ..data.orders import sees_order
+from ..data.trades import OWNED_WINDOW, TradeReader, _trade
+from ..structs.bots import Bot, BotList
+from ..structs.orders import OrderList
+from ..structs.trades import Trade, TradeList
 from ._specs import PollSpec
 
 __all__ = [
     "Balances",
+    "BotHash",
     "BotStatus",
     "Bots",
     "Ohlcv",
+    "OrderHash",
     "Orders",
     "Positions",
     "ProcessHealth",
+    "TradeWindow",
     "Trades",
 ]
+
+_ALL = sys.maxsize  # a limit that keeps everything
+
+
+class _View(PollSpec):
+    """A caller's view of a poller shared by every caller: `source` reads, `view` narrows."""
+
+    @property
+    def source(self) -> PollSpec:
+        raise NotImplementedError
+
+    async def probe(self, redis: CacheClient) -> bytes:
+        return await self.source.probe(redis)
+
+    async def load(self, reader: CacheReader) -> Any:
+        return self.view(await self.source.load(reader))
 
 
 @dataclass(frozen=True)
@@ -56,36 +88,105 @@ class Positions(PollSpec):
 
 
 @dataclass(frozen=True)
-class Orders(PollSpec):
-    """Orders under one key, as `only` may see them: probe HGETALL ``order_status:{key}``."""
+class OrderHash(PollSpec):
+    """Every order under one key, as an admin sees them: probe HGETALL ``order_status:{key}``."""
 
     account: str
-    limit: int
-    only: Ownership | None
 
     async def probe(self, redis: CacheClient) -> bytes:
         key = f"order_status:{self.account}"
         with translate_errors(key):
             return _digest_hash(await redis.hgetall(key))
 
-    async def load(self, reader: CacheReader) -> Any:
+    async def load(self, reader: CacheReader) -> OrderList:
         return await reader.orders.all(
-            self.account, status=None, symbol=None, limit=self.limit, only=self.only
+            self.account, status=None, symbol=None, limit=_ALL, only=None
         )
 
 
 @dataclass(frozen=True)
-class Bots(PollSpec):
-    """Every bot status document `only` may see: probe HGETALL ``bot_status``."""
+class Orders(_View):
+    """The newest `limit` orders under one key that `only` may see (`OrderHash`, narrowed)."""
 
+    account: str
+    limit: int
     only: Ownership | None
+
+    @property
+    def source(self) -> OrderHash:
+        return OrderHash(self.account)
+
+    def view(self, shared: OrderList) -> OrderList:
+        # `OrderReader.all`'s rules, on the admin's list (already newest first).
+        missing = NotFound(f"no orders cached under {self.account!r}")
+        if not may_hold(self.only, self.account):
+            raise missing
+        orders = [order for order in shared.orders if sees_order(self.only, order)]
+        skipped = shared.skipped if sees_corrupt(self.only, self.account) else 0
+        if not orders and not skipped:
+            raise missing
+        kept = orders[: self.limit]
+        return OrderList(
+            key=shared.key,
+            ttl_seconds=shared.ttl_seconds,
+            count=len(kept),
+            matched=len(orders),
+            skipped=skipped,
+            orders=kept,
+        )
+
+
+@dataclass(frozen=True)
+class BotTable:
+    """Every bot status document decoded (natural id order), and the ids that do not decode."""
+
+    bots: list[Bot]
+    corrupt: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BotHash(PollSpec):
+    """Every bot status document, decoded once for every caller: HGETALL ``bot_status``."""
 
     async def probe(self, redis: CacheClient) -> bytes:
         with translate_errors("bot_status"):
             return _digest_hash(await redis.hgetall("bot_status"))
 
-    async def load(self, reader: CacheReader) -> Any:
-        return await reader.bots.all(only=self.only)
+    async def load(self, reader: CacheReader) -> BotTable:
+        # `BotReader.all` for an admin, keeping which ids were skipped: a non-admin's
+        # `skipped` counts only its own corrupt documents.
+        stored = await read_fields(reader.redis, "bot_status", None)
+        bots: list[Bot] = []
+        corrupt: set[str] = set()
+        for field in sorted(stored, key=lambda raw: _natural(text(raw))):
+            bot_id = text(field)
+            try:
+                bots.append(_remembered_bot(bot_id, stored[field]))
+            except Undecodable as exc:
+                reader.bots.skipped(bot_id, "bot_status", exc)
+                corrupt.add(bot_id)
+        return BotTable(bots, frozenset(corrupt))
+
+
+@dataclass(frozen=True)
+class Bots(_View):
+    """Every bot status document `only` may see (`BotHash`, narrowed)."""
+
+    only: Ownership | None
+
+    @property
+    def source(self) -> BotHash:
+        return BotHash()
+
+    def view(self, shared: BotTable) -> BotList:
+        # `BotReader.all`'s rules: a non-admin reads only the bot ids it owns.
+        if self.only is None:
+            bots, skipped = shared.bots, len(shared.corrupt)
+        else:
+            owned = self.only.bot_ids
+            bots = [bot for bot in shared.bots if bot.bot_id in owned]
+            skipped = len(shared.corrupt & owned)
+        return BotList(count=len(bots), skipped=skipped, bots=bots)
 
 
 @dataclass(frozen=True)
@@ -119,20 +220,97 @@ class Ohlcv(PollSpec):
         return await reader.ohlcv.bars(self.symbol, self.timeframe, self.limit)
 
 
+class TradeQueueWindow:
+    """The newest `OWNED_WINDOW` entries of a trade queue and its length; each entry is
+    decoded at most once, when a view first needs it."""
+
+    __slots__ = ("_decoded", "_reader", "key", "length", "raws")
+
+    def __init__(self, reader: TradeReader, key: str, length: int, raws: list[bytes]) -> None:
+        self._reader = reader
+        self.key = key
+        self.length = length
+        self.raws = raws
+        self._decoded: dict[int, Trade | None] = {}
+
+    def trades(self, start: int) -> list[Trade | None]:
+        """The entries from `start` on, oldest first; None for one that does not decode."""
+        return [self._trade(index) for index in range(max(start, 0), len(self.raws))]
+
+    def _trade(self, index: int) -> Trade | None:
+        if index not in self._decoded:
+            try:
+                self._decoded[index] = _trade(self.raws[index])
+            except Undecodable as exc:
+                self._reader.skipped(f"trade #{index} of the window", self.key, exc)
+                self._decoded[index] = None
+        return self._decoded[index]
+
+
 @dataclass(frozen=True)
-class Trades(PollSpec):
+class TradeWindow(PollSpec):
     """The newest trades of a queue, never consumed: probe LLEN + LRANGE -1 -1."""
+
+    exchange: str
+    symbol: str
+
+    @property
+    def key(self) -> str:
+        return f"trades:{self.exchange}:{self.symbol.replace('/', '')}"
+
+    async def probe(self, redis: CacheClient) -> bytes:
+        return await _tails(redis, [self.key])
+
+    async def load(self, reader: CacheReader) -> TradeQueueWindow:
+        # LLEN and LRANGE only, in one pipeline: the queue stays as it was for its consumer.
+        with translate_errors(self.key):
+            async with reader.redis.pipeline(transaction=False) as pipe:
+                pipe.llen(self.key)
+                pipe.lrange(self.key, -OWNED_WINDOW, -1)
+                length, raws = await pipe.execute()
+        return TradeQueueWindow(reader.trades, self.key, int(length), list(raws))
+
+
+@dataclass(frozen=True)
+class Trades(_View):
+    """The newest `limit` trades of a queue that `only` may see (`TradeWindow`, narrowed)."""
 
     exchange: str
     symbol: str
     limit: int
     only: Ownership | None
 
-    async def probe(self, redis: CacheClient) -> bytes:
-        return await _tails(redis, [f"trades:{self.exchange}:{self.symbol.replace('/', '')}"])
+    @property
+    def source(self) -> TradeWindow:
+        return TradeWindow(self.exchange, self.symbol)
 
-    async def load(self, reader: CacheReader) -> Any:
-        return await reader.trades.queue(self.exchange, self.symbol, self.limit, only=self.only)
+    def view(self, shared: TradeQueueWindow) -> TradeList:
+        # `TradeReader.queue`'s rules: an admin gets the newest `limit` entries (corrupt ones
+        # counted), anyone else its own trades among the newest `OWNED_WINDOW`.
+        only = self.only
+        if only is None:
+            window = shared.trades(len(shared.raws) - min(self.limit, OWNED_WINDOW))
+            trades = [trade for trade in window if trade is not None]
+            length, skipped = shared.length, len(window) - len(trades)
+        else:
+            mine = [
+                trade
+                for trade in shared.trades(0)
+                if trade is not None
+                and sees(only, ex_id=trade.ex_id, uid=trade.uid, bot_id=trade.bot_id)
+            ]
+            length, trades, skipped = len(mine), mine[-self.limit :], 0
+        if not length:
+            raise NotFound(f"no trade queue for {self.symbol!r} on {self.exchange!r}")
+        return TradeList(
+            exchange=self.exchange,
+            symbol=self.symbol,
+            key=shared.key,
+            length=length,
+            count=len(trades),
+            skipped=skipped,
+            trades=trades,
+        )
 
 
 @dataclass(frozen=True)

@@ -152,44 +152,58 @@ class ClientQueue(Generic[T]):
 
 
 class Feed:
-    """What one client receives from one source: events queued with the feed's `tag`.
+    """What one client receives from one stream: events queued with the feed's `tag`.
 
-    The first snapshot always comes first: updates that arrive before it are held back, then
-    flushed behind it. Status events are never held back, so a client learns at once that Redis
-    is unreachable. `degraded` remembers a ``reconnecting`` status so that the next snapshot is
-    preceded by a ``live`` one.
+    A feed may be fed by several sources (a WebSocket ``stream_tickers`` naming several
+    symbols). Each source's snapshot comes before that source's updates: updates of a source
+    whose snapshot has not been queued yet (a new feed, or one the source `resync`s after a
+    reconnect) are held back, then queued behind it. Status events are never held back, so a
+    client learns at once that Redis is unreachable. `degraded` remembers a ``reconnecting``
+    status so that the next snapshot is preceded by a ``live`` one.
     """
 
-    __slots__ = ("_early", "_keyed", "degraded", "queue", "ready", "tag")
+    __slots__ = ("_held", "_held_count", "_keyed", "_live", "degraded", "queue", "tag")
 
     def __init__(self, queue: ClientQueue[Any], tag: Any) -> None:
         self.queue = queue
         self.tag = tag
-        self.ready = False
         self.degraded = False
-        self._early: list[Event] = []
+        self._live: set[object] = set()  # sources whose snapshot is queued: updates flow
+        self._held: dict[object, list[Event]] = {}  # source -> updates waiting for its snapshot
+        self._held_count = 0
         self._keyed: dict[str, Slot] = {}  # conflation key -> its slot, while pending
 
-    def update(self, event: Event) -> None:
-        """An update (or problem) from the source."""
-        if self.ready:
+    def update(self, event: Event, origin: object = None) -> None:
+        """An update (or problem) from the source `origin`."""
+        if origin in self._live:
             self._put(event)
-        elif len(self._early) < self.queue.limit:
-            self._early.append(event)
+        elif self._held_count < self.queue.limit:
+            self._held.setdefault(origin, []).append(event)
+            self._held_count += 1
         else:
             self.queue.close("slow_consumer", f"more than {self.queue.limit} events were pending")
 
-    def snapshot(self, event: Event) -> None:
-        """A snapshot (or the problem standing in for one): first, or after a reconnect."""
+    def snapshot(self, event: Event, origin: object = None) -> None:
+        """A snapshot (or the problem standing in for one) from `origin`: first, or after a
+        reconnect; then the updates of `origin` held back meanwhile."""
         if self.degraded:
             self.degraded = False
             self._put(_LIVE)
+        # A tick still queued before this snapshot must not take a newer value in its place:
+        # the client would then end on the (older) snapshot. Later ticks get slots behind it.
+        self._keyed.clear()
         self._put(event)
-        if not self.ready:
-            self.ready = True
-            for early in self._early:
+        self._live.add(origin)
+        held = self._held.pop(origin, None)
+        if held:
+            self._held_count -= len(held)
+            for early in held:
                 self._put(early)
-            self._early.clear()
+
+    def resync(self, origin: object) -> None:
+        """`origin` will send a fresh snapshot (after a reconnect): hold its updates until then,
+        so that no update newer than the snapshot is queued before it."""
+        self._live.discard(origin)
 
     def down(self, event: Event) -> None:
         """The Redis link behind the source failed: say so once per outage."""

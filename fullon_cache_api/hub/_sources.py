@@ -1,7 +1,8 @@
 """Sources: one per watched channel, pattern or polled key, shared by all of its clients.
 
-A source fans each change out to its feeds, encoded once. Snapshots are coalesced: feeds
-that need one (new clients, or everybody after a reconnect) are served by a single load.
+A source fans each change out to its feeds, encoded once (a poller: once per distinct view of
+its value). Snapshots are coalesced: feeds that need one (new clients, or everybody after a
+reconnect) are served by a single load.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
-from .._errors import CacheTimeout, CacheUnavailable, CorruptEntry
-from ._events import Event, encode, status_event
+from .._errors import CacheTimeout, CacheUnavailable, CorruptEntry, NotFound
+from ._events import NULL, Event, encode, status_event
 from ._queue import Feed
-from ._specs import ChannelSpec, PollSpec, load_event
+from ._specs import ChannelSpec, PollSpec
 
 if TYPE_CHECKING:
     from ._hub import Hub
@@ -25,6 +27,8 @@ __all__ = ["ChannelSource", "PollSource", "Source"]
 _log = logging.getLogger("fullon.api.cache.streams")
 # Errors that mean "Redis is unreachable or too slow": the source retries, clients are told.
 _OUTAGE = (CacheUnavailable, CacheTimeout)
+_NULL_SNAPSHOT = Event("snapshot", NULL)  # the key is not cached (or shows this view nothing)
+_ABSENT = object()  # a poller's value when its key is not cached
 
 
 class Source:
@@ -35,9 +39,6 @@ class Source:
         self.feeds: set[Feed] = set()
         self._want: set[Feed] = set()  # feeds waiting for a snapshot
         self._task: asyncio.Task[None] | None = None
-
-    def attach(self, feed: Feed) -> None:
-        raise NotImplementedError
 
     def detach(self, feed: Feed) -> None:
         """Forget `feed`; after the last one the hub stops the source (`Hub._unwatch`)."""
@@ -92,12 +93,16 @@ class ChannelSource(Source):
             log("skipped a message on %s that does not decode (%d so far)", channel, self.skipped)
             return
         for feed in self.feeds:
-            feed.update(event)
+            feed.update(event, self)
 
     def on_down(self, detail: str) -> None:
         self._down(detail)
 
     def on_up(self) -> None:
+        # Subscribed again, messages may flow before the fresh snapshot is read: each feed
+        # holds them until its snapshot is queued, so none ends on the older snapshot.
+        for feed in self.feeds:
+            feed.resync(self)
         self._want = set(self.feeds)
         self._kick()
 
@@ -122,35 +127,55 @@ class ChannelSource(Source):
                 delay = min(delay * 2, self.hub.settings.max_backoff)
                 continue
             for feed in batch & self.feeds:
-                feed.snapshot(event)
+                feed.snapshot(event, self)
 
 
 class PollSource(Source):
-    """A key polled every `poll_interval` seconds; emits only when its raw state changed."""
+    """A key polled every `poll_interval` seconds; emits only when its raw state changed.
+
+    One per `PollSpec.source`, whatever the callers' rights or limits: the value is loaded
+    once per change, and each feed receives its spec's `view` of it, encoded once per view.
+    A view whose payload did not change (another owner's order changed) sends nothing.
+    """
 
     def __init__(self, hub: Hub, spec: PollSpec) -> None:
         super().__init__(hub)
         self.spec = spec
         self._digest: bytes | None = None
-        self._value: bytes | None = None  # the JSON clients were last sent
-        self._problem: Event | None = None  # stands in for the value while it is corrupt
+        self._loaded = False
+        # What `spec.load` returned: the value, `_ABSENT`, or the problem standing in for it.
+        self._value: Any = _ABSENT
         self._down_detail: str | None = None
         self._wake = asyncio.Event()
+        self._view_of: dict[Feed, PollSpec] = {}
+        self._viewers: Counter[PollSpec] = Counter()
+        self._shown: dict[PollSpec, Event] = {}  # each view's snapshot of the current value
 
-    def attach(self, feed: Feed) -> None:
+    def attach(self, feed: Feed, view: PollSpec) -> None:
         """A live poller serves the snapshot from what it last read: no extra Redis read."""
         self.feeds.add(feed)
+        self._view_of[feed] = view
+        self._viewers[view] += 1
         if self._down_detail is not None:
             feed.down(status_event("reconnecting", self._down_detail))
             self._want.add(feed)
-        elif self._current() is not None:
-            feed.snapshot(self._snapshot_event())
+        elif self._loaded:
+            feed.snapshot(self._snapshot(view), self)
         else:
             self._want.add(feed)
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"poll {self.spec!r}")
         else:
             self._wake.set()
+
+    def detach(self, feed: Feed) -> None:
+        super().detach(feed)
+        view = self._view_of.pop(feed, None)
+        if view is not None:
+            self._viewers[view] -= 1
+            if not self._viewers[view]:
+                del self._viewers[view]
+                self._shown.pop(view, None)
 
     async def _run(self) -> None:
         delay = 0.0
@@ -173,40 +198,62 @@ class PollSource(Source):
                 self._down_detail = None
                 self._want = set(self.feeds)
             if changed:
-                update = self._update_event()
-                for feed in self.feeds - self._want:
-                    feed.update(update)
+                self._publish()
             if self._want:
-                snapshot = self._snapshot_event()
                 for feed in self._want & self.feeds:
-                    feed.snapshot(snapshot)
+                    feed.snapshot(self._snapshot(self._view_of[feed]), self)
                 self._want = set()
 
     async def _poll(self) -> bool:
-        """Probe; on a new digest load and encode. True when clients must hear of a change."""
+        """Probe; on a new digest load (and decode) once. True when a new value was loaded."""
         try:
             raw = await self.hub.detached(self.spec.probe(self.hub.reader.redis))
         except CorruptEntry as exc:  # e.g. the key holds another Redis type
             raw = b"\x00corrupt:" + exc.detail.encode()
         digest = hashlib.blake2b(raw, digest_size=20).digest()
         if digest == self._digest:
-            return False  # unchanged: nothing decoded
-        first = self._digest is None
-        event = await self.hub.detached(load_event(lambda: self.spec.load(self.hub.reader)))
+            return False  # unchanged: nothing loaded, nothing decoded
+        try:
+            value = await self.hub.detached(self.spec.load(self.hub.reader))
+        except NotFound:
+            value = _ABSENT
+        except CorruptEntry as exc:
+            value = Event("problem", encode(exc.problem()))
         self._digest = digest  # only once loaded: an outage mid-load retries the load
-        if event.kind == "problem":
-            changed = self._problem is None or self._problem.data != event.data
-            self._problem = event
-        else:
-            changed = self._problem is not None or event.data != self._value
-            self._problem, self._value = None, event.data
-        return changed and not first
+        self._value, self._loaded = value, True
+        return True
 
-    def _current(self) -> bytes | None:
-        return self._problem.data if self._problem is not None else self._value
+    def _publish(self) -> None:
+        """Send each feed an update of its view, when that view changed."""
+        before, self._shown = self._shown, {}
+        updates: dict[PollSpec, Event | None] = {}
+        for feed in self.feeds - self._want:
+            view = self._view_of[feed]
+            if view not in updates:
+                now = self._snapshot(view)
+                updates[view] = None if before.get(view) == now else _as_update(now)
+            update = updates[view]
+            if update is not None:
+                feed.update(update, self)
 
-    def _snapshot_event(self) -> Event:
-        return self._problem or Event("snapshot", self._value or encode(None))
+    def _snapshot(self, view: PollSpec) -> Event:
+        """`view` of the current value as a snapshot (or problem), encoded once per value."""
+        event = self._shown.get(view)
+        if event is None:
+            event = self._shown[view] = self._render(view)
+        return event
 
-    def _update_event(self) -> Event:
-        return self._problem or Event("update", self._value or encode(None))
+    def _render(self, view: PollSpec) -> Event:
+        value = self._value
+        if isinstance(value, Event):  # a problem stands in for every view
+            return value
+        if value is _ABSENT:
+            return _NULL_SNAPSHOT
+        try:
+            return Event("snapshot", encode(view.view(value)))
+        except NotFound:  # nothing of the value is this view's
+            return _NULL_SNAPSHOT
+
+
+def _as_update(snapshot: Event) -> Event:
+    return snapshot if snapshot.kind == "problem" else Event("update", snapshot.data)

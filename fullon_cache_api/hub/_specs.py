@@ -4,8 +4,10 @@ broadcasts). The poll specs are in `_polled`.
 A spec is a frozen dataclass, so it is its own key: clients asking for equal specs share one
 source. Channel specs name the channel or pattern, load the snapshot and decode a message
 once for every client. Poll specs `probe` the raw state with read commands only (its digest
-decides whether anything changed) and `load` the value through the same readers as HTTP, with
-the caller's `Ownership` (clients with different ownership never share a poller).
+decides whether anything changed) and `load` the value through the same readers as HTTP. A
+poll spec's `source` is what its poller reads, nothing of the caller: streams that differ only
+in the caller's `Ownership` or a limit share one poller, and each sees its `view` of the value
+the poller loaded once.
 """
 
 from __future__ import annotations
@@ -69,7 +71,18 @@ class ChannelSpec(ABC):
 
 
 class PollSpec(ABC):
-    """A stream fed by a shared poller (the domain is not published by fullon_cache)."""
+    """A stream fed by a shared poller (the domain is not published by fullon_cache).
+
+    The hub keeps one poller per `source`: the spec of what is read from Redis. A spec that
+    carries the caller's rights or a limit names a source without them, and narrows the
+    source's value in `view` when it is delivered, in memory.
+    """
+
+    @property
+    def source(self) -> PollSpec:
+        """The spec of the poller serving this stream (its key in the hub): the spec itself
+        unless it carries something of the caller."""
+        return self
 
     @abstractmethod
     async def probe(self, redis: CacheClient) -> bytes:
@@ -77,7 +90,12 @@ class PollSpec(ABC):
 
     @abstractmethod
     async def load(self, reader: CacheReader) -> Any:
-        """The value clients receive, read through the data layer."""
+        """The value clients receive, read through the data layer (NotFound when absent)."""
+
+    def view(self, shared: Any) -> Any:
+        """What this stream's clients see of `shared`, the value its `source` loaded (raise
+        NotFound for nothing). Runs without I/O, once per distinct view and change."""
+        return shared
 
 
 # -- pub/sub ------------------------------------------------------------------------------

@@ -135,7 +135,8 @@ def _cache(request: Request) -> OpenAPICache:
     state = request.app.state
     cache: OpenAPICache | None = getattr(state, "openapi", None)
     if cache is None:
-        cache = state.openapi = OpenAPICache(request.app.routes)
+        public = state.authenticator.public_paths  # FULLON_CACHE_API_PUBLIC_DOCS
+        cache = state.openapi = OpenAPICache(request.app.routes, public)
     return cache
 
 

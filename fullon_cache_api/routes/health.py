@@ -1,5 +1,5 @@
-"""Health of the gateway itself: liveness for anyone, Redis reachability and latency for
-identified callers."""
+"""Health of the gateway itself: liveness for anyone; Redis reachability and latency, and the
+gateway's and Redis's versions, for identified callers only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ._common import ApiRoute, identity_of, reader_from
 
 async def health(request: Request) -> Response:
     """Anonymous: 200 ``{"status": "ok"}`` without touching Redis (liveness). Identified: 200
-    with the PING latency when Redis answers, 503 problem with Retry-After when not."""
+    with the PING latency and the versions when Redis answers, 503 problem with Retry-After
+    when not."""
     if identity_of(request) is None:
         return MsgspecResponse(Health(status="ok"))
     return MsgspecResponse(await reader_from(request).health.check())

@@ -2,7 +2,9 @@
 
 This table comes before the domain tables, so ``/tickers/status`` is matched here and not as
 the exchange ``status`` (likewise ``/orders/stats``, ``/bots/activity``, ``/accounts/summary``).
-Each endpoint's docstring states its formula; it becomes the OpenAPI description.
+Each endpoint's docstring states its formula; it becomes the OpenAPI description. Every view
+but ``/status`` has a time budget of the Redis socket timeout: when it runs out the view reads
+nothing more and answers what it computed with ``partial: true``.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ async def portfolio(request: Request) -> Response:
     Per currency: ``value = total * rate`` (``total`` = free + used when absent), ``rate`` = 1
     for the quote, else the price of ``CUR/QUOTE``, else 1 / price of ``QUOTE/CUR``. Per
     position: ``value = volume * price`` and ``unrealized_pnl = value - cost`` in the symbol's
-    quote currency, where price = ticker ``last``, else mid of ``bid``/``ask``, else
-    ``price``; totals convert them with the rate. Tickers come from `exchange`, else from the
-    exchange the account's cached orders name. Sums are exact decimals of the stored floats.
-    Entries that cannot be valued carry a `reason` and are not summed.
+    quote currency (a short's positive cost counts negative), where price = ticker ``last``,
+    else mid of ``bid``/``ask``, else ``price``; totals convert them with the rate. Tickers
+    come from `exchange`, else from the exchange the account's cached orders name. Sums are
+    exact decimals of the stored floats. Entries that cannot be valued carry a `reason` and
+    are not summed. Accounts not reached within the time budget are left out
+    (``partial: true``).
     """
     quote = query_text(request, "quote", QUOTE) or DEFAULT_QUOTE
     exchange = query_text(request, "exchange", EXCHANGE)
@@ -54,7 +58,19 @@ async def portfolio(request: Request) -> Response:
 
 
 async def account_summary(request: Request) -> Response:
-    """Portfolio of one account (same formulas as ``/accounts/summary``); 404 without data."""
+    """Portfolio of one account valued in `quote` (default USDT); 404 without data.
+
+    Per currency: ``value = total * rate`` (``total`` = free + used when absent), ``rate`` = 1
+    for the quote, else the price of ``CUR/QUOTE``, else 1 / price of ``QUOTE/CUR``. Per
+    position: ``value = volume * price`` and ``unrealized_pnl = value - cost`` in the symbol's
+    quote currency (a short's positive cost counts negative), where price = ticker ``last``,
+    else mid of ``bid``/``ask``, else ``price``; ``ticker_age_seconds = now - ticker time``.
+    ``balances_value``, ``positions_value`` and ``unrealized_pnl`` are the exact decimal sums
+    of the valued entries, converted with the rate. Tickers come from `exchange`, else from
+    the exchange the account's cached orders name; ``partial: true`` when the budget ran out
+    during that search. Entries that cannot be valued carry a `reason`, are counted in
+    `unvalued` and are not summed.
+    """
     ex_id = path_param(request, "ex_id", EX_ID)
     quote = query_text(request, "quote", QUOTE) or DEFAULT_QUOTE
     exchange = query_text(request, "exchange", EXCHANGE)
@@ -69,7 +85,7 @@ async def ticker_status(request: Request) -> Response:
 
     ``age = now - ticker.time``; `newest`/`oldest` are the smallest/largest age; `stale`
     counts tickers with ``age > stale_after`` (default 60 s); tickers without a time are
-    `undated`, not stale.
+    `undated`, not stale. `skipped` counts ``tickers:`` keys that are not hashes.
     """
     stale_after = query_int(request, "stale_after", STALE_AFTER)
     return MsgspecResponse(await _views(request).ticker_status(stale_after))
@@ -81,7 +97,7 @@ async def ohlcv_status(request: Request) -> Response:
     ``age = now - last bar time`` (ms stamps detected above 1e11); ``interval`` from the
     timeframe (``s m h d w``; ``M`` = 30 d, ``y`` = 365 d); ``missing_bars = max(0,
     floor(age / interval) - 1)``, the bars opened after the last stored one that have closed
-    since; ``stale = missing_bars > 0``.
+    since; ``stale = missing_bars > 0``. `skipped` counts ``ohlcv:`` keys that are not lists.
     """
     return MsgspecResponse(await _views(request).ohlcv_status())
 
@@ -91,7 +107,8 @@ async def order_stats(request: Request) -> Response:
 
     Open = status (case-insensitive) in new, open, pending, partially_filled;
     ``open_volume[symbol] = sum(volume)`` of open orders (exact decimal sum). Plus every
-    ``new_orders:*`` queue length (admins only; nothing is popped).
+    ``new_orders:*`` queue length (admins only; nothing is popped). `skipped` counts keys of
+    another Redis type.
     """
     only = await ownership_of(request)
     return MsgspecResponse(await _views(request).order_stats(only=only))
@@ -102,7 +119,8 @@ async def trade_stats(request: Request) -> Response:
 
     `length` = LLEN; oldest/newest = min/max trade ``time``; buy/sell counts and
     ``sum(volume)`` per side (exact); `status_age_seconds` = now - ``TRADE:STATUS:{exchange}``.
-    At most the newest 100000 trades per queue are read (then `partial`), 1000 per LRANGE.
+    At most the newest 100000 trades per queue are read (then the queue's `partial`), 1000 per
+    LRANGE. `skipped` counts keys of another Redis type.
     """
     only = await ownership_of(request)
     return MsgspecResponse(await _views(request).trade_stats(only=only))
@@ -125,7 +143,7 @@ async def process_metrics(request: Request) -> Response:
     ``active_by_type[t] = HLEN process:active:{t}``; ``active_processes`` = their sum;
     ``components = HLEN process:components``; ``total_processes`` = keys found by SCAN
     ``process:data:*``; `by_status` counts those documents by status; the oldest heartbeat is
-    the minimum over them.
+    the minimum over them. `skipped` counts invalid documents and keys of another Redis type.
     """
     return MsgspecResponse(await _views(request).process_metrics())
 

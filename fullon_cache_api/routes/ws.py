@@ -28,6 +28,8 @@ def _endpoint(domain: str) -> Callable[[WebSocket], Awaitable[None]]:
         try:
             CONNECTION_ID.check("connection_id", connection_id)
         except InvalidInput as exc:
+            # Accepted first: a close before accept reaches the client as a bare HTTP 403.
+            await websocket.accept()
             await websocket.close(1008, exc.detail[:120])
             return
         await Session(websocket, DOMAINS[domain], connection_id).run()

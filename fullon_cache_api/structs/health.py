@@ -12,6 +12,8 @@ class RedisHealth(msgspec.Struct, frozen=True, kw_only=True):
 
     reachable: bool
     latency_ms: float
+    # The server's version (INFO server redis_version); null when the ACL refuses INFO.
+    version: str | None = None
 
 
 class Replication(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,6 +36,8 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     status: str
     # Details for identified callers only; anonymous liveness is ``{"status": "ok"}``.
+    # The gateway's version (the fullon_cache_api package).
+    version: str | None = None
     redis: RedisHealth | None = None
     # Present when the gateway reads from a replica (REDIS_READ_URL, REDIS_SENTINEL_READ).
     replication: Replication | None = None

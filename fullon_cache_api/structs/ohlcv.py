@@ -37,9 +37,11 @@ class OhlcvSeries(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OhlcvSeriesList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every series found by scanning ``ohlcv:*``, sorted by key."""
+    """Every series found by scanning ``ohlcv:*``, sorted by key; `skipped` counts ``ohlcv:``
+    keys of another Redis type than list."""
 
     count: int
+    skipped: int
     series: list[OhlcvSeries]
 
 

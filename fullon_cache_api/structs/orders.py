@@ -76,9 +76,11 @@ class OrderHash(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OrderHashes(msgspec.Struct, frozen=True, kw_only=True):
-    """Every order hash found by scanning ``order_status:*``, sorted by key."""
+    """Every order hash found by scanning ``order_status:*``, sorted by key; `skipped` counts
+    ``order_status:`` keys of another Redis type than hash."""
 
     count: int
+    skipped: int
     hashes: list[OrderHash]
 
 
@@ -90,7 +92,9 @@ class OrderQueue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OrderQueues(msgspec.Struct, frozen=True, kw_only=True):
-    """Every open-order queue found by scanning ``new_orders:*``, sorted by local_oid."""
+    """Every open-order queue found by scanning ``new_orders:*``, sorted by local_oid;
+    `skipped` counts ``new_orders:`` keys of another Redis type than list."""
 
     count: int
+    skipped: int
     queues: list[OrderQueue]

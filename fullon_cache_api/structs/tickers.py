@@ -48,7 +48,9 @@ class ExchangeTickers(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TickerExchanges(msgspec.Struct, frozen=True, kw_only=True):
-    """Every exchange found by scanning ``tickers:*``."""
+    """Every exchange found by scanning ``tickers:*``; `skipped` counts ``tickers:`` keys of
+    another Redis type than hash."""
 
     count: int
+    skipped: int
     exchanges: list[ExchangeTickers]

@@ -79,10 +79,15 @@ class TradeStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TradeOverview(msgspec.Struct, frozen=True, kw_only=True):
-    """Every trade queue with its length, and every trade status with its time."""
+    """Every trade queue with its length, and every trade status with its time.
+
+    `skipped` counts ``trades:`` and ``TRADE:STATUS:`` keys of another Redis type (not a list,
+    not a string); `status_skipped` counts statuses whose value is not a timestamp.
+    """
 
     queue_count: int
     queues: list[TradeQueue]
     status_count: int
     status_skipped: int
+    skipped: int
     statuses: list[TradeStatus]

@@ -54,12 +54,17 @@ class TickerFeedStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TickerStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Ticker subscription status of every exchange found by scanning ``tickers:*``."""
+    """Ticker subscription status of every exchange found by scanning ``tickers:*``.
+
+    `skipped` counts ``tickers:`` keys of another Redis type than hash; XX
+    """
 
     stale_after: int
     count: int
     symbols: int
     stale: int
+    skipped: int
+    partial: bool
     exchanges: list[TickerFeedStatus]
 
 
@@ -79,10 +84,15 @@ class OhlcvFreshness(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OhlcvStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Freshness of every series found by scanning ``ohlcv:*``, sorted by key."""
+    """Freshness of every series found by scanning ``ohlcv:*``, sorted by key.
+
+    `skipped` counts ``ohlcv:`` keys of another Redis type than list; XX
+    """
 
     count: int
     stale: int
+    skipped: int
+    partial: bool
     series: list[OhlcvFreshness]
 
 
@@ -105,13 +115,20 @@ class OrderKeyStats(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OrderStats(msgspec.Struct, frozen=True, kw_only=True):
-    """Order statistics of every visible order hash, and the open-order queue lengths."""
+    """Order statistics of every visible order hash, and the open-order queue lengths.
+
+    `skipped` counts ``order_status:`` and ``new_orders:`` keys of another Redis type (not a
+    hash, not a list). `partial` is true when the view's time budget (the Redis socket
+    timeout) ran out: the answer covers what was read until then.
+    """
 
     count: int
     orders: int
     keys: list[OrderKeyStats]
     queue_count: int
     queued: int
+    skipped: int
+    partial: bool
     queues: list[OrderQueue]
 
 
@@ -153,10 +170,17 @@ class TradeStatusAge(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TradeStats(msgspec.Struct, frozen=True, kw_only=True):
-    """Statistics of every visible trade queue and every trade status mark."""
+    """Statistics of every visible trade queue and every trade status mark.
+
+    `skipped` counts ``trades:``, ``user_trades:`` and ``TRADE:STATUS:`` keys of another Redis
+    type (not a list, not a string). `partial` is true when the view's time budget (the Redis
+    socket timeout) ran out: the answer covers what was read until then.
+    """
 
     count: int
     trades: int
+    skipped: int
+    partial: bool
     queues: list[TradeQueueStats]
     statuses: list[TradeStatusAge]
 
@@ -197,12 +221,17 @@ class BotActivity(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BotActivityList(msgspec.Struct, frozen=True, kw_only=True):
-    """Activity of every visible bot, sorted by bot id."""
+    """Activity of every visible bot, sorted by bot id.
+
+    `partial` is true when the view's time budget (the Redis socket timeout) ran out and the
+    answer covers only what was read until then.
+    """
 
     stale_after: int
     count: int
     stale: int
     skipped: int
+    partial: bool
     bots: list[BotActivity]
 
 
@@ -211,7 +240,9 @@ class ProcessMetrics(msgspec.Struct, frozen=True, kw_only=True):
 
     `active_by_type` holds get_metrics' ``active_{type}`` values (every ProcessType, plus any
     other type found); `by_status` and the heartbeat fields come from the ``process:data:*``
-    documents, `skipped` counts those that are not valid JSON.
+    documents, `skipped` counts those that are not valid JSON and ``process:`` keys of another
+    Redis type. `partial` is true when the view's time budget (the Redis socket timeout) ran
+    out: the answer covers what was read until then.
     """
 
     total_processes: int
@@ -223,6 +254,7 @@ class ProcessMetrics(msgspec.Struct, frozen=True, kw_only=True):
     oldest_heartbeat_age_seconds: float | None
     oldest_heartbeat_process: str | None
     skipped: int
+    partial: bool
 
 
 class RedisInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -56,7 +56,9 @@ class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
 
     `exchange_source` tells where the ticker exchange came from: the ``exchange`` query
     parameter, the account's cached orders, or nowhere (then only the quote currency itself
-    is valued). `unvalued` counts balances and positions that carry a `reason`.
+    is valued). `unvalued` counts balances and positions that carry a `reason`. `partial` is
+    true when the time budget (the Redis socket timeout) ran out while the account's orders
+    were searched for its exchange, so `exchange` may be unknown.
     """
 
     ex_id: str
@@ -70,12 +72,15 @@ class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
     positions_value: float
     unrealized_pnl: float
     unvalued: int
+    partial: bool
 
 
 class PortfolioSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Every visible account's portfolio, sorted by ex_id, with the sums over all accounts.
 
-    `skipped` counts balance or position documents that are not JSON objects.
+    `skipped` counts balance or position documents that are not JSON objects. `partial` is
+    true when the time budget (the Redis socket timeout) ran out: the accounts not reached by
+    then are left out and the sums cover the ones listed.
     """
 
     quote: str
@@ -85,4 +90,5 @@ class PortfolioSummary(msgspec.Struct, frozen=True, kw_only=True):
     positions_value: float
     unrealized_pnl: float
     unvalued: int
+    partial: bool
     accounts: list[AccountSummary]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,9 +13,23 @@ import httpx
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-__all__ = ["Load", "Sample", "gateway_client", "gateway_connections"]
+from fullon_cache_api._near._link import LINK_CLIENT_NAME
+from fullon_cache_api.hub._pubsub import PUBSUB_CLIENT_NAME
 
-GATEWAY_NAME = "fullon_cache_api"
+__all__ = [
+    "GATEWAY_LINK_NAMES",
+    "GATEWAY_NAME",
+    "Load",
+    "Sample",
+    "gateway_client",
+    "gateway_connections",
+    "gateway_links",
+]
+
+GATEWAY_NAME = "fullon_cache_api"  # the data pool's connections
+# Every connection the gateway opens to its Redis: the data pool, the near cache's
+# invalidation link and the streams' pub/sub connection (CLIENT SETNAME of each).
+GATEWAY_LINK_NAMES = (GATEWAY_NAME, LINK_CLIENT_NAME, PUBSUB_CLIENT_NAME)
 
 
 @dataclass(frozen=True)
@@ -103,10 +118,17 @@ async def gateway_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def gateway_connections(port: int) -> int:
-    """How many connections named like the gateway's the Redis on `port` lists."""
+    """How many connections of the gateway's data pool the Redis on `port` lists."""
+    return (await gateway_links(port))[GATEWAY_NAME]
+
+
+async def gateway_links(port: int) -> Counter[str]:
+    """The gateway's connections the Redis on `port` lists, counted by name (every name of
+    `GATEWAY_LINK_NAMES` present, 0 when none is open)."""
     admin = Redis(port=port)
     try:
         clients = await admin.client_list()
     finally:
         await admin.aclose()
-    return sum(1 for client in clients if client.get("name") == GATEWAY_NAME)
+    names = Counter(client.get("name") for client in clients)
+    return Counter({name: names[name] for name in GATEWAY_LINK_NAMES})

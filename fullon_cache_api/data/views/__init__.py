@@ -1,7 +1,9 @@
 """Derived views: summaries computed from the cached data, read-only and in bounded memory.
 
 Each view reuses the domain readers' decoders, reads big hashes in HSCAN pages and lists in
-LRANGE windows (never popping), and sums money exactly (see ``_scan``).
+LRANGE windows (never popping), and sums money exactly (see ``_scan``). Each has a time budget
+(by default the Redis socket timeout): once it is spent the view reads nothing more and answers
+what it computed with ``partial: true``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ...structs.views import (
     TradeStats,
 )
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
-from ._scan import socket_timeout
+from ._scan import Deadline, socket_timeout
 from .activity import ActivityReader
 from .freshness import FreshnessReader
 from .portfolio import PortfolioReader
@@ -49,43 +51,66 @@ class ViewReader:
         self._activity = ActivityReader(redis)
         self._status = StatusReader(redis)
 
+    def _deadline(self, budget: float | None) -> Deadline:
+        """The budget of one view: `budget` seconds, by default the Redis socket timeout."""
+        return Deadline(socket_timeout(self.redis) if budget is None else budget)
+
     async def portfolio(
-        self, *, quote: str, exchange: str | None, only: Ownership | None = None
+        self,
+        *,
+        quote: str,
+        exchange: str | None,
+        only: Ownership | None = None,
+        budget: float | None = None,
     ) -> PortfolioSummary:
         """Portfolio of every visible account (`only`: the ex_ids a non-admin owns)."""
-        return await self._portfolio.all(quote=quote, exchange=exchange, only=only)
+        return await self._portfolio.all(
+            quote=quote, exchange=exchange, only=only, deadline=self._deadline(budget)
+        )
 
     async def account_summary(
-        self, ex_id: str, *, quote: str, exchange: str | None, only: Ownership | None = None
+        self,
+        ex_id: str,
+        *,
+        quote: str,
+        exchange: str | None,
+        only: Ownership | None = None,
+        budget: float | None = None,
     ) -> AccountSummary:
         """Portfolio of one account; an account not owned reads as absent (404)."""
-        return await self._portfolio.one(ex_id, quote=quote, exchange=exchange, only=only)
+        return await self._portfolio.one(
+            ex_id, quote=quote, exchange=exchange, only=only, deadline=self._deadline(budget)
+        )
 
-    async def ticker_status(self, stale_after: int) -> TickerStatus:
+    async def ticker_status(self, stale_after: int, *, budget: float | None = None) -> TickerStatus:
         """Ticker feed status per exchange."""
-        return await self._freshness.tickers(stale_after)
+        return await self._freshness.tickers(stale_after, self._deadline(budget))
 
-    async def ohlcv_status(self) -> OhlcvStatus:
+    async def ohlcv_status(self, *, budget: float | None = None) -> OhlcvStatus:
         """Freshness of every OHLCV series."""
-        return await self._freshness.ohlcv()
+        return await self._freshness.ohlcv(self._deadline(budget))
 
-    async def order_stats(self, *, only: Ownership | None = None) -> OrderStats:
+    async def order_stats(
+        self, *, only: Ownership | None = None, budget: float | None = None
+    ) -> OrderStats:
         """Order counts per hash and queue lengths (`only`: what a non-admin owns)."""
-        return await self._stats.orders(only=only)
+        return await self._stats.orders(only=only, deadline=self._deadline(budget))
 
-    async def trade_stats(self, *, only: Ownership | None = None) -> TradeStats:
+    async def trade_stats(
+        self, *, only: Ownership | None = None, budget: float | None = None
+    ) -> TradeStats:
         """Trade queue statistics (peeked, never consumed)."""
-        return await self._stats.trades(only=only)
+        return await self._stats.trades(only=only, deadline=self._deadline(budget))
 
     async def bot_activity(
-        self, stale_after: int, *, only: Ownership | None = None
+        self, stale_after: int, *, only: Ownership | None = None, budget: float | None = None
     ) -> BotActivityList:
         """Per-bot feeds, blocks and opening positions."""
-        return await self._activity.bots(stale_after, only=only)
+        return await self._activity.bots(stale_after, only=only, deadline=self._deadline(budget))
 
-    async def process_metrics(self) -> ProcessMetrics:
+    async def process_metrics(self, *, budget: float | None = None) -> ProcessMetrics:
         """fullon_cache's get_metrics plus status counts and the oldest heartbeat."""
-        return await self._status.process_metrics()
+        return await self._status.process_metrics(self._deadline(budget))
 
     async def cache_status(self, budget: float | None = None) -> CacheStatus:
         """Redis INFO and key counts per domain (`budget` seconds; default `status_budget`)."""

@@ -13,7 +13,6 @@ the reason.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from decimal import Context, Decimal
@@ -21,7 +20,7 @@ from typing import Any, cast
 
 from ..._codec import to_float
 from ..._redis import CacheClient, translate_errors
-from .._base import text
+from .._base import Deadline, text
 
 __all__ = [
     "HSCAN_THRESHOLD",
@@ -89,28 +88,12 @@ def socket_timeout(redis: CacheClient) -> float:
     return float(value) if isinstance(value, int | float) and value > 0 else 5.0
 
 
-class Deadline:
-    """A time budget measured on the monotonic clock."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.started = time.monotonic()
-
-    @property
-    def expired(self) -> bool:
-        """Whether the budget is spent."""
-        return time.monotonic() - self.started >= self.seconds
-
-    @property
-    def elapsed_ms(self) -> float:
-        """Milliseconds since the budget started."""
-        return round((time.monotonic() - self.started) * 1000.0, 3)
-
-
 async def hash_batches(
-    redis: CacheClient, key: str
+    redis: CacheClient, key: str, deadline: Deadline | None = None
 ) -> AsyncIterator[list[tuple[str, bytes | str]]]:
     """The fields of hash `key` in batches: one HGETALL when small, HSCAN pages when big.
+
+    With a `deadline`, no further HSCAN page is read once it is spent.
 
     HSCAN may return a field twice while Redis rehashes, so field names already seen are
     remembered (names only, never values) and duplicates dropped.
@@ -136,14 +119,21 @@ async def hash_batches(
         seen.update(field for field, _ in batch)
         if batch:
             yield batch
-        if cursor == 0:
+        if cursor == 0 or (deadline is not None and deadline.spent()):
             return
 
 
 async def list_windows(
-    redis: CacheClient, key: str, start: int, stop: int, window: int
+    redis: CacheClient,
+    key: str,
+    start: int,
+    stop: int,
+    window: int,
+    deadline: Deadline | None = None,
 ) -> AsyncIterator[list[bytes]]:
     """Elements `start`..`stop` (inclusive, non-negative) of list `key`, `window` at a time.
+
+    With a `deadline`, no further window is read once it is spent.
 
     LRANGE only: the list is peeked, never popped. A window shorter than asked means the list
     shrank under us (a consumer popped it), and the walk ends there.
@@ -159,3 +149,5 @@ async def list_windows(
         if len(page) < last - position + 1:
             return
         position = last + 1
+        if position <= stop and deadline is not None and deadline.spent():
+            return

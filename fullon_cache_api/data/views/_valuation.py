@@ -146,8 +146,15 @@ def balance_value(currency: str, stored: Any, prices: Prices) -> Valued:
     return Valued(entry, value if entry.reason is None else None)
 
 
+def _signed(cost: Decimal, volume: Decimal | None) -> Decimal:
+    """The cost with the sign of the volume: a short (negative volume) may store its cost as a
+    positive notional, and value - cost must then still be its gain (entry - price) x size."""
+    return -cost if volume is not None and volume < 0 < cost else cost
+
+
 def position_value(position: Position, prices: Prices) -> Valued:
-    """One position: ``value = volume * price``, ``pnl = value - cost``, both times the rate."""
+    """One position: ``value = volume * price``, ``pnl = value - cost``, both times the rate
+    (a short's cost counts with the sign of its volume)."""
     currency = quote_of(position.symbol)
     volume, cost = money(position.volume), money(position.cost)
     reasons: list[str] = []
@@ -160,7 +167,11 @@ def position_value(position: Position, prices: Prices) -> Valued:
     if cost is None:
         reasons.append("position cost is not a number")
     value = exact_mul(volume, price) if volume is not None and price is not None else None
-    pnl = exact_sum([value, -cost]) if value is not None and cost is not None else None
+    pnl = (
+        exact_sum([value, -_signed(cost, volume)])
+        if value is not None and cost is not None
+        else None
+    )
     rate: Decimal | None = None
     if currency is None:
         reasons.append(f"{position.symbol} has no '/': its quote currency is unknown")

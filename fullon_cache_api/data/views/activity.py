@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from ..._access import ex_id_of, sees
@@ -10,7 +11,7 @@ from ..._auth import Ownership
 from ..._codec import Undecodable
 from ...structs.bots import Bot
 from ...structs.views import BotActivity, BotActivityList, BotFeedActivity, BotHold
-from .._base import BaseReader, text
+from .._base import BaseReader, Deadline, text
 from ..bots import _bot, _natural, _opening_position, _split_pair
 from ._scan import age_of, hash_batches
 
@@ -27,8 +28,10 @@ class _Seen:
 class ActivityReader(BaseReader):
     """Per-bot activity over ``bot_status``, ``block_exchange`` and ``opening_position``."""
 
-    async def bots(self, stale_after: int, *, only: Ownership | None) -> BotActivityList:
-        """The three hashes, each whole or in HSCAN pages.
+    async def bots(
+        self, stale_after: int, *, only: Ownership | None, deadline: Deadline
+    ) -> BotActivityList:
+        """The three hashes, each whole or in HSCAN pages, until done or `deadline` spent.
 
         Visibility follows the bots domain (`_access`): a non-admin sees the status documents
         of its bot ids, and the blocks and marks held by its bots (on its ex_ids when the
@@ -37,7 +40,7 @@ class ActivityReader(BaseReader):
         now = time.time()
         seen: dict[str, _Seen] = {}
         skipped = 0
-        async for batch in hash_batches(self.redis, "bot_status"):
+        async for batch in self._batches("bot_status", deadline):
             for bot_id, raw in batch:
                 if not sees(only, bot_id=bot_id):
                     continue
@@ -46,13 +49,13 @@ class ActivityReader(BaseReader):
                 except Undecodable as exc:
                     self.skipped(bot_id, "bot_status", exc)
                     skipped += 1
-        async for batch in hash_batches(self.redis, "block_exchange"):
+        async for batch in self._batches("block_exchange", deadline):
             for pair_field, value in batch:
                 pair, bot_id = _split_pair(pair_field), text(value)
                 if pair is not None and _sees_mark(only, pair[0], bot_id):
                     hold = BotHold(ex_id=pair[0], symbol=pair[1], since=None, age_seconds=None)
                     seen.setdefault(bot_id, _Seen()).blocks.append(hold)
-        async for batch in hash_batches(self.redis, "opening_position"):
+        async for batch in self._batches("opening_position", deadline):
             for pair_field, value in batch:
                 try:
                     mark = _opening_position(pair_field, text(value))
@@ -73,8 +76,18 @@ class ActivityReader(BaseReader):
             count=len(bots),
             stale=sum(bot.stale for bot in bots),
             skipped=skipped,
+            partial=deadline.cut,
             bots=bots,
         )
+
+    async def _batches(
+        self, key: str, deadline: Deadline
+    ) -> AsyncIterator[list[tuple[str, bytes | str]]]:
+        """`hash_batches` of `key`, none when the deadline is already spent."""
+        if deadline.spent():
+            return
+        async for batch in hash_batches(self.redis, key, deadline):
+            yield batch
 
 
 def _activity(bot_id: str, seen: _Seen, stale_after: int, now: float) -> BotActivity:

@@ -13,7 +13,7 @@ from ..._codec import Undecodable
 from ..._redis import CacheClient
 from ...structs.ohlcv import OhlcvSeries
 from ...structs.views import OhlcvFreshness, OhlcvStatus, TickerFeedStatus, TickerStatus
-from .._base import BaseReader
+from .._base import BaseReader, Deadline
 from ..ohlcv import OhlcvReader
 from ..tickers import _ticker
 from ._scan import age_of, hash_batches
@@ -21,6 +21,9 @@ from ._scan import age_of, hash_batches
 __all__ = ["FreshnessReader", "interval_seconds"]
 
 _TICKERS = "tickers:"
+_OHLCV = "ohlcv:"
+# OHLCV series read per pipeline (3 commands each), so the budget is checked between them.
+_SERIES_CHUNK = 200
 _STALE_SYMBOLS_SHOWN = 100
 # Seconds per timeframe unit; a month and a year are taken as 30 and 365 days.
 _UNIT_SECONDS = {
@@ -77,13 +80,17 @@ class FreshnessReader(BaseReader):
         super().__init__(redis)
         self._ohlcv = OhlcvReader(redis)
 
-    async def tickers(self, stale_after: int) -> TickerStatus:
-        """SCAN ``tickers:*`` (hash), then each hash whole or in HSCAN pages."""
+    async def tickers(self, stale_after: int, deadline: Deadline) -> TickerStatus:
+        """SCAN ``tickers:*`` (hash), then each hash whole or in HSCAN pages, until done or
+        `deadline` spent; ``tickers:`` keys of another Redis type are counted in `skipped`."""
         now = time.time()
         feeds: list[TickerFeedStatus] = []
-        for key in await self.scan_keys(f"{_TICKERS}*", "hash"):
+        scanned = await self.scan_typed(f"{_TICKERS}*", "hash", deadline)
+        for key in scanned.keys:
+            if deadline.spent():
+                break
             feed = _Feed()
-            async for batch in hash_batches(self.redis, key):
+            async for batch in hash_batches(self.redis, key, deadline):
                 for symbol, raw in batch:
                     try:
                         when = _ticker("", symbol, raw, now).time
@@ -100,15 +107,28 @@ class FreshnessReader(BaseReader):
             count=len(feeds),
             symbols=sum(feed.symbols for feed in feeds),
             stale=sum(feed.stale for feed in feeds),
+            skipped=len(scanned.wrong_type),
+            partial=deadline.cut,
             exchanges=feeds,
         )
 
-    async def ohlcv(self) -> OhlcvStatus:
-        """The domain reader's series list (SCAN ``ohlcv:*``, then LLEN and end bars)."""
+    async def ohlcv(self, deadline: Deadline) -> OhlcvStatus:
+        """The domain reader's series (SCAN ``ohlcv:*``, then LLEN and end bars), read
+        _SERIES_CHUNK keys per pipeline until done or `deadline` spent."""
         now = time.time()
-        series = [_freshness(found, now) for found in (await self._ohlcv.series()).series]
+        scanned = await self.scan_typed(f"{_OHLCV}*", "list", deadline)
+        series: list[OhlcvFreshness] = []
+        for start in range(0, len(scanned.keys), _SERIES_CHUNK):
+            if deadline.spent():
+                break
+            chunk = scanned.keys[start : start + _SERIES_CHUNK]
+            series.extend(_freshness(found, now) for found in await self._ohlcv.series_of(chunk))
         return OhlcvStatus(
-            count=len(series), stale=sum(bool(found.stale) for found in series), series=series
+            count=len(series),
+            stale=sum(bool(found.stale) for found in series),
+            skipped=len(scanned.wrong_type),
+            partial=deadline.cut,
+            series=series,
         )
 
 

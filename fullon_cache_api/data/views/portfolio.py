@@ -23,7 +23,7 @@ from ..._errors import CorruptEntry, NotFound
 from ..._redis import CacheClient, translate_errors
 from ...structs.accounts import Position
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
-from .._base import BaseReader
+from .._base import BaseReader, Deadline
 from ..accounts import AccountReader, _account, _ex_id_order, _object
 from ..orders import _id, _text
 from ._scan import exact_sum, hash_batches
@@ -48,53 +48,71 @@ class PortfolioReader(BaseReader):
         self._accounts = AccountReader(redis)
 
     async def one(
-        self, ex_id: str, *, quote: str, exchange: str | None, only: Ownership | None
+        self,
+        ex_id: str,
+        *,
+        quote: str,
+        exchange: str | None,
+        only: Ownership | None,
+        deadline: Deadline,
     ) -> AccountSummary:
         """The summary of `ex_id`; 404 when it has neither balances nor positions, or when
-        the caller does not own it (the same answer, so ex_ids cannot be probed)."""
+        the caller does not own it (the same answer, so ex_ids cannot be probed). The search
+        of the orders for its exchange stops once `deadline` is spent (then `partial`)."""
         balances = positions = None
         if sees(only, ex_id=ex_id):
             [(balances, positions)] = await self._documents([ex_id])
         if balances is None and positions is None:
             raise NotFound(f"no balances or positions cached for account {ex_id!r}")
-        names = await self._order_exchanges({ex_id}) if exchange is None else {}
+        names = await self._order_exchanges({ex_id}, deadline) if exchange is None else {}
         try:
-            found = await self._summary(ex_id, balances, positions, quote, exchange, names)
+            found = await self._summary(
+                ex_id, (balances, positions), quote, exchange, names, partial=deadline.cut
+            )
         except Undecodable as exc:
             raise CorruptEntry(f"account {ex_id!r} is not a JSON object: {exc}") from None
         return found.summary
 
     async def all(
-        self, *, quote: str, exchange: str | None, only: Ownership | None
+        self, *, quote: str, exchange: str | None, only: Ownership | None, deadline: Deadline
     ) -> PortfolioSummary:
-        """Summaries of the owned ex_ids (admin: every account in either hash), by ex_id."""
+        """Summaries of the owned ex_ids (admin: every account in either hash), by ex_id.
+
+        Accounts are valued one by one until done or `deadline` spent; those not reached are
+        left out and the answer says `partial`.
+        """
         wanted = owned(only, "ex_ids")
         if wanted is None:
-            wanted = await self._all_ex_ids()
-        names = await self._order_exchanges(set(wanted)) if exchange is None else {}
+            wanted = await self._all_ex_ids(deadline)
+        names = await self._order_exchanges(set(wanted), deadline) if exchange is None else {}
+        names_cut = deadline.cut
         summaries: list[_Account] = []
         skipped = 0
         for start in range(0, len(wanted), _CHUNK):
+            if deadline.spent():
+                break
             chunk = wanted[start : start + _CHUNK]
-            for ex_id, (balances, positions) in zip(
-                chunk, await self._documents(chunk), strict=True
-            ):
-                if balances is None and positions is None:
+            for ex_id, documents in zip(chunk, await self._documents(chunk), strict=True):
+                if documents == (None, None):
                     continue
+                if deadline.spent():
+                    break
                 try:
                     summaries.append(
-                        await self._summary(ex_id, balances, positions, quote, exchange, names)
+                        await self._summary(
+                            ex_id, documents, quote, exchange, names, partial=names_cut
+                        )
                     )
                 except Undecodable as exc:
                     self.skipped(ex_id, f"{_ACCOUNTS}/{_POSITIONS}", exc)
                     skipped += 1
-        return _portfolio(quote, summaries, skipped)
+        return _portfolio(quote, summaries, skipped, partial=deadline.cut)
 
-    async def _all_ex_ids(self) -> list[str]:
+    async def _all_ex_ids(self, deadline: Deadline) -> list[str]:
         """Every field of both hashes (HSCAN pages when big), in ex_id order."""
         found: set[str] = set()
         for key in (_ACCOUNTS, _POSITIONS):
-            async for batch in hash_batches(self.redis, key):
+            async for batch in hash_batches(self.redis, key, deadline):
                 found.update(field for field, _ in batch)
         return sorted(found, key=_ex_id_order)
 
@@ -107,14 +125,17 @@ class PortfolioReader(BaseReader):
                 balances, positions = await pipe.execute()
         return list(zip(balances, positions, strict=True))
 
-    async def _order_exchanges(self, wanted: set[str]) -> dict[str, set[str]]:
-        """Exchange names that the cached orders give each wanted ex_id (HSCAN-bounded)."""
+    async def _order_exchanges(self, wanted: set[str], deadline: Deadline) -> dict[str, set[str]]:
+        """Exchange names that the cached orders give each wanted ex_id (HSCAN-bounded),
+        as far as `deadline` allows."""
         found: dict[str, set[str]] = {}
-        for key in await self.scan_keys(f"{_ORDERS}*", "hash"):
+        for key in (await self.scan_typed(f"{_ORDERS}*", "hash", deadline)).keys:
             account = key.removeprefix(_ORDERS)
             if ex_id_of(account) is not None and account not in wanted:
                 continue  # another account's own hash (save_order_data): nothing for us
-            async for batch in hash_batches(self.redis, key):
+            if deadline.spent():
+                break
+            async for batch in hash_batches(self.redis, key, deadline):
                 for _, raw in batch:
                     pair = _order_pair(account, raw)
                     if pair is not None and pair[0] in wanted:
@@ -124,12 +145,14 @@ class PortfolioReader(BaseReader):
     async def _summary(
         self,
         ex_id: str,
-        balances_raw: bytes | None,
-        positions_raw: bytes | None,
+        documents: tuple[bytes | None, bytes | None],
         quote: str,
         exchange: str | None,
         names: dict[str, set[str]],
+        *,
+        partial: bool,
     ) -> _Account:
+        balances_raw, positions_raw = documents
         account = _account(ex_id, balances_raw) if balances_raw is not None else None
         positions: list[Position] = []
         if positions_raw is not None:
@@ -154,6 +177,7 @@ class PortfolioReader(BaseReader):
             positions_value=float(totals.positions),
             unrealized_pnl=float(totals.pnl),
             unvalued=totals.unvalued,
+            partial=partial,
         )
         return _Account(summary, totals)
 
@@ -220,7 +244,9 @@ def _exchange_for(
     return None, None, f"no ticker exchange known for account {ex_id} (pass ?exchange=)"
 
 
-def _portfolio(quote: str, accounts: list[_Account], skipped: int) -> PortfolioSummary:
+def _portfolio(
+    quote: str, accounts: list[_Account], skipped: int, *, partial: bool
+) -> PortfolioSummary:
     accounts.sort(key=lambda account: _ex_id_order(account.summary.ex_id))
     return PortfolioSummary(
         quote=quote,
@@ -230,5 +256,6 @@ def _portfolio(quote: str, accounts: list[_Account], skipped: int) -> PortfolioS
         positions_value=float(exact_sum(a.totals.positions for a in accounts)),
         unrealized_pnl=float(exact_sum(a.totals.pnl for a in accounts)),
         unvalued=sum(a.totals.unvalued for a in accounts),
+        partial=partial,
         accounts=[account.summary for account in accounts],
     )

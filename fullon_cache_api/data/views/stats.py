@@ -13,7 +13,7 @@ from ..._access import may_hold, sees, sees_corrupt
 from ..._auth import Ownership
 from ..._codec import Undecodable, to_datetime
 from ..._redis import CacheClient, translate_errors
-from ...structs.orders import Order
+from ...structs.orders import Order, OrderQueues
 from ...structs.trades import Trade
 from ...structs.views import (
     OrderKeyStats,
@@ -22,7 +22,7 @@ from ...structs.views import (
     TradeStats,
     TradeStatusAge,
 )
-from .._base import BaseReader, text
+from .._base import BaseReader, Deadline, text
 from ..orders import OrderReader, _order, sees_order
 from ..trades import _trade
 from ._scan import age_of, exact_sum, hash_batches, list_windows, money
@@ -94,42 +94,54 @@ class StatsReader(BaseReader):
         super().__init__(redis)
         self._orders = OrderReader(redis)
 
-    async def orders(self, *, only: Ownership | None) -> OrderStats:
+    async def orders(self, *, only: Ownership | None, deadline: Deadline) -> OrderStats:
         """Per ``order_status:*`` hash (SCAN, TTL, then HGETALL or HSCAN pages): counts.
 
         Visibility follows the orders domain (`_access`): a non-admin sees the hash of an
         owned ex_id whole and, in exchange-named hashes, the orders carrying its ids; the
-        ``new_orders:*`` queues name no owner and are shown to admins only.
+        ``new_orders:*`` queues name no owner and are shown to admins only. Hashes are read
+        until done or `deadline` spent; the queues are then listed only if time is left.
         """
-        keys = [
-            key
-            for key in await self.scan_keys(f"{_ORDERS}*", "hash")
-            if may_hold(only, key.removeprefix(_ORDERS))
-        ]
+        scanned = await self.scan_typed(f"{_ORDERS}*", "hash", deadline)
+        keys = [key for key in scanned.keys if may_hold(only, key.removeprefix(_ORDERS))]
+        ttls = await self._ttls(keys)
+        stats: list[OrderKeyStats] = []
+        for key, ttl in zip(keys, ttls, strict=True):
+            if deadline.spent():
+                break
+            counts = await self._order_counts(key, only, deadline)
+            if counts.orders or counts.skipped:
+                stats.append(_key_stats(key.removeprefix(_ORDERS), counts, ttl))
+        queues = OrderQueues(count=0, skipped=0, queues=[])
+        if not deadline.spent():
+            queues = await self._orders.queues(only=only)
+        wrong = sum(sees_corrupt(only, key.removeprefix(_ORDERS)) for key in scanned.wrong_type)
+        return OrderStats(
+            count=len(stats),
+            orders=sum(stat.orders for stat in stats),
+            keys=stats,
+            queue_count=len(queues.queues),
+            queued=sum(queue.length for queue in queues.queues),
+            skipped=wrong + queues.skipped,
+            partial=deadline.cut,
+            queues=queues.queues,
+        )
+
+    async def _ttls(self, keys: list[str]) -> list[int]:
+        """TTL of each key, in one pipeline."""
         with translate_errors("order hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.ttl(key)
                 ttls: list[int] = await pipe.execute()
-        stats: list[OrderKeyStats] = []
-        for key, ttl in zip(keys, ttls, strict=True):
-            counts = await self._order_counts(key, only)
-            if counts.orders or counts.skipped:
-                stats.append(_key_stats(key.removeprefix(_ORDERS), counts, ttl))
-        queues = (await self._orders.queues(only=only)).queues
-        return OrderStats(
-            count=len(stats),
-            orders=sum(stat.orders for stat in stats),
-            keys=stats,
-            queue_count=len(queues),
-            queued=sum(queue.length for queue in queues),
-            queues=queues,
-        )
+        return ttls
 
-    async def _order_counts(self, key: str, only: Ownership | None) -> _OrderCounts:
+    async def _order_counts(
+        self, key: str, only: Ownership | None, deadline: Deadline
+    ) -> _OrderCounts:
         account = key.removeprefix(_ORDERS)
         counts = _OrderCounts()
-        async for batch in hash_batches(self.redis, key):
+        async for batch in hash_batches(self.redis, key, deadline):
             for order_id, raw in batch:
                 try:
                     order = _order(account, order_id, raw)
@@ -141,19 +153,25 @@ class StatsReader(BaseReader):
                     counts.add(order)
         return counts
 
-    async def trades(self, *, only: Ownership | None) -> TradeStats:
+    async def trades(self, *, only: Ownership | None, deadline: Deadline) -> TradeStats:
         """Per trade queue (SCAN ``trades:*`` and ``user_trades:*``, LLEN, LRANGE windows).
 
         Visibility follows the trades domain (`_access`): a non-admin sees the user queues of
         its uids whole and, in the shared ``trades:`` queues, the trades carrying its ids
-        (`length` then counts those); the ``TRADE:STATUS`` list is admin-only.
+        (`length` then counts those); the ``TRADE:STATUS`` list is admin-only. Queues are read
+        until done or `deadline` spent.
         """
         now = time.time()
-        statuses = await self._statuses(now)
+        statuses, skipped = await self._statuses(now, deadline)
+        skipped = skipped if only is None else 0
         queues: list[TradeQueueStats] = []
-        for key in await self.scan_keys("trades:*", "list"):
+        shared = await self.scan_typed("trades:*", "list", deadline)
+        skipped += len(shared.wrong_type) if only is None else 0
+        for key in shared.keys:
+            if deadline.spent():
+                break
             exchange, _, symbol_key = key.removeprefix("trades:").partition(":")
-            found = await self._queue(key, only, whole=only is None)
+            found = await self._queue(key, only, deadline, whole=only is None)
             if found is not None:
                 status = statuses.get(exchange)
                 queues.append(
@@ -167,11 +185,15 @@ class StatsReader(BaseReader):
                         status_age=status.age_seconds if status is not None else None,
                     )
                 )
-        for key in await self.scan_keys("user_trades:*", "list"):
+        users = await self.scan_typed("user_trades:*", "list", deadline)
+        skipped += sum(sees(only, uid=_uid_of(key)) for key in users.wrong_type)
+        for key in users.keys:
             uid, _, exchange = key.removeprefix("user_trades:").partition(":")
             if not sees(only, uid=uid):
                 continue
-            found = await self._queue(key, only, whole=True)
+            if deadline.spent():
+                break
+            found = await self._queue(key, only, deadline, whole=True)
             if found is not None:
                 queues.append(
                     _queue_stats(
@@ -187,15 +209,21 @@ class StatsReader(BaseReader):
         return TradeStats(
             count=len(queues),
             trades=sum(queue.length for queue in queues),
+            skipped=skipped,
+            partial=deadline.cut,
             queues=queues,
             statuses=list(statuses.values()) if only is None else [],
         )
 
-    async def _statuses(self, now: float) -> dict[str, TradeStatusAge]:
-        """Every ``TRADE:STATUS:{key}`` (SCAN, one MGET) by key, with its age."""
-        keys = await self.scan_keys(f"{_STATUS}*", "string")
-        if not keys:
-            return {}
+    async def _statuses(
+        self, now: float, deadline: Deadline
+    ) -> tuple[dict[str, TradeStatusAge], int]:
+        """Every ``TRADE:STATUS:{key}`` (SCAN, one MGET) by key, with its age; and how many
+        such keys are of another Redis type."""
+        scanned = await self.scan_typed(f"{_STATUS}*", "string", deadline)
+        keys = scanned.keys
+        if not keys or deadline.spent():
+            return {}, len(scanned.wrong_type)
         with translate_errors("trade statuses"):
             values: list[bytes | str | None] = await self.redis.mget(keys)
         found: dict[str, TradeStatusAge] = {}
@@ -205,15 +233,18 @@ class StatsReader(BaseReader):
             when = to_datetime(text(value))
             name = key.removeprefix(_STATUS)
             found[name] = TradeStatusAge(key=name, updated_at=when, age_seconds=age_of(when, now))
-        return found
+        return found, len(scanned.wrong_type)
 
-    async def _queue(self, key: str, only: Ownership | None, *, whole: bool) -> _Queue | None:
+    async def _queue(
+        self, key: str, only: Ownership | None, deadline: Deadline, *, whole: bool
+    ) -> _Queue | None:
         """Counts over the newest TRADE_SCAN_CAP trades of `key`, read TRADE_WINDOW at a time."""
         with translate_errors(key):
             length = int(await self.redis.llen(key))
         start = max(0, length - TRADE_SCAN_CAP)
         counts = _TradeCounts()
-        async for window in list_windows(self.redis, key, start, length - 1, TRADE_WINDOW):
+        windows = list_windows(self.redis, key, start, length - 1, TRADE_WINDOW, deadline)
+        async for window in windows:
             for raw in window:
                 try:
                     trade = _trade(raw)
@@ -229,6 +260,11 @@ class StatsReader(BaseReader):
         if counts.scanned:
             return _Queue(length=counts.scanned, partial=start > 0, counts=counts)
         return None
+
+
+def _uid_of(key: str) -> str:
+    """The uid of a ``user_trades:{uid}:{exchange}`` key."""
+    return key.removeprefix("user_trades:").partition(":")[0]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "processes": ("process:",),
 }
 _STATUS_SCAN_COUNT = 1000
-_MGET_CHUNK = 500
+_COMPONENTS = "process:components"
 
 
 def domain_of(key: str) -> str:
@@ -54,26 +54,34 @@ def domain_of(key: str) -> str:
 class StatusReader(BaseReader):
     """Process metrics and the cache-wide status."""
 
-    async def process_metrics(self) -> ProcessMetrics:
+    async def process_metrics(self, deadline: Deadline) -> ProcessMetrics:
         """HLEN of each ``process:active:{type}`` and ``process:components``, then SCAN
-        ``process:data:*`` (string) with one MGET per page for statuses and heartbeats."""
-        found = [
-            key.removeprefix("process:active:")
-            for key in await self.scan_keys("process:active:*", "hash")
-        ]
+        ``process:data:*`` (string) with one MGET per page for statuses and heartbeats, until
+        done or `deadline` spent. Keys of another Redis type are counted in `skipped`."""
+        active_scan = await self.scan_typed("process:active:*", "hash")
+        found = [key.removeprefix("process:active:") for key in active_scan.keys]
         types = sorted({*PROCESS_TYPES, *found})
+        keys = [*(f"process:active:{process_type}" for process_type in types), _COMPONENTS]
         with translate_errors("process hashes"):
             async with self.redis.pipeline(transaction=False) as pipe:
-                for process_type in types:
-                    pipe.hlen(f"process:active:{process_type}")
-                pipe.hlen("process:components")
-                *active, components = await pipe.execute()
+                for key in keys:
+                    pipe.hlen(key)
+                # A key of another type answers an error reply: it counts 0, and is skipped.
+                replies = await pipe.execute(raise_on_error=False)
+        *active, components = [reply if isinstance(reply, int) else 0 for reply in replies]
+        total, skipped = 0, len(active_scan.wrong_type)
+        for key, reply in zip(keys, replies, strict=True):
+            if isinstance(reply, Exception) and key not in active_scan.wrong_type:
+                self.skipped(key, "process hashes", reply)
+                skipped += 1
         now = time.time()
-        total, skipped = 0, 0
         by_status: Counter[str] = Counter()
         oldest: tuple[datetime, str] | None = None
-        async for keys in self._chunks("process:data:*", "string"):
+        async for keys, wrong in self._chunks("process:data:*", "string", deadline):
             total += len(keys)
+            skipped += wrong
+            if not keys:
+                continue
             with translate_errors("process:data keys"):
                 values: list[bytes | str | None] = await self.redis.mget(keys)
             for key, raw in zip(keys, values, strict=True):
@@ -99,6 +107,7 @@ class StatusReader(BaseReader):
             oldest_heartbeat_age_seconds=age_of(oldest[0], now) if oldest else None,
             oldest_heartbeat_process=oldest[1] if oldest else None,
             skipped=skipped,
+            partial=deadline.cut,
         )
 
     async def cache_status(self, budget: float) -> CacheStatus:
@@ -128,16 +137,15 @@ class StatusReader(BaseReader):
             elapsed_ms=deadline.elapsed_ms,
         )
 
-    async def _chunks(self, pattern: str, key_type: str) -> AsyncIterator[list[str]]:
-        """Keys matching `pattern`, in lists of at most _MGET_CHUNK (bounded memory)."""
-        chunk: list[str] = []
-        async for key in self._scan(pattern, key_type):
-            chunk.append(key)
-            if len(chunk) >= _MGET_CHUNK:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+    async def _chunks(
+        self, pattern: str, key_type: str, deadline: Deadline
+    ) -> AsyncIterator[tuple[list[str], int]]:
+        """Per SCAN step: its keys of `key_type` (at most SCAN_COUNT: bounded memory) and how
+        many of another type; no step once `deadline` is spent."""
+        if deadline.spent():
+            return
+        async for keys, wrong in self.typed_batches(pattern, key_type, deadline):
+            yield keys, len(wrong)
 
 
 def _redis_info(info: dict[str, Any]) -> RedisInfo:
