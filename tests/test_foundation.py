@@ -3,14 +3,12 @@ patterns on ticker paths, exchanges found by SCAN, and no PING in front of reads
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import msgspec
 import pytest
-import redis
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
@@ -18,6 +16,7 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
 
+from .monitor import monitored
 from .surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
@@ -103,27 +102,12 @@ async def test_reads_are_not_preceded_by_ping(flushed: RedisServer, writer: Cach
     """fullon_cache PINGs before every call; the gateway does not: MONITOR sees no PING while
     every route but /health (whose job it is) is read."""
     await seed_surface(writer)
-    commands: list[str] = []
-    ready = threading.Event()
-
-    def watch() -> None:
-        with redis.Redis(port=flushed.port) as admin, admin.monitor() as monitor:
-            ready.set()
-            for event in monitor.listen():
-                if event["command"] == "ECHO end-of-crawl":
-                    return
-                commands.append(event["command"].split(" ", 1)[0].upper())
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    assert ready.wait(5)
     settings = Settings(redis_url=flushed.url, near_cache_ttl=0.0)  # every read reaches Redis
-    async with http_client(create_app(settings=settings, auth=False)) as http:
-        for template, path in SAMPLES.items():
-            if template != "/health":
-                assert (await http.get(path)).status_code == 200, template
-    with redis.Redis(port=flushed.port) as admin:
-        admin.echo("end-of-crawl")
-    watcher.join(5)
+    with monitored(flushed.port) as seen:
+        async with http_client(create_app(settings=settings, auth=False)) as http:
+            for template, path in SAMPLES.items():
+                if template != "/health":
+                    assert (await http.get(path)).status_code == 200, template
+    commands = [command for _, command in seen]
     assert len(commands) >= len(SAMPLES), "MONITOR captured too little"
     assert "PING" not in commands, msgspec.json.encode(commands).decode()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +15,7 @@ from websockets.asyncio.client import connect
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
+from .monitor import monitored
 from .streams_support import Gateway, eventually, pubsub_counts, serve, sse
 from .surface import NOW, SAMPLES, STREAM_SAMPLES, seed_surface
 
@@ -144,36 +144,20 @@ async def websocket_ticker_snapshot(gateway: Gateway) -> None:
 async def test_monitor_sees_no_write(seeded_acl: RedisServer) -> None:
     """MONITOR during a full crawl, streams included, records only read, connection and
     (un)subscribe commands from the gateway (the test's own writes and probes are left out)."""
-    seen: list[tuple[str, str]] = []  # (client address, command)
-    ready = threading.Event()
-
-    def watch() -> None:
-        with redis.Redis(port=seeded_acl.port) as admin, admin.monitor() as monitor:
-            ready.set()
-            for event in monitor.listen():
-                if event["command"] == "ECHO end-of-crawl":
-                    return
-                address = f"{event['client_address']}:{event['client_port']}"
-                seen.append((address, event["command"].split(" ", 1)[0].upper()))
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    assert ready.wait(5)
     # One connection, so its address tells the test's commands apart from the gateway's.
     admin = Redis(port=seeded_acl.port, single_connection_client=True)
     try:
         admin_address = (await admin.client_info())["addr"]
-        async with (
-            serve(Settings(redis_url=seeded_acl.url), auth=False) as gateway,
-            httpx.AsyncClient(base_url=gateway.url, timeout=10) as http,
-        ):
-            for path in SAMPLES.values():
-                assert (await http.get(path)).status_code == 200, path
-            await crawl_streams(gateway, admin)
-        await admin.echo("end-of-crawl")
+        with monitored(seeded_acl.port) as seen:
+            async with (
+                serve(Settings(redis_url=seeded_acl.url), auth=False) as gateway,
+                httpx.AsyncClient(base_url=gateway.url, timeout=10) as http,
+            ):
+                for path in SAMPLES.values():
+                    assert (await http.get(path)).status_code == 200, path
+                await crawl_streams(gateway, admin)
     finally:
         await admin.aclose()
-    watcher.join(5)
     sent = {command for address, command in seen if address != admin_address}
     assert sent >= PUBSUB, "MONITOR did not capture the streams' (un)subscriptions"
     assert sent <= ALLOWED, sent - ALLOWED
