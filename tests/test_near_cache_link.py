@@ -138,7 +138,7 @@ async def test_silent_link_is_given_up(settings: Settings, flushed: RedisServer)
 @pytest.fixture(scope="module")
 def acl_server() -> Iterator[RedisServer]:
     """Users: `reader` (the README's read-only ACL) and `tracker` (plus CLIENT TRACKING)."""
-    read_only = "-@all +@read +@connection -@write -@dangerous +ping +info +client|setname"
+    read_only = "-@all +@read -@write -@dangerous +hello +auth +select +ping +info +client|setname"
     with RedisServer(
         extra_config=[
             f"user reader on >reader-pw ~* &* {read_only}",

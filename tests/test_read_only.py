@@ -27,11 +27,11 @@ pytestmark = pytest.mark.anyio
 # needs SUBSCRIBE/PSUBSCRIBE, and UNSUBSCRIBE/PUNSUBSCRIBE when the last client of a topic goes.
 PUBSUB_ACL = "+subscribe +psubscribe +unsubscribe +punsubscribe"
 READER_ACL = (
-    "user reader on >reader-pw ~* &* -@all +@read +@connection -@write -@dangerous "
+    "user reader on >reader-pw ~* &* -@all +@read -@write -@dangerous +hello +auth +select "
     f"+ping +info +client|setname {PUBSUB_ACL}"
 )
 TRACKING_READER_ACL = (
-    "user tracker on >tracker-pw ~* &* -@all +@read +@connection -@write -@dangerous "
+    "user tracker on >tracker-pw ~* &* -@all +@read -@write -@dangerous +hello +auth +select "
     f"+ping +info +client|setname +client|tracking {PUBSUB_ACL}"
 )
 
