@@ -4,11 +4,14 @@ admin and as a non-admin owner (through an ownership hook), directly and under t
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import jwt
 import pytest
 from starlette.applications import Starlette
@@ -17,6 +20,7 @@ from starlette.routing import Match, Mount
 from fullon_cache_api import Identity, Ownership, Settings, create_app
 from fullon_cache_api._app import all_routes
 from fullon_cache_api._auth import hash_api_key
+from fullon_cache_api._openapi import build_openapi
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.demo.seed import seed
@@ -296,3 +300,31 @@ async def test_shadowed_order_ids_stay_reachable(gateway: Starlette, writer: Cac
     assert [(o["key"], o["order_id"]) for o in found.json()["orders"]] == [("queue", "size")]
     listed = await get(gateway, "/orders/queue", ADMIN)
     assert [o["order_id"] for o in listed.json()["orders"]] == ["size"]
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+# The README's examples of the specification's paths, in the order its block shows them.
+EXAMPLES = [
+    "/orders/{order_id}/status",
+    "/orders/queue/size",
+    "/bots/{bot_id}/status",
+    "/bots/blocks/{ex_id}/{symbol}",
+    "/trades/queue/status",
+    "/processes/status",
+    "/users/{uid}/summary",
+    "/me/summary",
+]
+
+
+def test_openapi_documents_each_path_and_the_readme_examples_fit_it() -> None:
+    """Every specified path is an operation of the OpenAPI document, and the README's example
+    answer of each validates against that operation's documented 200 schema."""
+    document = build_openapi(all_routes())
+    block = README.read_text().split("<summary>The specification's paths:", 1)[1]
+    block = block.split("```json\n", 1)[1].split("```", 1)[0]
+    examples = [json.loads(line) for line in block.splitlines() if line.strip()]
+    assert len(examples) == len(EXAMPLES)
+    for path, example in zip(EXAMPLES, examples, strict=True):
+        operation = document["paths"][path]["get"]
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        jsonschema.validate(example, {**schema, "components": document["components"]})
