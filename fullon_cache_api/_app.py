@@ -34,6 +34,7 @@ from .routes import (
     streams,
     tickers,
     trades,
+    users,
     views,
     ws,
 )
@@ -47,7 +48,10 @@ def all_routes() -> list[BaseRoute]:
     """The whole HTTP and WebSocket surface, in matching order (static segments first).
 
     Derived views (``/tickers/status``...) and streams (``.../stream``) come before the
-    domain tables so their static segments win over the domains' path parameters.
+    domain tables so their static segments win over the domains' path parameters; within a
+    domain table the specification's literal paths (``/orders/queue/size``,
+    ``/orders/{order_id}/status``, ``/trades/queue/status``, ``/processes/status``...) come
+    before the parameterised routes they would otherwise fall into.
     """
     return [
         *docs.routes,
@@ -62,6 +66,7 @@ def all_routes() -> list[BaseRoute]:
         *trades.routes,
         *ohlcv.routes,
         *processes.routes,
+        *users.routes,
     ]
 
 

@@ -260,7 +260,7 @@ def _operation(
     domain = _domain(route)
     access = _access(template, route, public_paths)
     summary, _, details = (inspect.getdoc(route.endpoint) or template).partition("\n\n")
-    parameters = [*_path_parameters(template), *_query_parameters(route)]
+    parameters = [*_path_parameters(template, route), *_query_parameters(route)]
     return {
         "operationId": _operation_id(route.name.lstrip("_"), domain, unique=unique),
         # Summaries are plain text (no Markdown): one line, no backquotes.
@@ -298,10 +298,12 @@ def _domain(route: Route) -> str:
     return module.rsplit(".", 1)[-1].lstrip("_") or "default"
 
 
-def _path_parameters(template: str) -> list[dict[str, Any]]:
+def _path_parameters(template: str, route: Route) -> list[dict[str, Any]]:
+    # A route may validate a parameter with its own shape (`ApiRoute.path_patterns`).
+    patterns = {**PATH_PATTERNS, **getattr(route, "path_patterns", {})}
     parameters = []
     for name, converter in _TEMPLATE_PARAM.findall(template):
-        pattern = PATH_PATTERNS.get(name)
+        pattern = patterns.get(name)
         schema = _pattern_schema(pattern) if pattern else _converter_schema(converter)
         description = pattern.description if pattern else name.replace("_", " ")
         if converter == "path":
@@ -353,7 +355,8 @@ def _responses(
     if "application/json" in success.get("content", {}):  # ETag'd: revalidation answers 304
         responses["304"] = _ref("NotModified")
     data = hasattr(route, "response")  # a data route reaches Redis; the others never do
-    addressed = "{" in template  # a path parameter names something that may not exist
+    # A path parameter names something that may not exist (or the route says it can miss).
+    addressed = getattr(route, "may_miss", "{" in template)
     for error in _ERRORS:
         if _may_answer(error, access=access, data=data, addressed=addressed):
             responses[str(error.status)] = _ref(error.__name__)

@@ -47,6 +47,15 @@ SAMPLES = {
     "/trades/stats": "/trades/stats",
     "/bots/activity": "/bots/activity",
     "/processes/metrics": "/processes/metrics",
+    # The original specification's paths, as spelled.
+    "/orders/queue/size": "/orders/queue/size",
+    "/orders/{order_id}/status": "/orders/EX_1/status",
+    "/bots/blocks/{ex_id}/{symbol:path}": "/bots/blocks/1/BTC/USDT",
+    "/bots/{bot_id}/status": "/bots/42/status",
+    "/trades/queue/status": "/trades/queue/status",
+    "/processes/status": "/processes/status",
+    "/users/{uid}/summary": "/users/7/summary",
+    "/me/summary": "/me/summary",
 }
 
 # Server-Sent Events routes (template -> sample path): crawled by the stream tests, not by the

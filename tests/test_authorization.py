@@ -48,7 +48,9 @@ MINE, FOREIGN, LIST, SHARED, ADMIN_ONLY = "mine", "foreign", "list", "shared", "
 #   MINE: 200 with A's data only; FOREIGN: B's resource, a 404 equal to a real miss;
 #   LIST: a list endpoint over both owners' data, A sees only its own (empty, not 404, when
 #   nothing is granted); SHARED: one key holding both owners' entries, A sees only its own (a
-#   miss when none is theirs); ADMIN_ONLY: containers naming no owner, A sees nothing.
+#   miss when none is theirs); ADMIN_ONLY: containers naming no owner, A sees nothing of
+#   A's marked data. A LOOKUP route answers 200 either way: its "miss" is the answer for an
+#   absent entry, which a foreign one must equal.
 CASES: dict[str, list[tuple[str, str]]] = {
     "/accounts": [("/accounts", LIST)],
     "/accounts/{ex_id}": [("/accounts/1", MINE), ("/accounts/2", FOREIGN)],
@@ -80,6 +82,20 @@ CASES: dict[str, list[tuple[str, str]]] = {
     "/bots/blocks": [("/bots/blocks", LIST)],
     "/bots/opening-positions": [("/bots/opening-positions", LIST)],
     "/bots/{bot_id}": [("/bots/42", MINE), ("/bots/43", FOREIGN)],
+    "/orders/queue/size": [("/orders/queue/size", ADMIN_ONLY)],
+    "/orders/{order_id}/status": [
+        ("/orders/OWNA_1/status", MINE),
+        ("/orders/OWNA_2/status", MINE),
+        ("/orders/OWNB_1/status", FOREIGN),
+        ("/orders/OWNB_2/status", FOREIGN),
+    ],
+    "/bots/{bot_id}/status": [("/bots/42/status", MINE), ("/bots/43/status", FOREIGN)],
+    "/bots/blocks/{ex_id}/{symbol:path}": [
+        ("/bots/blocks/1/OWNA/USDT", MINE),
+        ("/bots/blocks/2/OWNB/USDT", FOREIGN),
+    ],
+    # A sees its own user queue there, but no shared queue and no marked data.
+    "/trades/queue/status": [("/trades/queue/status", ADMIN_ONLY)],
     "/trades": [("/trades", ADMIN_ONLY)],
     "/trades/users/{uid}/{exchange}": [
         ("/trades/users/7/binance", MINE),
@@ -91,6 +107,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("/trades/kraken/OWNB/USD", FOREIGN),
     ],
 }  # fmt: skip
+
+# Routes answering 200 whether or not the entry exists (the answer says which).
+LOOKUPS = {"/bots/blocks/{ex_id}/{symbol:path}"}
 
 # What identifies each owner's data in a body: its marker, and the order hash named by its ex_id.
 MARKERS = {A.tag: (A.tag, '"key":"1"'), B.tag: (B.tag, '"key":"2"')}
@@ -186,14 +205,16 @@ AS_ADMIN = {"x-api-key": ADMIN_KEY}
 ALL_CASES = [(template, path, kind) for template, cases in CASES.items() for path, kind in cases]
 
 
-async def real_misses(app: Starlette) -> dict[str, Any]:
-    """What an admin gets for every FOREIGN path while the cache is empty: the real misses."""
+async def real_misses(app: Starlette) -> dict[str, tuple[int, Any]]:
+    """What an admin gets for every FOREIGN path while the cache is empty: the real misses
+    (404, or for a lookup its 200 answer for an absent entry)."""
     misses = {}
-    for _, path, kind in ALL_CASES:
+    for template, path, kind in ALL_CASES:
         if kind == FOREIGN:
             response = await get(app, path, **AS_ADMIN)
-            assert response.status_code == 404, (path, response.text)
-            misses[path] = response.json()
+            expected = 200 if template in LOOKUPS else 404
+            assert response.status_code == expected, (path, response.text)
+            misses[path] = (response.status_code, response.json())
     return misses
 
 
@@ -222,13 +243,15 @@ async def test_owner_sees_own_data_only(make_app: MakeApp, writer: CacheWriter) 
         response = await get(app, path, **as_user(A))
         where = (template, path, response.text)
         if kind == FOREIGN:
-            assert response.status_code == 404, where
-            assert response.json() == misses[path], where
-            assert response.headers["content-type"] == "application/problem+json"
+            assert (response.status_code, response.json()) == misses[path], where
+            if template not in LOOKUPS:
+                assert response.headers["content-type"] == "application/problem+json"
             continue
         assert response.status_code == 200, where
         assert not mark_of(B, response.text), where
         assert mark_of(A, response.text) == (kind != ADMIN_ONLY), where
+        if template in LOOKUPS:  # the pair is echoed: the answer itself must say "yours"
+            assert response.json()["blocked"] is True, where
 
 
 async def test_admin_sees_everything(make_app: MakeApp, writer: CacheWriter) -> None:
@@ -239,6 +262,8 @@ async def test_admin_sees_everything(make_app: MakeApp, writer: CacheWriter) -> 
     for template, path, kind in ALL_CASES:
         response = await get(app, path, **AS_ADMIN)
         assert response.status_code == 200, (template, path, response.text)
+        if template in LOOKUPS:
+            assert response.json()["blocked"] is True, path
         if kind in {LIST, SHARED, ADMIN_ONLY}:
             assert mark_of(A, response.text) and mark_of(B, response.text), path
         else:
@@ -269,6 +294,10 @@ async def test_nothing_without_grant(
     for identity in (as_user(stranger), {"x-api-key": SERVICE_KEY}):
         for template, path, kind in ALL_CASES:
             response = await get(app, path, **identity)
+            if template in LOOKUPS:  # the pair asked for is echoed: the answer is "none"
+                assert response.status_code == 200, (template, path, response.text)
+                assert (response.json()["blocked"], response.json()["bot"]) == (False, None)
+                continue
             expected = 200 if kind in {LIST, ADMIN_ONLY} else 404
             assert response.status_code == expected, (template, path, response.text)
             if expected == 200:  # a 404 detail names the id asked for, markers included

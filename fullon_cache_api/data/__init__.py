@@ -9,8 +9,10 @@ from .health import HealthReader
 from .ohlcv import OhlcvReader
 from .orders import OrderReader
 from .processes import ProcessReader
+from .queues import QueueReader
 from .tickers import TickerReader
 from .trades import TradeReader
+from .users import UserReader
 from .views import ViewReader
 
 __all__ = ["CacheReader"]
@@ -30,3 +32,5 @@ class CacheReader:
         self.ohlcv = OhlcvReader(redis)
         self.processes = ProcessReader(redis)
         self.views = ViewReader(redis)
+        self.queues = QueueReader(redis)
+        self.users = UserReader(redis)

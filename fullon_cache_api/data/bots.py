@@ -18,6 +18,7 @@ from .._errors import CorruptEntry, NotFound
 from .._redis import translate_errors
 from ..structs.bots import (
     Block,
+    BlockCheck,
     BlockList,
     Bot,
     BotList,
@@ -106,6 +107,20 @@ class BotReader(BaseReader):
                 marks.append(mark)
         marks.sort(key=lambda mark: (_natural(mark.ex_id), mark.symbol))
         return OpeningPositionList(count=len(marks), skipped=skipped, opening_positions=marks)
+
+    async def block(self, ex_id: str, symbol: str, *, only: Ownership | None = None) -> BlockCheck:
+        """fullon_cache's ``is_blocked``: HGET ``block_exchange`` ``{ex_id}:{symbol}``.
+
+        An empty holder is no block (fullon_cache's callers test the id's truth). A block held
+        by a bot the caller may not see reads as no block, as ``blocks`` leaves it out: a
+        foreign block cannot be told from none.
+        """
+        with translate_errors(_BLOCK_EXCHANGE):
+            raw = await self.redis.hget(_BLOCK_EXCHANGE, f"{ex_id}:{symbol}")
+        holder = text(raw) if raw is not None else ""
+        if holder and not sees_bot_mark(only, ex_id, holder):
+            holder = ""
+        return BlockCheck(ex_id=ex_id, symbol=symbol, blocked=bool(holder), bot=holder or None)
 
 
 def _remembered_bot(bot_id: str, raw: bytes | str) -> Bot:

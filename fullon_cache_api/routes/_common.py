@@ -31,8 +31,10 @@ class ApiRoute(Route):
 
     `response` is the Struct type of a 200 body, `query` the query parameters the endpoint
     reads (name -> the Pattern or Bound it validates with; path parameters are described by
-    `_params.PATH_PATTERNS`), `access` who may call it. While handling, the route puts itself in
-    the scope so logging and metrics can name the route template, never the raw path.
+    `_params.PATH_PATTERNS`, or by `path_patterns` where a route's parameter takes another
+    shape), `access` who may call it. `may_miss` says whether it can answer 404 (by default:
+    when its path names something). While handling, the route puts itself in the scope so
+    logging and metrics can name the route template, never the raw path.
     """
 
     def __init__(
@@ -43,11 +45,15 @@ class ApiRoute(Route):
         response: Any,
         query: Mapping[str, Pattern | Bound] | None = None,
         access: Access = "market",
+        path_patterns: Mapping[str, Pattern] | None = None,
+        may_miss: bool | None = None,
     ) -> None:
         super().__init__(path, endpoint, methods=["GET"])
         self.response = response
         self.query: dict[str, Pattern | Bound] = dict(query or {})
         self.access: Access = access
+        self.path_patterns: dict[str, Pattern] = dict(path_patterns or {})
+        self.may_miss = "{" in path if may_miss is None else may_miss
         # A coroutine endpoint is called from `handle` itself: no Starlette wrapper, no frame.
         self._direct: Callable[[Request], Awaitable[Response]] | None = None
         self._respond_app: ASGIApp | None = None

@@ -9,10 +9,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import BOT_ID, path_param
+from .._params import ACCOUNT, BOT_ID, SYMBOL, Pattern, path_param
 from .._responses import MsgspecResponse
-from ..structs.bots import BlockList, Bot, BotList, OpeningPositionList
+from ..structs.bots import BlockCheck, BlockList, Bot, BotList, OpeningPositionList
 from ._common import ApiRoute, ownership_of, reader_from
+
+# ``block_exchange`` fields start with an ex_id or, as callers also write them, an exchange.
+BLOCK_EX_ID = Pattern(
+    "ex_id", ACCOUNT.regex, ACCOUNT.max_length, "ex_id, or the exchange name a block was set with"
+)
 
 
 async def list_bots(request: Request) -> Response:
@@ -33,6 +38,26 @@ async def list_opening_positions(request: Request) -> Response:
     return MsgspecResponse(await reader_from(request).bots.opening_positions(only=only))
 
 
+async def block_check(request: Request) -> Response:
+    """Whether an exchange/symbol pair is blocked, and by which bot; 200 either way.
+
+    fullon_cache's ``is_blocked(ex_id, symbol)``: HGET ``block_exchange`` ``{ex_id}:{symbol}``
+    (the symbol may hold ``/`` and ``:``). A block held by a bot you do not own reads as no
+    block, as ``/bots/blocks`` leaves it out.
+    """
+    ex_id = path_param(request, "ex_id", BLOCK_EX_ID)
+    symbol = path_param(request, "symbol", SYMBOL)
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).bots.block(ex_id, symbol, only=only))
+
+
+async def bot_status(request: Request) -> Response:
+    """One bot's status document (as /bots/{bot_id}); 404 for an unknown bot."""
+    bot_id = path_param(request, "bot_id", BOT_ID)
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).bots.one(bot_id, only=only))
+
+
 async def one_bot(request: Request) -> Response:
     """One bot's status document."""
     bot_id = path_param(request, "bot_id", BOT_ID)
@@ -44,10 +69,19 @@ routes = [
     ApiRoute("/bots", list_bots, response=BotList, access="private"),
     ApiRoute("/bots/blocks", list_blocks, response=BlockList, access="private"),
     ApiRoute(
+        "/bots/blocks/{ex_id}/{symbol:path}",
+        block_check,
+        response=BlockCheck,
+        path_patterns={"ex_id": BLOCK_EX_ID},
+        may_miss=False,
+        access="private",
+    ),
+    ApiRoute(
         "/bots/opening-positions",
         list_opening_positions,
         response=OpeningPositionList,
         access="private",
     ),
+    ApiRoute("/bots/{bot_id}/status", bot_status, response=Bot, access="private"),
     ApiRoute("/bots/{bot_id}", one_bot, response=Bot, access="private"),
 ]

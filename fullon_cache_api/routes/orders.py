@@ -2,6 +2,10 @@
 
 Private: a non-admin sees hashes keyed by the ex_ids it owns, and in exchange-named hashes
 only the orders carrying its ids; open-order queues name no owner and are admin-only.
+
+The specification's ``/orders/queue/size`` and ``/orders/{order_id}/status`` come before
+``/orders/{account}/{order_id}``: an order stored under the id ``status`` (or ``size`` under
+``queue``) is reached through ``/orders?order_id=`` or ``/orders/{account}`` instead.
 """
 
 from __future__ import annotations
@@ -9,13 +13,33 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import ACCOUNT, ORDER_ID, STATUS, SYMBOL, Bound, path_param, query_int, query_text
+from .._params import (
+    ACCOUNT,
+    ORDER_ID,
+    STATUS,
+    SYMBOL,
+    Bound,
+    Pattern,
+    path_param,
+    query_int,
+    query_text,
+)
 from .._responses import MsgspecResponse
-from ..structs.orders import Order, OrderHashes, OrderList, OrderMatches, OrderQueues
+from ..structs.orders import (
+    Order,
+    OrderHashes,
+    OrderList,
+    OrderMatches,
+    OrderQueues,
+    OrderStatus,
+    OrderStatusList,
+)
 from ._common import ApiRoute, ownership_of, reader_from
 
 # Orders returned by one list call; a hash holds every order of an account, so cap it.
 ORDER_LIMIT = Bound(default=1000, minimum=1, maximum=10000)
+# The name of an open-order queue, ``new_orders:{local_oid}``.
+LOCAL_OID = Pattern("local_oid", r"[A-Za-z0-9][A-Za-z0-9_.\-:]*", 128, "open-order queue id")
 
 
 async def list_order_hashes(request: Request) -> Response:
@@ -32,6 +56,55 @@ async def list_queues(request: Request) -> Response:
     """Open-order queues (``new_orders:*``) with their lengths; nothing is popped (admin only)."""
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).orders.queues(only=only))
+
+
+async def queue_size(request: Request) -> Response:
+    """Open-order queue sizes (fullon_cache's get_queue_size), as /orders/queues.
+
+    Every ``new_orders:*`` queue with its length (SCAN, LLEN each); with `local_oid`, that
+    queue alone (TYPE + LLEN, no SCAN). Nothing is popped. The queues name no owner: admins
+    only, others get an empty list.
+    """
+    local_oid = query_text(request, "local_oid", LOCAL_OID)
+    only = await ownership_of(request)
+    reader = reader_from(request)
+    if local_oid is None:
+        return MsgspecResponse(await reader.orders.queues(only=only))
+    return MsgspecResponse(await reader.queues.open_orders(local_oid, only=only))
+
+
+async def order_status(request: Request) -> Response:
+    """The status of one order wherever it is cached; 404 when no order hash holds it.
+
+    Every ``order_status:*`` hash, keyed by exchange name or by ex_id, is searched (SCAN, then
+    HGET each), as ``/orders?order_id=`` does; each hit names the key it was found under. An
+    order you do not own is not shown (a 404 when none is yours).
+    """
+    order_id = path_param(request, "order_id", ORDER_ID)
+    only = await ownership_of(request)
+    found = await reader_from(request).orders.find(order_id, only=only)
+    return MsgspecResponse(_statuses(found))
+
+
+def _statuses(found: OrderMatches) -> OrderStatusList:
+    statuses = [
+        OrderStatus(
+            key=order.key,
+            order_id=order.order_id,
+            status=order.status,
+            symbol=order.symbol,
+            side=order.side,
+            order_type=order.order_type,
+            volume=order.volume,
+            final_volume=order.final_volume,
+            price=order.price,
+            timestamp=order.timestamp,
+        )
+        for order in found.orders
+    ]
+    return OrderStatusList(
+        order_id=found.order_id, count=found.count, skipped=found.skipped, orders=statuses
+    )
 
 
 async def account_orders(request: Request) -> Response:
@@ -64,6 +137,15 @@ routes = [
         access="private",
     ),
     ApiRoute("/orders/queues", list_queues, response=OrderQueues, access="private"),
+    # The specification's literal paths, before the parameterised ones they would fall into.
+    ApiRoute(
+        "/orders/queue/size",
+        queue_size,
+        response=OrderQueues,
+        query={"local_oid": LOCAL_OID},
+        access="private",
+    ),
+    ApiRoute("/orders/{order_id}/status", order_status, response=OrderStatusList, access="private"),
     ApiRoute(
         "/orders/{account}",
         account_orders,

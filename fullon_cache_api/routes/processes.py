@@ -8,7 +8,13 @@ from starlette.responses import Response
 from .._params import COMPONENT, PROCESS_ID, PROCESS_TYPE, Bound, path_param, query_int, query_text
 from .._responses import MsgspecResponse
 from ..data.processes import DEFAULT_WINDOW_MINUTES
-from ..structs.processes import Process, ProcessHealth, ProcessList
+from ..structs.processes import (
+    Process,
+    ProcessBrief,
+    ProcessHealth,
+    ProcessList,
+    ProcessStatus,
+)
 from ._common import ApiRoute, reader_from
 
 # Minutes back an active entry (and its heartbeat) counts as live: default 5 as in
@@ -32,6 +38,42 @@ async def processes_health(request: Request) -> Response:
     return MsgspecResponse(await reader_from(request).processes.system_health())
 
 
+async def process_status(request: Request) -> Response:
+    """Process monitoring at a glance: active processes and the system health summary.
+
+    The processes active in the last `since_minutes` (default 5) with their type, component,
+    status, heartbeat age and staleness (as /processes), and the health summary over the last
+    60 minutes (as /processes/health).
+    """
+    since_minutes = query_int(request, "since_minutes", SINCE_MINUTES)
+    processes = reader_from(request).processes
+    active = await processes.active(since_minutes=since_minutes)
+    health = await processes.system_health()
+    return MsgspecResponse(
+        ProcessStatus(
+            since_minutes=active.since_minutes,
+            count=active.count,
+            skipped=active.skipped,
+            expired=active.expired,
+            processes=[_brief(process) for process in active.processes],
+            health=health,
+        )
+    )
+
+
+def _brief(process: Process) -> ProcessBrief:
+    return ProcessBrief(
+        process_id=process.process_id,
+        process_type=process.process_type,
+        component=process.component,
+        status=process.status,
+        message=process.message,
+        heartbeat=process.heartbeat,
+        heartbeat_age_seconds=process.heartbeat_age_seconds,
+        heartbeat_stale=process.heartbeat_stale,
+    )
+
+
 async def one_process(request: Request) -> Response:
     """One process document; `since_minutes` is the window its heartbeat is judged against."""
     process_id = path_param(request, "process_id", PROCESS_ID)
@@ -48,6 +90,12 @@ routes = [
         query={"type": PROCESS_TYPE, "component": COMPONENT, "since_minutes": SINCE_MINUTES},
     ),
     ApiRoute("/processes/health", processes_health, response=ProcessHealth),
+    ApiRoute(
+        "/processes/status",
+        process_status,
+        response=ProcessStatus,
+        query={"since_minutes": SINCE_MINUTES},
+    ),
     ApiRoute(
         "/processes/{process_id:path}",
         one_process,

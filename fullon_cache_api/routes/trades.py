@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from .._params import EXCHANGE, SYMBOL, UID, Bound, path_param, query_int
 from .._responses import MsgspecResponse
-from ..structs.trades import TradeList, TradeOverview, UserTradeList
+from ..structs.trades import TradeList, TradeOverview, TradeQueueStatus, UserTradeList
 from ._common import ApiRoute, ownership_of, reader_from
 
 # How many of the newest trades one request returns.
@@ -24,6 +24,19 @@ async def overview(request: Request) -> Response:
     """Trade queues with their lengths, and the last update time of each trade status (admin)."""
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).trades.overview(only=only))
+
+
+async def queue_status(request: Request) -> Response:
+    """Every trade queue with its length and its exchange's TRADE:STATUS time and age.
+
+    SCAN ``trades:*`` and ``user_trades:*`` (lists) and ``TRADE:STATUS:*`` (strings), then one
+    pipeline: LLEN per queue and an MGET of the statuses; nothing is consumed. Admins see
+    every queue and status; others only the ``user_trades:{uid}:*`` queues of their uids (the
+    shared ``trades:`` queues name no owner, as on /trades). The scans stop after the Redis
+    socket timeout (``partial: true``).
+    """
+    only = await ownership_of(request)
+    return MsgspecResponse(await reader_from(request).queues.trade_queues(only=only))
 
 
 async def user_trades(request: Request) -> Response:
@@ -48,6 +61,8 @@ async def symbol_trades(request: Request) -> Response:
 
 routes = [
     ApiRoute("/trades", overview, response=TradeOverview, access="private"),
+    # Before /trades/{exchange}/{symbol}: an exchange named "queue" is not addressable there.
+    ApiRoute("/trades/queue/status", queue_status, response=TradeQueueStatus, access="private"),
     ApiRoute(
         "/trades/users/{uid}/{exchange}",
         user_trades,

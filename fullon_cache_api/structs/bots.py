@@ -7,7 +7,16 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Block", "BlockList", "Bot", "BotList", "Feed", "OpeningPosition", "OpeningPositionList"]
+__all__ = [
+    "Block",
+    "BlockCheck",
+    "BlockList",
+    "Bot",
+    "BotList",
+    "Feed",
+    "OpeningPosition",
+    "OpeningPositionList",
+]
 
 
 class Feed(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,3 +74,12 @@ class OpeningPositionList(msgspec.Struct, frozen=True, kw_only=True):
     count: int
     skipped: int
     opening_positions: list[OpeningPosition]
+
+
+class BlockCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """fullon_cache's ``is_blocked(ex_id, symbol)``: whether a bot holds the pair, and which."""
+
+    ex_id: str
+    symbol: str
+    blocked: bool
+    bot: str | None

@@ -14,6 +14,8 @@ __all__ = [
     "OrderMatches",
     "OrderQueue",
     "OrderQueues",
+    "OrderStatus",
+    "OrderStatusList",
 ]
 
 
@@ -98,3 +100,28 @@ class OrderQueues(msgspec.Struct, frozen=True, kw_only=True):
     count: int
     skipped: int
     queues: list[OrderQueue]
+
+
+class OrderStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an order is cached (`key`: exchange name or ex_id) and its state there."""
+
+    key: str
+    order_id: str
+    status: str | None
+    symbol: str | None
+    side: str | None
+    order_type: str | None
+    volume: float | None
+    final_volume: float | None
+    price: float | None
+    timestamp: datetime | None
+
+
+class OrderStatusList(msgspec.Struct, frozen=True, kw_only=True):
+    """The status of `order_id` in every ``order_status:*`` hash holding it, by key; `skipped`
+    counts hashes where it is stored corrupt (or keys of another Redis type)."""
+
+    order_id: str
+    count: int
+    skipped: int
+    orders: list[OrderStatus]

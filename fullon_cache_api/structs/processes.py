@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Process", "ProcessHealth", "ProcessList"]
+__all__ = ["Process", "ProcessBrief", "ProcessHealth", "ProcessList", "ProcessStatus"]
 
 
 class Process(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,3 +50,29 @@ class ProcessHealth(msgspec.Struct, frozen=True, kw_only=True):
     stale_processes: int
     error_processes: int
     skipped: int
+
+
+class ProcessBrief(msgspec.Struct, frozen=True, kw_only=True):
+    """One active process at a glance: what it is, its status, and how old its heartbeat is."""
+
+    process_id: str
+    process_type: str
+    component: str | None
+    status: str | None
+    message: str | None
+    heartbeat: datetime | None
+    heartbeat_age_seconds: float | None
+    heartbeat_stale: bool
+
+
+class ProcessStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Process monitoring at a glance: the processes active in the last `since_minutes`
+    (newest update first; `skipped` and `expired` as in ``/processes``) and the system health
+    over the last 60 minutes."""
+
+    since_minutes: int
+    count: int
+    skipped: int
+    expired: int
+    processes: list[ProcessBrief]
+    health: ProcessHealth

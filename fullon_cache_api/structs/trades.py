@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
+
+from .views import TradeStatusAge
 
 __all__ = [
     "Trade",
     "TradeList",
     "TradeOverview",
     "TradeQueue",
+    "TradeQueueState",
+    "TradeQueueStatus",
     "TradeStatus",
     "UserTradeList",
 ]
@@ -91,3 +96,34 @@ class TradeOverview(msgspec.Struct, frozen=True, kw_only=True):
     status_skipped: int
     skipped: int
     statuses: list[TradeStatus]
+
+
+class TradeQueueState(msgspec.Struct, frozen=True, kw_only=True):
+    """One trade queue: its length, and its exchange's ``TRADE:STATUS`` time and age.
+
+    `kind` ``trades`` is a shared ``trades:{exchange}:{symbol_key}`` queue, ``user_trades`` a
+    ``user_trades:{uid}:{exchange}`` one. The status is null when the exchange has none.
+    """
+
+    key: str
+    kind: Literal["trades", "user_trades"]
+    exchange: str
+    symbol_key: str | None
+    uid: str | None
+    length: int
+    status_updated_at: datetime | None
+    status_age_seconds: float | None
+
+
+class TradeQueueStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Every trade queue the caller may see, sorted by key, and (admins) every trade status.
+
+    `skipped` counts queue and status keys of another Redis type; `partial` says the scan
+    stopped when its time budget ran out.
+    """
+
+    count: int
+    skipped: int
+    partial: bool
+    queues: list[TradeQueueState]
+    statuses: list[TradeStatusAge]
