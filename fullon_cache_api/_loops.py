@@ -17,6 +17,7 @@ instead of being left to the garbage collector (``ResourceWarning: unclosed tran
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -55,10 +56,8 @@ async def _finalizer(callbacks: list[Callable[[], None]]) -> AsyncIterator[None]
 
 def _first_step(generator: AsyncIterator[None]) -> None:
     step = generator.__anext__()
-    try:
+    with contextlib.suppress(StopIteration):
         step.send(None)  # type: ignore[attr-defined]
-    except StopIteration:
-        pass
 
 
 class LoopBinding:
