@@ -4,7 +4,8 @@ Same readers, same rights (`Ownership`) and same streams as `_actions` (the rich
 ``/ws/v2``); the results are the original's (see `_original_shapes`, `_original_streams`),
 and the parameters are read the original's way: ``count`` may be a numeric string (``0``: all
 bars), ``user_id`` names an account (fullon_cache's ex_id), ``stream_trade_updates`` may go
-without a symbol (the original then pushed nothing, and neither do we).
+without a symbol (the original then pushed nothing, and neither do we). The private domains'
+handlers are in `_original_private`; this module has the rest and the domain table.
 """
 
 from __future__ import annotations
@@ -12,74 +13,41 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .._access import ex_id_of, sees
 from .._errors import CacheAPIError, NotFound
-from .._params import (
-    ACCOUNT,
-    BOT_ID,
-    COMPONENT,
-    EX_ID,
-    EXCHANGE,
-    ORDER_ID,
-    SYMBOL,
-    TIMEFRAME,
-    Bound,
-)
-from .._params import PROCESS_TYPE as PROCESS_TYPE_PARAM
-from ._calls import CURRENCY, Call, Domain, Handler, Pong
+from .._params import COMPONENT, EXCHANGE, PROCESS_TYPE, SYMBOL, TIMEFRAME, Bound
+from ._calls import Call, Domain, Handler, Pong
 from ._dialects import OriginalStart
-from ._original_shapes import (
-    active_process,
-    balance,
-    bot_document,
-    bot_status,
-    order,
-    position,
-    system_health,
-    ticker,
-    trade,
+from ._original_private import (
+    get_balance,
+    get_bot_status,
+    get_bots,
+    get_order_status,
+    get_positions,
+    get_queue_length,
+    get_trades,
+    integer,
+    is_blocked,
+    stream_bot_status,
+    stream_order_queue,
+    stream_positions,
+    stream_trade_updates,
 )
+from ._original_shapes import active_process, system_health, ticker
 from ._original_streams import (
     ActiveProcesses,
-    AllPositions,
-    BotsPush,
     OhlcvPush,
-    PositionPushes,
     ProcessCountPush,
-    QueueLengthPush,
     TickerPushes,
-    TradePush,
-    bots_update,
     decode_ticker,
     process_count,
-    queue_length,
 )
-from ._polled import Bots, Ohlcv, Orders, Positions, Trades
-from ._protocol import INVALID_PARAMS, ActionError
+from ._polled import Ohlcv
 from ._specs import TickerExchange, TickerSymbol
 
 __all__ = ["ORIGINAL_DOMAINS"]
 
 OHLCV_COUNT = Bound(default=10, minimum=0, maximum=10000)  # 0: every bar (at most 10000 kept)
-TRADE_COUNT = Bound(default=10000, minimum=1, maximum=10000)  # the original read every trade
 SINCE_MINUTES = Bound(default=5, minimum=1, maximum=10080)
-
-
-def _integer(call: Call, name: str, bound: Bound) -> int:
-    """An integer parameter, given as a number or a numeric string (``int()`` as the original
-    read it), within `bound`."""
-    value = call.params.raw.get(name)
-    if value is None:
-        return bound.default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ActionError(INVALID_PARAMS, f"{name} must be an integer")
-    if not bound.minimum <= value <= bound.maximum:
-        raise ActionError(
-            INVALID_PARAMS, f"{name} must be between {bound.minimum} and {bound.maximum}"
-        )
-    return value
 
 
 async def _ping(call: Call) -> Pong:
@@ -133,176 +101,11 @@ async def _stream_tickers(call: Call) -> OriginalStart:
     )
 
 
-# -- accounts -----------------------------------------------------------------------------
-def _account(call: Call, name: str, *aliases: str) -> str | None:
-    return call.params.optional(name, EX_ID, *aliases)
-
-
-async def _get_balance(call: Call) -> Any:
-    ex_id = _account(call, "user_id", "ex_id")
-    currency = call.params.optional("currency", CURRENCY, "exchange")
-    if ex_id is None or currency is None:
-        raise ActionError(INVALID_PARAMS, "user_id and currency parameters required")
-    try:
-        account = await call.reader.accounts.one(ex_id, only=await call.ownership())
-        found = balance(int(ex_id), currency, account.balances.get(currency))
-    except NotFound:
-        found = None
-    if found is None:
-        raise NotFound(f"Balance not found for user {ex_id} {currency}")
-    return found
-
-
-async def _get_positions(call: Call) -> Any:
-    raw = call.params.raw
-    user_id = _account(call, "user_id")
-    ex_id = _account(call, "exchange", "ex_id")
-    if user_id is None and ex_id is None:
-        raise ActionError(INVALID_PARAMS, "user_id or exchange parameter required")
-    only = await call.ownership()
-    if ex_id is None:  # every account (the original: get_all_positions)
-        listed = await call.reader.accounts.all_positions(only=only)
-        items = [position(p) for p in listed.positions]
-    else:
-        try:
-            held = await call.reader.accounts.positions(ex_id, only=only)
-            items = [position(p, held.updated_at) for p in held.positions]
-        except NotFound:
-            items = []
-    return {
-        "user_id": int(user_id) if user_id else None,
-        "exchange": raw.get("exchange", raw.get("ex_id")),
-        "positions": items,
-        "count": len(items),
-    }
-
-
-async def _stream_positions(call: Call) -> OriginalStart:
-    user_id = _account(call, "user_id")
-    ex_id = _account(call, "exchange", "ex_id")
-    if user_id is None and ex_id is None:
-        raise ActionError(INVALID_PARAMS, "user_id or exchange parameter required")
-    only = await call.ownership()
-    if ex_id is None:
-        spec = PositionPushes(AllPositions(only))
-        return OriginalStart("position_update", [spec], f"Streaming started for user {user_id}")
-    if not sees(only, ex_id=ex_id):
-        raise NotFound(f"no account {ex_id!r} cached")
-    spec = PositionPushes(Positions(ex_id))
-    return OriginalStart("position_update", [spec], f"Streaming started for exchange {ex_id}")
-
-
-# -- orders -------------------------------------------------------------------------------
-async def _get_order_status(call: Call) -> Any:
-    account = call.params.text("exchange", ACCOUNT, "account")
-    order_id = call.params.text("order_id", ORDER_ID)
-    try:
-        found = await call.reader.orders.one(account, order_id, only=await call.ownership())
-    except NotFound:
-        raise NotFound(f"Order {order_id} not found") from None
-    return order(found, account)
-
-
-async def _get_queue_length(call: Call) -> Any:
-    account = call.params.text("exchange", ACCOUNT, "account")
-    only = await call.ownership()
-    try:
-        orders = await call.reader.orders.all(account, status=None, symbol=None, limit=1, only=only)
-    except NotFound:
-        return queue_length(account, 0)
-    return queue_length(account, orders.matched)
-
-
-async def _stream_order_queue(call: Call) -> OriginalStart:
-    account = call.params.text("exchange", ACCOUNT, "account")
-    only = await call.ownership()
-    ex_id = ex_id_of(account)
-    if ex_id is not None and not sees(only, ex_id=ex_id):
-        raise NotFound(f"no orders cached under {account!r}")
-    return OriginalStart(
-        "queue_update",
-        [QueueLengthPush(Orders(account, 1, only))],
-        f"Streaming started for {account}",
-        absent=lambda: [queue_length(account, 0)],
-    )
-
-
-# -- bots ---------------------------------------------------------------------------------
-async def _get_bot_status(call: Call) -> Any:
-    bot_id = call.params.text("bot_id", BOT_ID)
-    try:
-        found = bot_status(await call.reader.bots.one(bot_id, only=await call.ownership()))
-    except NotFound:
-        found = None
-    if found is None:
-        raise NotFound(f"Bot {bot_id} not found")
-    return found
-
-
-async def _is_blocked(call: Call) -> Any:
-    exchange = call.params.text("exchange", ACCOUNT, "ex_id")
-    symbol = call.params.text("symbol", SYMBOL)
-    blocks = await call.reader.bots.blocks(only=await call.ownership())
-    holder = next(
-        (b.bot_id for b in blocks.blocks if (b.ex_id, b.symbol) == (exchange, symbol)), None
-    )
-    return {
-        "exchange": exchange,
-        "symbol": symbol,
-        "is_blocked": holder is not None,
-        "blocked_by": holder,
-        "timestamp": time.time(),
-    }
-
-
-async def _get_bots(call: Call) -> Any:
-    listed = await call.reader.bots.all(only=await call.ownership())
-    return {"bots": {bot.bot_id: bot_document(bot) for bot in listed.bots}}
-
-
-async def _stream_bot_status(call: Call) -> OriginalStart:
-    bot_id = call.params.optional("bot_id", BOT_ID)
-    only = await call.ownership()
-    message = f"Streaming started for bot {bot_id}" if bot_id else "Streaming started"
-    return OriginalStart(
-        "bot_update",
-        [BotsPush(Bots(only), bot_id)],
-        message,
-        absent=lambda: [bots_update({}, bot_id)],
-    )
-
-
-# -- trades -------------------------------------------------------------------------------
-async def _get_trades(call: Call) -> Any:
-    """LRANGE only: unlike the original (fullon_cache's get_trades), nothing is consumed."""
-    p = call.params
-    exchange, symbol = p.text("exchange", EXCHANGE), p.text("symbol", SYMBOL)
-    limit = _integer(call, "count", TRADE_COUNT)
-    try:
-        listed = await call.reader.trades.queue(
-            exchange, symbol, limit, only=await call.ownership()
-        )
-        items = [trade(t, exchange, symbol) for t in listed.trades]
-    except NotFound:
-        items = []
-    return {"exchange": exchange, "symbol": symbol, "trades": items}
-
-
-async def _stream_trade_updates(call: Call) -> OriginalStart:
-    p = call.params
-    exchange, symbol = p.text("exchange", EXCHANGE), p.optional("symbol", SYMBOL)
-    if symbol is None:  # the original accepted this and pushed nothing
-        return OriginalStart("trade_update", [], f"Streaming started for {exchange}")
-    spec = TradePush(Trades(exchange, symbol, 1, await call.ownership()))
-    message = f"Streaming started for {exchange} symbol={symbol}"
-    return OriginalStart("trade_update", [spec], message)
-
-
 # -- ohlcv --------------------------------------------------------------------------------
 async def _get_latest_ohlcv_bars(call: Call) -> Any:
     p = call.params
     symbol, timeframe = p.text("symbol", SYMBOL), p.text("timeframe", TIMEFRAME)
-    count = _integer(call, "count", OHLCV_COUNT) or OHLCV_COUNT.maximum
+    count = integer(call, "count", OHLCV_COUNT) or OHLCV_COUNT.maximum
     try:
         found = await call.reader.ohlcv.bars(symbol, timeframe, count)
     except NotFound:
@@ -330,9 +133,9 @@ async def _get_system_health(call: Call) -> Any:
 async def _get_active_processes(call: Call) -> Any:
     p = call.params
     listed = await call.reader.processes.active(
-        process_type=p.optional("process_type", PROCESS_TYPE_PARAM),
+        process_type=p.optional("process_type", PROCESS_TYPE),
         component=p.optional("component", COMPONENT),
-        since_minutes=_integer(call, "since_minutes", SINCE_MINUTES),
+        since_minutes=integer(call, "since_minutes", SINCE_MINUTES),
     )
     return {"processes": [active_process(process) for process in listed.processes]}
 
@@ -367,30 +170,30 @@ ORIGINAL_DOMAINS: dict[str, Domain] = {
         _domain(
             "accounts",
             "BALANCE_NOT_FOUND",
-            get_balance=_get_balance,
-            get_positions=_get_positions,
-            stream_positions=_stream_positions,
+            get_balance=get_balance,
+            get_positions=get_positions,
+            stream_positions=stream_positions,
         ),
         _domain(
             "orders",
             "ORDER_NOT_FOUND",
-            get_order_status=_get_order_status,
-            get_queue_length=_get_queue_length,
-            stream_order_queue=_stream_order_queue,
+            get_order_status=get_order_status,
+            get_queue_length=get_queue_length,
+            stream_order_queue=stream_order_queue,
         ),
         _domain(
             "bots",
             "BOT_NOT_FOUND",
-            get_bot_status=_get_bot_status,
-            is_blocked=_is_blocked,
-            get_bots=_get_bots,
-            stream_bot_status=_stream_bot_status,
+            get_bot_status=get_bot_status,
+            is_blocked=is_blocked,
+            get_bots=get_bots,
+            stream_bot_status=stream_bot_status,
         ),
         _domain(
             "trades",
             "NOT_FOUND",
-            get_trades=_get_trades,
-            stream_trade_updates=_stream_trade_updates,
+            get_trades=get_trades,
+            stream_trade_updates=stream_trade_updates,
         ),
         _domain(
             "ohlcv",
