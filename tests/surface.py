@@ -77,11 +77,15 @@ DOC_PATHS = {"/openapi.json", "/docs", "/redoc", "/docs/assets/{name}"}
 
 # WebSocket route templates.
 WEBSOCKET_PATHS: set[str] = {
-    "/ws",
-    *(
-        f"/ws/{domain}/{{connection_id}}"
-        for domain in ("tickers", "orders", "trades", "accounts", "bots", "ohlcv", "process")
-    ),
+    f"{base}{domain}"
+    for base in ("/ws", "/ws/v2")
+    for domain in (
+        "",
+        *(
+            f"/{domain}/{{connection_id}}"
+            for domain in ("tickers", "orders", "trades", "accounts", "bots", "ohlcv", "process")
+        ),
+    )
 }
 
 TRADE = {

@@ -132,7 +132,7 @@ async def crawl_streams(gateway: Gateway, admin: Redis) -> None:
 async def websocket_ticker_snapshot(gateway: Gateway) -> None:
     """`stream_tickers` on the tickers socket: its confirmation, then the ticker's snapshot."""
     params = {"exchange": "binance", "symbols": ["BTC/USDT"]}
-    async with connect(f"{gateway.ws_url}/ws/tickers/read-only") as ws:
+    async with connect(f"{gateway.ws_url}/ws/v2/tickers/read-only") as ws:
         await ws.send(json.dumps({"action": "stream_tickers", "request_id": "1", "params": params}))
         confirmation = json.loads(await asyncio.wait_for(ws.recv(), FIRST_EVENT_WITHIN))
         assert confirmation["success"], confirmation

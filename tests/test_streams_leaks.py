@@ -116,7 +116,7 @@ async def test_100_websocket_cycles_leave_nothing_behind(
     """100 sockets open streams and leave (politely, without unsubscribing, or abruptly)."""
     await seed(writer)
     async with serve(settings) as gateway:
-        url = f"{gateway.ws_url}/ws/tickers/leak?token={ADMIN_KEY}"
+        url = f"{gateway.ws_url}/ws/v2/tickers/leak?token={ADMIN_KEY}"
         await websocket_cycle(url, 0)  # warm-up: starts the pub/sub link and the housekeeping
         await assert_clean(gateway.hub, writer, baseline=len(asyncio.all_tasks()) + 1)
         baseline = len(asyncio.all_tasks())

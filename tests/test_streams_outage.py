@@ -165,7 +165,7 @@ async def test_websocket_reports_outage_and_cache_errors(
 ) -> None:
     """WebSocket: a stream_status push on outage; a read then is CACHE_ERROR, never not found."""
     await writer.set_ticker("binance", "BTC/USDT", price=1.0, time=time.time())
-    url = f"{gateway.ws_url}/ws/tickers/c1?token={ADMIN_KEY}"
+    url = f"{gateway.ws_url}/ws/v2/tickers/c1?token={ADMIN_KEY}"
     async with connect(url) as ws:
         start = {"exchange": "binance", "symbols": ["BTC/USDT"]}
         await ws.send(json.dumps({"action": "stream_tickers", "request_id": "s", "params": start}))

@@ -145,7 +145,7 @@ async def test_trade_streams_with_other_counts_and_rights_share_one_poller(
     queue, each socket its own view (the user's trades only)."""
     for ex_trade_id, ex_id in (("T1", 1), ("T2", 2), ("T3", 1)):
         await writer.push_trade("binance", _trade(ex_trade_id, ex_id))
-    base = f"{gateway.ws_url}/ws/trades"
+    base = f"{gateway.ws_url}/ws/v2/trades"
     async with (
         connect(f"{base}/admin?token={ADMIN_KEY}") as admin_ws,
         connect(f"{base}/user?token={USER_KEY}") as user_ws,

@@ -178,7 +178,7 @@ async def test_slow_websocket_client_is_cut_off(settings: Settings, writer: Cach
         client = socket.socket()
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, TINY_BUFFER)
         client.connect(("127.0.0.1", sock.getsockname()[1]))
-        url = f"{gateway.ws_url}/ws/tickers/slow?token={ADMIN_KEY}"
+        url = f"{gateway.ws_url}/ws/v2/tickers/slow?token={ADMIN_KEY}"
         async with connect(url, sock=client, max_queue=1) as ws:
             params = {"exchange": "binance"}  # every symbol: conflation keeps one per symbol
             await ws.send(

@@ -1,4 +1,5 @@
-"""The WebSockets of the original gateway, over real sockets (uvicorn + ``websockets``)."""
+"""The WebSockets in this gateway's richer shapes (``/ws/v2``), over real sockets (uvicorn +
+``websockets``); the original shapes of the original URLs are pinned in test_ws_original.py."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ async def gateway(settings: Settings, writer: CacheWriter) -> AsyncIterator[Gate
 
 
 def socket_url(gateway: Gateway, domain: str, key: str = ADMIN_KEY) -> str:
-    path = "/ws" if not domain else f"/ws/{domain}/test-1"
+    path = "/ws/v2" if not domain else f"/ws/v2/{domain}/test-1"
     return f"{gateway.ws_url}{path}?token={key}"
 
 
@@ -49,11 +50,13 @@ async def frame(ws: ClientConnection) -> Any:
     return json.loads(await asyncio.wait_for(ws.recv(), 5))
 
 
-def test_the_original_eight_routes_exist() -> None:
-    """`/ws` and `/ws/{domain}/{connection_id}` for the seven domains the master looks for."""
+def test_the_original_eight_routes_exist_and_their_v2_twins() -> None:
+    """`/ws` and `/ws/{domain}/{connection_id}` for the seven domains the master looks for,
+    and the same eight under ``/ws/v2`` (the richer shapes)."""
     paths = sorted(getattr(route, "path", "") for route in all_routes())
-    expected = ["/ws", *(f"/ws/{domain}/{{connection_id}}" for domain in DOMAINS)]
-    assert [path for path in paths if path.startswith("/ws")] == sorted(expected)
+    original = ["/ws", *(f"/ws/{domain}/{{connection_id}}" for domain in DOMAINS)]
+    richer = [path.replace("/ws", "/ws/v2", 1) for path in original]
+    assert [path for path in paths if path.startswith("/ws")] == sorted(original + richer)
 
 
 async def test_every_socket_answers_ping(gateway: Gateway) -> None:
@@ -416,9 +419,9 @@ async def test_authentication_is_required(gateway: Gateway) -> None:
     """No credentials, a bad token or a bad connection id: the socket is closed with 1008 and
     a reason; the X-API-Key header or ``?token=`` are accepted."""
     refused_urls = (
-        f"{gateway.ws_url}/ws/tickers/a",
-        f"{gateway.ws_url}/ws/tickers/a?token=bad",
-        f"{gateway.ws_url}/ws/tickers/bad%20id?token={ADMIN_KEY}",
+        f"{gateway.ws_url}/ws/v2/tickers/a",
+        f"{gateway.ws_url}/ws/v2/tickers/a?token=bad",
+        f"{gateway.ws_url}/ws/v2/tickers/bad%20id?token={ADMIN_KEY}",
     )
     for url in refused_urls:
         async with connect(url) as ws:
@@ -427,7 +430,7 @@ async def test_authentication_is_required(gateway: Gateway) -> None:
         assert refused.value.rcvd is not None, url
         assert (refused.value.rcvd.code, bool(refused.value.rcvd.reason)) == (1008, True), url
     headers = {"X-API-Key": ADMIN_KEY}
-    async with connect(f"{gateway.ws_url}/ws/tickers/a", additional_headers=headers) as ws:
+    async with connect(f"{gateway.ws_url}/ws/v2/tickers/a", additional_headers=headers) as ws:
         assert (await ask(ws, "ping"))["success"] is True
 
 

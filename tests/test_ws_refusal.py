@@ -51,7 +51,7 @@ async def close_of(url: str, **options: Any) -> Close:
     return received
 
 
-@pytest.mark.parametrize("path", ["/ws", "/ws/tickers/a"])
+@pytest.mark.parametrize("path", ["/ws", "/ws/tickers/a", "/ws/v2", "/ws/v2/tickers/a"])
 async def test_no_identity_is_closed_1008(gateway: Gateway, path: str) -> None:
     """No credentials: close 1008, reason 'Not authenticated'."""
     received = await close_of(gateway.ws_url + path)

@@ -137,8 +137,16 @@ class InvalidationLink:
         self.connects = 0
 
     def start(self) -> None:
-        """Start the link task unless it runs or Redis refused tracking (needs a loop)."""
-        if self._task is None and not self.refused:
+        """Start the link task unless it runs or Redis refused tracking (needs a loop).
+
+        A task that ended (cancelled when its event loop shut down) or belongs to another
+        loop is replaced: each loop gets its own link (see `_loops`)."""
+        task = self._task
+        if task is not None and (task.done() or task.get_loop() is not asyncio.get_running_loop()):
+            self._task = task = None
+            self._store.active = False
+            self._store.flush()
+        if task is None and not self.refused:
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name="fullon-cache-api-near-link"
             )

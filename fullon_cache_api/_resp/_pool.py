@@ -4,6 +4,9 @@ When every connection is busy a caller waits up to `timeout` for one to come bac
 redis-py's "No connection available." (`ConnectionError`): redis-py's BlockingConnectionPool
 semantics. A request that finds its reused connection closed by the server (a restart) is
 retried once on a fresh connection; reads are idempotent. A timeout is never retried.
+
+Connections belong to the event loop they were dialled on: the first request on another loop
+starts afresh, and a loop shutting down closes its connections (see `_loops`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from redis import exceptions as redis_errors
 
+from .._loops import LoopBinding
 from ._connection import ClosedByServer, Connection
 from ._options import Options
 
@@ -44,6 +48,7 @@ class ConnectionPool:
         self._in_use_connections: set[Connection] = set()  # redis-py's name: tests read it
         self._dialing = 0  # slots reserved by callers that are connecting
         self._waiters: deque[asyncio.Future[Connection | None]] = deque()
+        self._binding = LoopBinding()
 
     def make_connection(self) -> Connection:
         """A new, unconnected connection with the pool's options (the pub/sub link's)."""
@@ -56,6 +61,8 @@ class ConnectionPool:
 
     async def request(self, packed: bytes, count: int) -> Any:
         """Send `count` packed commands on one connection; their reply (or list of replies)."""
+        if self._binding.rebind(self._loop_exit):
+            self._forget_all()  # made on another loop: unusable here
         connection = self._take_idle()
         if connection is None:
             connection = await self._acquire()
@@ -73,6 +80,9 @@ class ConnectionPool:
 
     async def aclose(self) -> None:
         """Close every connection; busy ones are closed now and dropped when returned."""
+        self._close_all()
+
+    def _close_all(self) -> None:
         for connection in [*self._idle, *self._in_use_connections]:
             connection.abort()
         self._idle.clear()
@@ -81,6 +91,18 @@ class ConnectionPool:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(redis_errors.ConnectionError("Connection pool closed."))
+
+    def _loop_exit(self) -> None:
+        """The loop of the connections shuts down: close them while it still can."""
+        self._close_all()
+        self._dialing = 0
+
+    def _forget_all(self) -> None:
+        """Drop what another loop made without touching it (that loop may be closed)."""
+        self._idle.clear()
+        self._in_use_connections.clear()
+        self._waiters.clear()
+        self._dialing = 0
 
     # -- checkout ---------------------------------------------------------------------------
     def _take_idle(self) -> Connection | None:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import HTTPConnection
 
+from .._loops import LoopBinding
 from ..data import CacheReader
 from ._events import HEARTBEAT
 from ._pubsub import PubSubLink
@@ -71,9 +72,27 @@ class Hub:
         self._inflight: set[asyncio.Future[Any]] = set()
         self.flusher = Flusher()  # sends for every SSE client in one pass (see `EventStream`)
         self.closed = False
+        self._binding = LoopBinding()
+
+    def _on_running_loop(self) -> None:
+        """Everything the hub holds runs on one event loop; on another one (a new TestClient
+        portal) it starts afresh, and a loop shutting down leaves nothing behind."""
+        if self._binding.rebind(self._forget):
+            self._forget()
+
+    def _forget(self) -> None:
+        # The loop's tasks were cancelled (or the loop is gone): keep no reference to them.
+        self.link = PubSubLink(self.reader.redis, self.settings)
+        self._sources.clear()
+        self._queues.clear()
+        self._stopping.clear()
+        self._inflight.clear()
+        self._housekeeper = None
+        self.flusher = Flusher()
 
     def open_queue(self, *, heartbeats: bool = True) -> ClientQueue[Any]:
         """A new client's bounded queue; give it back with `close_queue`."""
+        self._on_running_loop()
         queue: ClientQueue[Any] = ClientQueue(self.settings.queue_size, heartbeats=heartbeats)
         if self.closed:
             queue.close("shutdown", "the gateway is shutting down")
@@ -129,6 +148,7 @@ class Hub:
         (and keep its pooled connection). An abandoned read finishes within the socket timeout;
         `aclose` waits for the stragglers.
         """
+        self._on_running_loop()
         task = asyncio.ensure_future(work)
         self._inflight.add(task)
         task.add_done_callback(self._settled)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -22,47 +21,28 @@ from starlette.websockets import WebSocket
 from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
 from .._errors import CacheAPIError
 from ._calls import Call, Domain, Params, StreamStart
-from ._events import Event, encode
+from ._dialects import RICH, Dialect, Frames, OriginalStart, Stream
+from ._events import Event
 from ._hub import Watch, hub_from
-from ._protocol import (
-    INVALID_OPERATION,
-    INVALID_PARAMS,
-    MALFORMED_MESSAGE,
-    ActionError,
-    Confirmation,
-    ErrorReply,
-    Push,
-    Reply,
-    Request,
-    error_reply,
-)
+from ._protocol import INVALID_OPERATION, INVALID_PARAMS, ActionError, Request
 from ._queue import ClientClosed, ClientQueue, Feed
 
 __all__ = ["Session"]
 
 _log = logging.getLogger("fullon.api.cache.ws")
-_decode_request = msgspec.json.Decoder(Request).decode
-MAX_FRAME = 64 * 1024  # every action fits in far less
 _CLOSE_CODES = {b"slow_consumer": 1013, b"shutdown": 1001}  # Try Again Later, Going Away
-_PUSH_ACTIONS = {"status": "stream_status", "problem": "stream_problem"}
-
-
-@dataclass(frozen=True, eq=False)
-class _Stream:
-    """A stream a client opened: what its pushes are called and how they are tagged."""
-
-    request_id: str | int | None
-    key: str
-    update: str
 
 
 class Session:
     """The reader, the writer and the streams of one WebSocket."""
 
-    def __init__(self, websocket: WebSocket, domain: Domain, connection_id: str) -> None:
+    def __init__(
+        self, websocket: WebSocket, domain: Domain, connection_id: str, dialect: Dialect = RICH
+    ) -> None:
         self.websocket = websocket
         self.domain = domain
         self.connection_id = connection_id
+        self.dialect = dialect  # the envelope and result shapes (see `_dialects`)
         self.hub = hub_from(websocket)
         self.queue: ClientQueue[Any] = self.hub.open_queue(heartbeats=False)
         self.queue.label = f"WebSocket {websocket.url.path} {connection_id}"
@@ -96,27 +76,18 @@ class Session:
             await self._handle(raw)
 
     async def _handle(self, raw: str) -> None:
-        try:
-            if len(raw) > MAX_FRAME:
-                raise ValueError("frame too large")
-            request = _decode_request(raw)
-        except (msgspec.MsgspecError, ValueError):
-            self._reply(
-                ErrorReply(
-                    request_id=None,
-                    action=None,
-                    error_code=MALFORMED_MESSAGE,
-                    error="Malformed JSON message",
-                )
-            )
+        parsed = self.dialect.parse(raw)
+        if isinstance(parsed, bytes):  # not a request: the error frame answering it
+            self.queue.put(parsed)
             return
+        request, frames = parsed
         if request.action == "unsubscribe":
-            self._unsubscribe(request)
+            self._unsubscribe(request, frames)
             return
         handler = self.domain.actions.get(request.action)
         if handler is None:
             error = ActionError(INVALID_OPERATION, f"Operation {request.action!r} not implemented")
-            self._reply(error_reply(request, error, self.domain.not_found))
+            self.queue.put(frames.error(request, error, self.domain.not_found))
             return
         call = Call(
             Params(request.params), self.hub.reader, self._ownership, self.hub.settings.max_symbols
@@ -126,55 +97,42 @@ class Session:
         except Exception as exc:
             if not isinstance(exc, ActionError | CacheAPIError):
                 _log.exception("WebSocket action %s failed", request.action)
-            self._reply(error_reply(request, exc, self.domain.not_found))
+            self.queue.put(frames.error(request, exc, self.domain.not_found))
             return
         if isinstance(result, StreamStart):
-            self._start(request, result)
+            self._start(request, result, frames)
         else:
-            self._reply(Reply(request_id=request.request_id, action=request.action, result=result))
+            self.queue.put(frames.reply(request, result))
 
-    def _start(self, request: Request, start: StreamStart) -> None:
+    def _start(self, request: Request, start: StreamStart, frames: Frames) -> None:
         key = f"{self.connection_id}:{request.request_id}"
         self._stop(key)  # the same request id again replaces its stream
         if len(self.streams) >= self.hub.settings.max_streams:
             error = ActionError(
                 INVALID_OPERATION, f"at most {self.hub.settings.max_streams} streams per socket"
             )
-            self._reply(error_reply(request, error, self.domain.not_found))
+            self.queue.put(frames.error(request, error, self.domain.not_found))
             return
-        confirmation = Confirmation(
-            request_id=request.request_id,
-            action=request.action,
-            message=start.message,
-            stream_key=key,
-            result={"stream_key": key},
-        )
-        self._reply(confirmation)  # queued first: the snapshot follows it
-        stream = _Stream(request.request_id, key, start.update)
-        feed = Feed(self.queue, stream)
+        self.queue.put(frames.confirmation(request, start.message, key))  # before the snapshot
+        absent = start.absent if isinstance(start, OriginalStart) else list
+        stream = Stream(request.request_id, key, start.update, absent)
+        feed = Feed(self.queue, (stream, frames))
         self.streams[key] = [self.hub.watch(spec, feed) for spec in start.specs]
 
-    def _unsubscribe(self, request: Request) -> None:
+    def _unsubscribe(self, request: Request, frames: Frames) -> None:
         wanted = Params(request.params).raw.get("stream_key")
         if wanted is not None and wanted not in self.streams:
             error = ActionError(INVALID_PARAMS, f"no stream {wanted!r} on this socket")
-            self._reply(error_reply(request, error, self.domain.not_found))
+            self.queue.put(frames.error(request, error, self.domain.not_found))
             return
         keys = [wanted] if wanted is not None else list(self.streams)
         for key in keys:
             self._stop(key)
-        self._reply(
-            Reply(
-                request_id=request.request_id, action=request.action, result={"unsubscribed": keys}
-            )
-        )
+        self.queue.put(frames.reply(request, {"unsubscribed": keys}))
 
     def _stop(self, key: str) -> None:
         for watch in self.streams.pop(key, []):
             watch.close()
-
-    def _reply(self, frame: msgspec.Struct) -> None:
-        self.queue.put(encode(frame))
 
     async def _ownership(self) -> Ownership | None:
         identity: Identity | None = self.websocket.scope.get(IDENTITY_SCOPE_KEY)
@@ -195,14 +153,17 @@ class Session:
                     await self._close(closed.event)
                     return
                 for slot in slots:
-                    stream: _Stream | None = slot.tag
-                    text = (slot.item if stream is None else _push(stream, slot.item)).decode()
-                    queue.sending()
-                    try:
-                        await self.websocket.send({"type": "websocket.send", "text": text})
-                    except Exception:  # the client is gone
-                        return
-                    queue.sent()
+                    tag: tuple[Stream, Frames] | None = slot.tag
+                    texts = [slot.item] if tag is None else tag[1].pushes(tag[0], slot.item)
+                    for text in texts:
+                        queue.sending()
+                        try:
+                            await self.websocket.send(
+                                {"type": "websocket.send", "text": text.decode()}
+                            )
+                        except Exception:  # the client is gone
+                            return
+                        queue.sent()
         finally:
             scope.cancel()
 
@@ -213,19 +174,6 @@ class Session:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self.hub.settings.send_timeout):
                 await self.websocket.close(code, _reason(event))
-
-
-def _push(stream: _Stream, event: Event) -> bytes:
-    action = _PUSH_ACTIONS.get(event.kind, stream.update)
-    return encode(
-        Push(
-            request_id=stream.request_id,
-            action=action,
-            stream_key=stream.key,
-            snapshot=event.kind == "snapshot",
-            result=msgspec.Raw(event.data),
-        )
-    )
 
 
 def _reason(event: Event) -> str:
