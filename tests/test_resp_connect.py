@@ -27,7 +27,10 @@ from fullon_cache_api.demo import RedisServer
 
 pytestmark = pytest.mark.anyio
 
-ACL = "user reader on >reader-pw ~* &* -@all +@read +hello +auth +select +ping +info +client|setname"
+ACL = (
+    "user reader on >reader-pw ~* &* -@all +@read +hello +auth +select +ping +info"
+    " +client|setname"
+)
 
 
 @pytest.fixture(scope="module")
