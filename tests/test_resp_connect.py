@@ -27,10 +27,8 @@ from fullon_cache_api.demo import RedisServer
 
 pytestmark = pytest.mark.anyio
 
-ACL = (
-    "user reader on >reader-pw ~* &* -@all +@read +hello +auth +select +ping +info"
-    " +client|setname"
-)
+READ_ONLY = "-@all +@read +hello +auth +select +ping +info +client|setname"
+ACL = f"user reader on >reader-pw ~* &* {READ_ONLY}"
 
 
 @pytest.fixture(scope="module")
