@@ -8,6 +8,9 @@ task waits for ``http.disconnect``; a send that fails or is cancelled ends the s
 which is how disconnects are noticed under ``BaseHTTPMiddleware`` (where ``is_disconnected()``
 is not reliable). A send stuck for `send_timeout` seconds (a client that reads nothing) is
 cancelled by the hub's housekeeping, which cuts the client off.
+
+Before anything is sent the stream is admitted (`Hub.admit`: past a limit, `TooManyStreams`
+answers 429); a stream opened with a JWT is closed at the token's expiry (`_lifetime`).
 """
 
 from __future__ import annotations
