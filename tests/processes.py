@@ -3,6 +3,7 @@ wait until they answer, and read what /proc says about their sockets."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -45,8 +46,8 @@ def running(
 ) -> Iterator[Running]:
     """Start `command`; its URL is `url`, else read from its first line (``serving on URL``).
 
-    Waits (bounded) until ``{url}/health`` answers, and kills the process on the way out if
-    the test did not stop it.
+    Waits (bounded) until ``{url}/health`` answers, and kills the process and its children
+    (``--workers``) on the way out if the test did not stop them.
     """
     process = subprocess.Popen(
         command,
@@ -55,6 +56,7 @@ def running(
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,  # a group of its own: `stop` kills the workers with it
     )
     try:
         assert process.stdout is not None
@@ -85,10 +87,10 @@ def wait_until_up(url: str, process: subprocess.Popen[str], timeout: float) -> N
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    """Kill `process` if it still runs (bounded), and close its pipe."""
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
+    """Kill what is left of `process`'s group (bounded wait), and close its pipe."""
+    with contextlib.suppress(ProcessLookupError):  # nothing left: all exited
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
     if process.stdout is not None:
         process.stdout.close()
 

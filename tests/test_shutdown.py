@@ -154,18 +154,26 @@ async def test_workers_end_streams_on_sigterm(redis_url: str) -> None:
                 httpx.AsyncClient(base_url=gateway.url, timeout=WAIT)
             )
             streams = Clients(stack, http)
-            held: list[int] = []
-            # The kernel picks the worker that accepts: open streams until both hold some.
-            for n in range(40):
-                await streams.open_sse(STREAMS[n % len(STREAMS)])
-                workers = workers_of(gateway.process.pid)
-                held = [sockets(pid, local_port=gateway.port) for pid in workers]
-                if len(held) == 2 and min(held) >= 1:
-                    break
+            held = await spread(gateway, streams)
             assert len(held) == 2 and min(held) >= 1, held
             assert await terminate(gateway.process) == 0
             reasons, _ = await streams.ends()
         assert reasons == ["shutdown"] * len(streams.streams)
+
+
+async def spread(gateway: Running, streams: Clients) -> list[int]:
+    """Open streams four at a time until both workers hold some (the kernel picks the worker
+    that accepts; the second may still be starting): the streams each worker holds."""
+    held: list[int] = []
+    async with asyncio.timeout(WAIT):
+        while len(streams.streams) < 60:
+            await asyncio.gather(*(streams.open_sse(path) for path in (*STREAMS, STREAMS[0])))
+            workers = workers_of(gateway.process.pid)
+            held = [sockets(pid, local_port=gateway.port) for pid in workers]
+            if len(held) == 2 and min(held) >= 1:
+                break
+            await asyncio.sleep(0.1)
+    return held
 
 
 @contextmanager

@@ -214,7 +214,7 @@ class Hub:
 
     def shutdown(self) -> None:
         """The process is stopping: end every stream now (`close` event, reason ``shutdown``)
-        and refuse new ones. Synchronous and without I/O, so a signal can start it at once;
+        and end new ones at once. Synchronous and without I/O, so a signal can start it;
         `aclose` (the lifespan) stops the sources and the link afterwards."""
         self.closed = True
         for queue in list(self._queues):
