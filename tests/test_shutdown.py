@@ -145,7 +145,7 @@ async def test_mounted_in_a_host_ends_streams_on_sigterm(redis_url: str) -> None
 
 async def test_workers_end_streams_on_sigterm(redis_url: str) -> None:
     """`serve --workers 2` with streams held by both workers: SIGTERM to the supervisor ends
-    every stream in every worker, and the supervisor exits 0."""
+    every stream in every worker (SSE ``close``, WebSocket 1001), and it exits 0."""
     env = {**AUTH_OFF, "REDIS_URL": redis_url}
     command = [*CLI, "serve", "--workers", "2", "--port", "0"]
     with running(command, env) as gateway:
@@ -156,9 +156,11 @@ async def test_workers_end_streams_on_sigterm(redis_url: str) -> None:
             streams = Clients(stack, http)
             held = await spread(gateway, streams)
             assert len(held) == 2 and min(held) >= 1, held
+            await streams.open_ws(f"{gateway.ws_url}/ws/tickers/c1")
             assert await terminate(gateway.process) == 0
-            reasons, _ = await streams.ends()
+            reasons, codes = await streams.ends()
         assert reasons == ["shutdown"] * len(streams.streams)
+        assert codes == [1001]
 
 
 async def spread(gateway: Running, streams: Clients) -> list[int]:
