@@ -21,6 +21,7 @@ from ._errors import (
     InvalidInput,
     NotFound,
     Problem,
+    TooManyStreams,
     Unauthenticated,
 )
 from ._settings import Settings, SettingsError
@@ -39,6 +40,7 @@ __all__ = [
     "Problem",
     "Settings",
     "SettingsError",
+    "TooManyStreams",
     "Unauthenticated",
     "__version__",
     "create_app",

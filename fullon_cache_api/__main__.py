@@ -13,6 +13,7 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import math
 import os
 import signal
 import socket
@@ -43,7 +44,7 @@ __all__ = ["main"]
 _PROG = "fullon-cache-api"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 _EXAMPLES = ("/tickers", "/tickers/binance/BTC/USDT", "/ohlcv/BTC/USDT/1m?limit=5")
-_GRACE_SECONDS = 3  # how long Ctrl-C waits for open requests and streams
+_GRACE_SECONDS = 3  # how long Ctrl-C waits at least for open requests (and the demo feed)
 _log = logging.getLogger("fullon.api.cache.cli")
 
 
@@ -169,14 +170,14 @@ def _serve(args: argparse.Namespace) -> int:
         )
         os.environ["LOG_LEVEL"] = args.log_level  # the workers configure logging from it
         try:
-            serve_workers(sock, args.workers, args.log_level)
+            serve_workers(sock, args.workers, args.log_level, grace_period(settings))
         finally:
             sock.close()
         _log.info("stopped")
         return 0
     app = create_app(settings=settings)
     print(f"fullon_cache_api serve: serving on {_url(sock)}  (Redis: {target})", flush=True)
-    return _run(_uvicorn(app, sock, args.log_level))
+    return _run(_uvicorn(app, sock, args.log_level, grace_period(settings)))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -206,7 +207,7 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"Docs: {url}/docs")
             print("Try: " + "  ".join(url + path for path in _EXAMPLES), flush=True)
             async with _live_feed(server.url, live):
-                await _uvicorn(app, sock, args.log_level)
+                await _uvicorn(app, sock, args.log_level, _GRACE_SECONDS)
 
         return _run(seed_then_serve())
     except RedisServerError as exc:
@@ -297,7 +298,14 @@ def _url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-async def _uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
+def grace_period(settings: Settings) -> int:
+    """How long a shutdown waits for requests in flight: longer than REDIS_SOCKET_TIMEOUT, so
+    a request waiting on a frozen Redis ends with its own 504 before the grace runs out (one
+    still running then is cancelled, and answers 503). Streams end at once (`_runtime`)."""
+    return max(_GRACE_SECONDS, math.ceil(settings.redis_socket_timeout) + 1)
+
+
+async def _uvicorn(app: Starlette, sock: socket.socket, log_level: str, grace: int) -> None:
     # log_config=None: uvicorn's records go through the root logger set up in main().
     # Our middleware already logs one line per request, hence no access log.
     # The grace limit is a backstop: a request still running after it is cancelled.
@@ -306,7 +314,7 @@ async def _uvicorn(app: Starlette, sock: socket.socket, log_level: str) -> None:
         log_config=None,
         log_level=log_level,
         access_log=False,
-        timeout_graceful_shutdown=_GRACE_SECONDS,
+        timeout_graceful_shutdown=grace,
     )
     await _Server(config).serve(sockets=[sock])
 
@@ -316,7 +324,8 @@ class _Server(uvicorn.Server):
 
     uvicorn waits for open connections before it runs the app's lifespan, and streams never
     end by themselves: closing the hub first sends each SSE/WebSocket client its ``close``
-    event (reason ``shutdown``), so Ctrl-C does not wait for clients to leave.
+    event (reason ``shutdown``), so Ctrl-C does not wait for clients to leave. (A signal does
+    that already, see `_runtime`; this covers a stop without one, ``should_exit``.)
     """
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

@@ -20,6 +20,7 @@ from ._metrics import Metrics, metrics_routes
 from ._near import with_near_cache
 from ._redis import CacheClient, build_client
 from ._responses import ProblemResponse
+from ._runtime import LoopMonitor, Runtime
 from ._settings import Settings
 from .data import CacheReader
 from .hub import Hub, StreamSettings
@@ -105,6 +106,8 @@ def create_app(
         client = with_near_cache(client, settings)
     authenticator = Authenticator(settings.auth, ownership)
     recorder = Metrics() if metrics else None
+    # Built here, started by the first request (no task, no signal handler before that).
+    runtime = Runtime(LoopMonitor(observe=recorder.loop_lag if recorder else None))
     # One pass (limits, identity, errors, HTTP caching, metrics, log) around an indexed
     # router: `_gateway`. Still a Starlette app, mountable in any host.
     app = GatewayApp(
@@ -118,11 +121,15 @@ def create_app(
             Exception: _unexpected,
         },
         lifespan=lifespan,
+        runtime=runtime,
     )
     app.state.reader = CacheReader(client)
     app.state.authenticator = authenticator
     app.state.owns_redis = owned
     app.state.hub = Hub(app.state.reader, streams)  # no I/O until the first stream
+    app.state.runtime = runtime
+    # SIGTERM / SIGINT end the streams at once, whoever runs us (see `_runtime._signals`).
+    runtime.shutdown.on_stop(app.state.hub.shutdown)
     if recorder is not None:
         app.state.metrics = recorder
         recorder.attach(app)
@@ -145,6 +152,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.runtime.aclose()
         await app.state.hub.aclose()
         if app.state.owns_redis:
             await app.state.reader.redis.aclose()

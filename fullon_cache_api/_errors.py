@@ -6,6 +6,7 @@ Exception tree::
     ├── Unauthenticated           401  no identity, or credentials that do not verify
     ├── NotFound                  404  the key or field is not in the cache (or not yours)
     ├── InvalidInput              422  a path or query parameter failed validation
+    ├── TooManyStreams            429  past a stream limit (carries Retry-After)
     ├── CorruptEntry              502  a stored value cannot be decoded as fullon_cache writes it
     ├── CacheUnavailable          503  Redis cannot be reached (carries Retry-After)
     └── CacheTimeout              504  Redis did not answer within REDIS_SOCKET_TIMEOUT
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "Problem",
+    "TooManyStreams",
     "Unauthenticated",
 ]
 
@@ -91,6 +93,18 @@ class InvalidInput(CacheAPIError):
     status = 422
     title = "Invalid input"
     slug = "invalid-input"
+
+
+class TooManyStreams(CacheAPIError):
+    """A new stream would exceed a limit: per identity, in all, or of distinct polled keys."""
+
+    status = 429
+    title = "Too many streams"
+    slug = "too-many-streams"
+    retry_after: ClassVar[int] = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class CorruptEntry(CacheAPIError):

@@ -28,6 +28,7 @@ from ._limits import Limits
 from ._metrics import Metrics
 from ._middleware import GatewayMiddleware
 from ._router import SegmentRouter
+from ._runtime import Runtime
 
 __all__ = ["GatewayApp"]
 
@@ -44,6 +45,7 @@ class GatewayApp(Starlette):
         exception_handlers: Mapping[Any, ExceptionHandler],
         lifespan: Lifespan[Any],
         limits: Limits | None = None,
+        runtime: Runtime | None = None,
         debug: bool = False,
     ) -> None:
         super().__init__(
@@ -53,6 +55,7 @@ class GatewayApp(Starlette):
         self.authenticator = authenticator
         self.metrics = metrics
         self.limits = limits or Limits()
+        self.runtime = runtime
 
     def build_middleware_stack(self) -> ASGIApp:
         unexpected: ExceptionHandler | None = None
@@ -82,6 +85,7 @@ class GatewayApp(Starlette):
             status_handlers=status_handlers,
             unexpected=None if self.debug else unexpected,
             limits=self.limits,
+            runtime=self.runtime,
         )
         if self.debug:
             app = ServerErrorMiddleware(app, handler=unexpected, debug=True)

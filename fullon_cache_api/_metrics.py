@@ -12,7 +12,9 @@ process (a host, tests) never collide. Series, all prefixed ``fullon_cache_api_`
   streams left out;
 - ``corrupt_entries_skipped_total{domain}``: entries left out of lists as unreadable;
 - ``open_streams`` and ``hub_subscriptions``: SSE and WebSocket clients, and the Redis
-  channels and patterns the stream hub subscribes to (``app.state.hub.stats()``).
+  channels and patterns the stream hub subscribes to (``app.state.hub.stats()``);
+- ``event_loop_lag_seconds``: how late the event loop ran a timer due every 0.1 s
+  (`_runtime.LoopMonitor`): anything that holds the loop shows up here.
 
 ``route`` is always a route template (``/tickers/{exchange}``) or ``unrouted``, never a raw
 path, so the number of series stays bounded whatever clients request.
@@ -44,6 +46,8 @@ __all__ = ["Metrics", "metrics_routes"]
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Reads are sub-millisecond on a local Redis; the default buckets start at 5 ms.
 _READ_BUCKETS = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
+# A healthy loop wakes a timer within a millisecond; a stall worth a warning is over 0.1 s.
+_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 # What one answered request updates: its counter, its latency histogram, its cache lookup.
@@ -78,7 +82,14 @@ class Metrics:
             "Data requests found (hit: 2xx/304) or not found (miss: 404).",
             ["domain", "result"],
         )
-        reg.register(Series(self.requests, self.latency, self.reads, self.lookups))
+        lag = HistogramFamily(
+            f"{ns}_event_loop_lag_seconds",
+            "How late the event loop ran a timer due every 0.1 s (stalls show here).",
+            [],
+            buckets=_LAG_BUCKETS,
+        )
+        self.loop_lag = lag.labels().observe  # one series, shown (at zero) from the start
+        reg.register(Series(self.requests, self.latency, self.reads, self.lookups, lag))
         self.skipped = Counter(
             "corrupt_entries_skipped",
             "Unreadable entries left out of list answers.",

@@ -13,6 +13,8 @@ client disconnect is never masked.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -37,6 +39,7 @@ from .routes._common import ROUTE_SCOPE_KEY
 
 if TYPE_CHECKING:
     from ._metrics import Metrics
+    from ._runtime import Runtime
 
 __all__ = ["GatewayMiddleware", "identify", "log_request", "route_template"]
 
@@ -70,8 +73,10 @@ class GatewayMiddleware:
         status_handlers: Mapping[int, ExceptionHandler],
         unexpected: ExceptionHandler | None,
         limits: Limits | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         self.app = app
+        self.runtime = runtime
         self.authenticator = authenticator
         self.metrics = metrics
         self.handlers = dict(handlers)
@@ -85,6 +90,8 @@ class GatewayMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if self.runtime is not None:
+            self.runtime.ensure()  # the loop monitor and the shutdown watch, from the first request
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "websocket":
@@ -110,11 +117,27 @@ class GatewayMiddleware:
             else:
                 if refused is not None:
                     await self._serve(scope, receive, exchange, refused)
+        except asyncio.CancelledError:
+            await self._cancelled(scope, receive, exchange)
+            raise
         finally:
             seconds = _clock() - started
             if self.metrics is not None:
                 self.metrics.observe(scope, exchange.status, seconds, exchange.streamed)
             log_request(scope, exchange.status, seconds * 1000.0)
+
+    async def _cancelled(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+        """A request cancelled while the process shuts down (the server's grace period ran
+        out, e.g. waiting on a frozen Redis) answers 503, not the server's plain-text 500."""
+        if exchange.started or self.runtime is None or not self.runtime.stopping:
+            return
+        response = ProblemResponse.from_status(
+            503, "The gateway is shutting down; retry on another instance.", {"Retry-After": "1"}
+        )
+        response.negotiate = False
+        exchange.status, exchange.started = 503, True
+        with contextlib.suppress(Exception):  # the client may be gone: the cancel goes on
+            await response(scope, receive, exchange.downstream)
 
     def _admit(self, scope: Scope) -> Response | None:
         """The refusal of a request over the limits or without a required identity."""

@@ -32,6 +32,7 @@ from ._errors import (
     InvalidInput,
     NotFound,
     Problem,
+    TooManyStreams,
     Unauthenticated,
 )
 from ._limits import Limits
@@ -74,6 +75,7 @@ _ERRORS: tuple[type[CacheAPIError], ...] = (
     Unauthenticated,
     NotFound,
     InvalidInput,
+    TooManyStreams,
     CorruptEntry,
     CacheUnavailable,
     CacheTimeout,
@@ -357,8 +359,12 @@ def _responses(
     data = hasattr(route, "response")  # a data route reaches Redis; the others never do
     # A path parameter names something that may not exist (or the route says it can miss).
     addressed = getattr(route, "may_miss", "{" in template)
+    stream = _EVENT_STREAM in success.get("content", {})
     for error in _ERRORS:
-        if _may_answer(error, access=access, data=data, addressed=addressed):
+        if error is TooManyStreams:  # stream admission (`hub._admission`)
+            if stream:
+                responses[str(error.status)] = _ref(error.__name__)
+        elif _may_answer(error, access=access, data=data, addressed=addressed):
             responses[str(error.status)] = _ref(error.__name__)
     # The request limits refuse before routing and the 500 answers any bug: every operation.
     for status, name in _ANY_OPERATION.items():
@@ -434,7 +440,7 @@ def _problem_response(error: type[CacheAPIError]) -> dict[str, Any]:
     if error is InvalidInput:
         description += _INVALID_INPUT_NOTE
     response = _problem(description)
-    if error is CacheUnavailable:
+    if error in (CacheUnavailable, TooManyStreams):
         response["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before retrying.",

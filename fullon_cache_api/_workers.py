@@ -31,11 +31,13 @@ def create_worker_app() -> Starlette:
     return create_app()
 
 
-def serve_workers(sock: socket.socket, workers: int, log_level: str) -> None:
+def serve_workers(sock: socket.socket, workers: int, log_level: str, grace: int) -> None:
     """Serve on `sock` with `workers` processes until SIGINT / SIGTERM, then stop them all.
 
     uvicorn's supervisor replaces a worker that dies or hangs and stops them gracefully on a
-    signal; we pass our own socket so a busy port and ``--port 0`` behave as with one worker.
+    signal (SIGTERM to each worker, whose app ends its streams at once, see `_runtime`; its
+    requests in flight get `grace` seconds); we pass our own socket so a busy port and
+    ``--port 0`` behave as with one worker.
     """
     config = uvicorn.Config(
         WORKER_APP,
@@ -44,6 +46,7 @@ def serve_workers(sock: socket.socket, workers: int, log_level: str) -> None:
         log_config=None,  # each worker configures logging itself (create_worker_app)
         log_level=log_level,
         access_log=False,
+        timeout_graceful_shutdown=grace,
     )
     _supervisor(config, sock).run()
 

@@ -41,6 +41,7 @@ def test_public_api_is_pinned() -> None:
         "Problem",
         "Settings",
         "SettingsError",
+        "TooManyStreams",
         "Unauthenticated",
         "__version__",
         "create_app",
@@ -49,11 +50,13 @@ def test_public_api_is_pinned() -> None:
 
 
 def test_import_and_create_app_leave_process_state_alone() -> None:
-    """Importing main (which builds `app`) touches no env var, handler or loop policy, no I/O."""
+    """Importing main (which builds `app`) touches no env var, log or signal handler, loop
+    policy, and does no I/O."""
     script = textwrap.dedent(
         """
-        import asyncio, logging, os, socket
+        import asyncio, logging, os, signal, socket
         env = dict(os.environ)
+        signals = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
         handlers = list(logging.getLogger().handlers)
         policy = asyncio.get_event_loop_policy()
         def no_network(*args, **kwargs):
@@ -64,6 +67,7 @@ def test_import_and_create_app_leave_process_state_alone() -> None:
         assert dict(os.environ) == env
         assert logging.getLogger().handlers == handlers
         assert asyncio.get_event_loop_policy() is policy
+        assert {sig: signal.getsignal(sig) for sig in signals} == signals
         assert app.routes and all(route.path for route in app.routes)
         print("clean")
         """

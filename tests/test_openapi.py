@@ -335,6 +335,8 @@ def expected_statuses(route: Route) -> set[str]:
         expected |= {"502", "503", "504"}
         if getattr(route, "may_miss", "{" in route.path):  # a lookup may answer 200 either way
             expected.add("404")
+    if media_type == "text/event-stream":
+        expected.add("429")  # past a stream limit
     return expected
 
 
@@ -347,9 +349,9 @@ def resolve(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any
 
 def test_every_operation_lists_what_it_can_answer() -> None:
     """Every operation, /metrics and the docs included, lists exactly the statuses it can
-    answer: 304 for ETag'd JSON, 401 unless public, the limits' 414/422/431, 500, and the
-    Redis problems (404 when addressed, 502/503/504) for data routes; problems with the
-    problem schema, 304 without a body."""
+    answer: 304 for ETag'd JSON, 401 unless public, the limits' 414/422/431, 500, the Redis
+    problems (404 when addressed, 502/503/504) for data routes and 429 for streams; problems
+    with the problem schema, 304 without a body."""
     routes = list(http_routes(create_app(settings=Settings()).routes))
     document = build_openapi(routes)
     validate(document)

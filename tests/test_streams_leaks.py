@@ -73,11 +73,14 @@ async def ticking(writer: CacheWriter) -> AsyncIterator[None]:
 
 
 async def assert_clean(hub: Hub, writer: CacheWriter, baseline: int) -> None:
-    """Nothing held by the hub, no subscription, one pub/sub connection, no extra task."""
+    """Nothing held by the hub (nor admitted), no subscription, one pub/sub connection, no
+    extra task."""
 
     async def hub_empty() -> bool:
         stats = hub.stats()
-        return (stats.clients, stats.sources, stats.feeds) == (0, 0, 0)
+        held = (stats.clients, stats.sources, stats.feeds)
+        admitted = (stats.streams, stats.identities, stats.polled_keys)
+        return held == (0, 0, 0) and admitted == (0, 0, 0)
 
     async def unsubscribed() -> bool:
         return await pubsub_counts(writer.redis) == (0, [])

@@ -30,7 +30,7 @@ NULL = b"null"
 # decode, as an RFC 9457 document; the stream goes on), `close` (the last event); and
 # `heartbeat`, sent as an SSE comment to keep an idle connection open.
 Kind = Literal["snapshot", "update", "status", "problem", "close", "heartbeat"]
-CloseReason = Literal["slow_consumer", "shutdown"]
+CloseReason = Literal["slow_consumer", "shutdown", "token_expired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,8 @@ class StreamStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class StreamClosed(msgspec.Struct, frozen=True, kw_only=True):
-    """Why the gateway ended a stream: a `slow_consumer` cut off, or the gateway's `shutdown`."""
+    """Why the gateway ended a stream: a `slow_consumer` cut off, the gateway's `shutdown`, or
+    the end of the JWT that authenticated it (`token_expired`)."""
 
     reason: CloseReason
     detail: str

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import HTTPConnection
 
+from .._auth import Identity
+from .._errors import TooManyStreams
 from .._loops import LoopBinding
 from ..data import CacheReader
+from ._admission import Admission, Ticket
 from ._events import HEARTBEAT
 from ._pubsub import PubSubLink
 from ._queue import ClientQueue, Feed, Flusher
@@ -39,6 +42,9 @@ class HubStats(msgspec.Struct, frozen=True, kw_only=True):
     link_connects: int
     link_up: bool
     cutoffs: int
+    streams: int  # admitted: SSE responses and WebSocket subscriptions
+    identities: int  # identities holding at least one admitted stream
+    polled_keys: int  # distinct keys read by shared pollers
 
 
 class Watch:
@@ -71,6 +77,8 @@ class Hub:
         self._housekeeper: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Future[Any]] = set()
         self.flusher = Flusher()  # sends for every SSE client in one pass (see `EventStream`)
+        self.admission = Admission(per_identity=settings.max_per_identity, total=settings.max_total)
+        self._polled = 0  # PollSources in `_sources`
         self.closed = False
         self._binding = LoopBinding()
 
@@ -82,13 +90,34 @@ class Hub:
 
     def _forget(self) -> None:
         # The loop's tasks were cancelled (or the loop is gone): keep no reference to them.
+        # Admission tickets are not reset: each stream's own clean-up gives its ticket back.
         self.link = PubSubLink(self.reader.redis, self.settings)
         self._sources.clear()
+        self._polled = 0
         self._queues.clear()
         self._stopping.clear()
         self._inflight.clear()
         self._housekeeper = None
         self.flusher = Flusher()
+
+    def admit(self, identity: Identity | None, specs: Sequence[Spec]) -> Ticket:
+        """A ticket for one stream of `identity` over `specs` (close it when the stream ends).
+
+        Raises `TooManyStreams` past the identity's or the process's stream limit, or when the
+        stream needs pollers for more distinct keys than `max_polled_keys` allows.
+        """
+        new_keys = {
+            spec.source
+            for spec in specs
+            if isinstance(spec, PollSpec)
+            and not isinstance(self._sources.get(spec.source), PollSource)
+        }
+        if new_keys and self._polled + len(new_keys) > self.settings.max_polled_keys:
+            raise TooManyStreams(
+                f"the gateway polls its maximum of {self.settings.max_polled_keys} distinct "
+                "keys; retry later, or stream a key already streamed"
+            )
+        return self.admission.admit(identity)
 
     def open_queue(self, *, heartbeats: bool = True) -> ClientQueue[Any]:
         """A new client's bounded queue; give it back with `close_queue`."""
@@ -125,6 +154,7 @@ class Hub:
         else:
             if not isinstance(source, PollSource):
                 source = self._sources[key] = PollSource(self, spec.source)
+                self._polled += 1
             source.attach(feed, spec)
         return Watch(self, key, feed)
 
@@ -135,6 +165,8 @@ class Hub:
         source.detach(feed)
         if not source.feeds:
             del self._sources[spec]
+            if isinstance(source, PollSource):
+                self._polled -= 1
             task = source.stop()
             if task is not None and not task.done():
                 self._stopping.add(task)  # keep a reference until the cancellation lands
@@ -197,15 +229,25 @@ class Hub:
             link_connects=self.link.connects,
             link_up=self.link.down_detail is None,
             cutoffs=self._cutoffs,
+            streams=self.admission.open,
+            identities=self.admission.identities(),
+            polled_keys=self._polled,
         )
 
-    async def aclose(self) -> None:
-        """End every stream (`close` event, reason ``shutdown``), stop sources and the link."""
+    def shutdown(self) -> None:
+        """The process is stopping: end every stream now (`close` event, reason ``shutdown``)
+        and end new ones at once. Synchronous and without I/O, so a signal can start it;
+        `aclose` (the lifespan) stops the sources and the link afterwards."""
         self.closed = True
         for queue in list(self._queues):
             queue.close("shutdown", "the gateway is shutting down")
+
+    async def aclose(self) -> None:
+        """End every stream (`close` event, reason ``shutdown``), stop sources and the link."""
+        self.shutdown()
         tasks = [task for source in self._sources.values() if (task := source.stop())]
         self._sources.clear()
+        self._polled = 0
         if self._housekeeper is not None:
             self._housekeeper.cancel()
             tasks.append(self._housekeeper)

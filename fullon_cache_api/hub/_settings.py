@@ -19,6 +19,9 @@ _ENV = {
     "FULLON_CACHE_API_STREAM_QUEUE_SIZE": "queue_size",
     "FULLON_CACHE_API_STREAM_SEND_TIMEOUT": "send_timeout",
     "FULLON_CACHE_API_STREAM_MAX_BACKOFF": "max_backoff",
+    "FULLON_CACHE_API_STREAM_MAX_PER_IDENTITY": "max_per_identity",
+    "FULLON_CACHE_API_STREAM_MAX_TOTAL": "max_total",
+    "FULLON_CACHE_API_STREAM_MAX_POLLED_KEYS": "max_polled_keys",
 }
 
 
@@ -32,6 +35,11 @@ class StreamSettings(msgspec.Struct, frozen=True, kw_only=True):
     exponential reconnect delay. `keepalive`: the pub/sub connection sends PING after this long
     without traffic and is presumed dead after twice that. `max_streams`: streams one WebSocket
     may hold at once. `max_symbols`: symbols one ``stream_tickers`` action may name.
+
+    Admission (see `hub._admission`): `max_per_identity` streams (SSE responses and WebSocket
+    subscriptions) one identity may hold open, `max_total` in the whole process, and
+    `max_polled_keys` distinct keys the shared pollers may read (a stream on a key already
+    polled costs no new poller, so it is never refused for this one).
     """
 
     heartbeat: _Seconds = 15.0
@@ -42,6 +50,9 @@ class StreamSettings(msgspec.Struct, frozen=True, kw_only=True):
     keepalive: _Seconds = 5.0
     max_streams: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
     max_symbols: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200
+    max_per_identity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
+    max_total: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
+    max_polled_keys: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StreamSettings:

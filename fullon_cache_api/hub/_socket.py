@@ -4,6 +4,11 @@ Replies and pushes go through the socket's bounded queue to a single writer task
 ever sends on the socket concurrently. Actions are handled in order by the reader; stream
 pushes come from the hub. A client that stops reading is cut off (close code 1013, with the
 reason, when the close frame still gets through); the gateway shutting down closes with 1001.
+
+Session lifecycle: a new socket whose identity (or the gateway) already holds its maximum of
+streams is closed with 1013; each stream action takes an admission ticket (past a limit: an
+error frame), given back when the stream ends; a socket opened with a JWT is closed with 1008
+when the token expires.
 """
 
 from __future__ import annotations
@@ -19,18 +24,22 @@ from anyio import CancelScope
 from starlette.websockets import WebSocket
 
 from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
-from .._errors import CacheAPIError
+from .._errors import CacheAPIError, TooManyStreams
+from ._admission import Ticket
 from ._calls import Call, Domain, Params, StreamStart
 from ._dialects import RICH, Dialect, Frames, OriginalStart, Stream
 from ._events import Event
 from ._hub import Watch, hub_from
+from ._lifetime import close_at_expiry
 from ._protocol import INVALID_OPERATION, INVALID_PARAMS, ActionError, Request
 from ._queue import ClientClosed, ClientQueue, Feed
 
 __all__ = ["Session"]
 
 _log = logging.getLogger("fullon.api.cache.ws")
-_CLOSE_CODES = {b"slow_consumer": 1013, b"shutdown": 1001}  # Try Again Later, Going Away
+# Try Again Later, Going Away, Policy Violation
+_CLOSE_CODES = {b"slow_consumer": 1013, b"shutdown": 1001, b"token_expired": 1008}
+TOO_MANY_STREAMS = "TOO_MANY_STREAMS"  # the error code of a stream action past a limit
 
 
 class Session:
@@ -47,22 +56,42 @@ class Session:
         self.queue: ClientQueue[Any] = self.hub.open_queue(heartbeats=False)
         self.queue.label = f"WebSocket {websocket.url.path} {connection_id}"
         self.streams: dict[str, list[Watch]] = {}
+        self.tickets: dict[str, Ticket] = {}  # stream key -> its admission
 
     async def run(self) -> None:
         """Serve the socket until the client leaves or is cut off."""
+        expiry = None
         try:
             await self.websocket.accept()
+            if await self._refused():
+                return
+            expiry = close_at_expiry(self.queue, self.websocket.scope)
             async with anyio.create_task_group() as group:
                 self.queue.on_stall = group.cancel_scope.cancel  # the hub cuts off a stuck send
                 group.start_soon(self._write, group.cancel_scope)
                 await self._read()
                 group.cancel_scope.cancel()
         finally:
-            for watches in self.streams.values():
-                for watch in watches:
-                    watch.close()
-            self.streams.clear()
+            if expiry is not None:
+                expiry.cancel()
+            for key in {*self.streams, *self.tickets}:
+                self._stop(key)
             self.hub.close_queue(self.queue)
+
+    async def _refused(self) -> bool:
+        """Close a new socket with 1013 when its identity, or the gateway, holds its maximum
+        of streams already: it could open none."""
+        refused = self.hub.admission.refusal(self._identity())
+        if refused is None:
+            return False
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.hub.settings.send_timeout):
+                await self.websocket.close(1013, refused[:120])
+        return True
+
+    def _identity(self) -> Identity | None:
+        identity: Identity | None = self.websocket.scope.get(IDENTITY_SCOPE_KEY)
+        return identity
 
     # -- reading ---------------------------------------------------------------------------
     async def _read(self) -> None:
@@ -113,11 +142,24 @@ class Session:
             )
             self.queue.put(frames.error(request, error, self.domain.not_found))
             return
+        ticket = self._admit(request, start, frames)
+        if ticket is None:
+            return
+        self.tickets[key] = ticket
         self.queue.put(frames.confirmation(request, start.message, key))  # before the snapshot
         absent = start.absent if isinstance(start, OriginalStart) else list
         stream = Stream(request.request_id, key, start.update, absent)
         feed = Feed(self.queue, (stream, frames))
         self.streams[key] = [self.hub.watch(spec, feed) for spec in start.specs]
+
+    def _admit(self, request: Request, start: StreamStart, frames: Frames) -> Ticket | None:
+        """The stream's admission ticket; None (and an error frame) past a stream limit."""
+        try:
+            return self.hub.admit(self._identity(), start.specs)
+        except TooManyStreams as exc:
+            error = ActionError(TOO_MANY_STREAMS, exc.detail)
+            self.queue.put(frames.error(request, error, self.domain.not_found))
+            return None
 
     def _unsubscribe(self, request: Request, frames: Frames) -> None:
         wanted = Params(request.params).raw.get("stream_key")
@@ -133,6 +175,9 @@ class Session:
     def _stop(self, key: str) -> None:
         for watch in self.streams.pop(key, []):
             watch.close()
+        ticket = self.tickets.pop(key, None)
+        if ticket is not None:
+            ticket.close()
 
     async def _ownership(self) -> Ownership | None:
         identity: Identity | None = self.websocket.scope.get(IDENTITY_SCOPE_KEY)

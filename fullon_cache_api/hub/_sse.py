@@ -8,6 +8,9 @@ task waits for ``http.disconnect``; a send that fails or is cancelled ends the s
 which is how disconnects are noticed under ``BaseHTTPMiddleware`` (where ``is_disconnected()``
 is not reliable). A send stuck for `send_timeout` seconds (a client that reads nothing) is
 cancelled by the hub's housekeeping, which cuts the client off.
+
+Before anything is sent the stream is admitted (`Hub.admit`: past a limit, `TooManyStreams`
+answers 429); a stream opened with a JWT is closed at the token's expiry (`_lifetime`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from anyio import CancelScope
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .._auth import IDENTITY_SCOPE_KEY
 from ._events import Event
 from ._hub import Hub, Spec
+from ._lifetime import close_at_expiry
 from ._queue import ClientQueue, Feed, Flusher
 
 __all__ = ["EventStream", "frame"]
@@ -65,9 +70,18 @@ class EventStream(Response):
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await send({"type": "http.response.body", "body": b""})
             return
+        # Past a stream limit this raises TooManyStreams before anything is sent: a 429.
+        ticket = self.hub.admit(scope.get(IDENTITY_SCOPE_KEY), self.specs)
+        try:
+            await self._stream(scope, receive, send)
+        finally:
+            ticket.close()
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub = self.hub
         queue: ClientQueue[Event] = hub.open_queue()
         queue.label = f"SSE {scope.get('path')}"
+        expiry = close_at_expiry(queue, scope)
         watches = [hub.watch(spec, Feed(queue, None)) for spec in self.specs]
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -77,6 +91,8 @@ class EventStream(Response):
                 await _pump(_Writer(queue, send), hub.flusher)
                 group.cancel_scope.cancel()
         finally:
+            if expiry is not None:
+                expiry.cancel()
             for watch in watches:
                 watch.close()
             hub.close_queue(queue)
