@@ -82,6 +82,7 @@ class GatewayApp(Starlette):
             status_handlers=status_handlers,
             unexpected=None if self.debug else unexpected,
             limits=self.limits,
+            router=self.router if isinstance(self.router, SegmentRouter) else None,
         )
         if self.debug:
             app = ServerErrorMiddleware(app, handler=unexpected, debug=True)

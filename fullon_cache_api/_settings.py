@@ -24,11 +24,13 @@ class SettingsError(ValueError):
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
-    """A service key: its name, the SHA-256 hex digest of the key, and whether it is admin."""
+    """A service key: its name, the SHA-256 hex digest of the key, whether it is admin, and
+    whether it may read the tenant-wide operational figures (`operations`, flag ``:ops``)."""
 
     name: str
     sha256: str
     admin: bool = False
+    operations: bool = False
 
 
 # JWTs are checked with JWT_SECRET_KEY, a shared secret: only the HMAC algorithms use one.
@@ -192,17 +194,23 @@ def _jwt_algorithm(raw: str) -> str:
 
 
 def _api_keys(raw: str) -> tuple[ApiKey, ...]:
-    """``name:sha256hex[:admin]`` entries, comma-separated; plaintext keys are refused."""
+    """``name:sha256hex[:admin|:ops]`` entries, comma-separated; plaintext keys are refused."""
     keys = []
     for entry in filter(None, (part.strip() for part in raw.split(","))):
         name, _, rest = entry.partition(":")
         digest, _, flag = rest.partition(":")
-        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest) or flag not in {"", "admin"}:
+        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest) or flag not in _KEY_FLAGS:
             raise ValueError(
-                f"entry {name or entry[:12]!r} must be name:<sha256 hex of the key>[:admin]"
+                f"entry {name or entry[:12]!r} must be name:<sha256 hex of the key>[:admin|:ops]"
             )
-        keys.append(ApiKey(name=name, sha256=digest, admin=flag == "admin"))
+        admin, operations = flag == "admin", flag == "ops"
+        keys.append(ApiKey(name=name, sha256=digest, admin=admin, operations=operations))
     return tuple(keys)
+
+
+# ``admin``: reads everything; ``ops``: reads the operational figures (``/status``, ``/health``)
+# and only the market data, like any other key.
+_KEY_FLAGS = frozenset({"", "admin", "ops"})
 
 
 def _port(raw: str) -> int:
