@@ -12,7 +12,9 @@ logging (fullon_log / loguru included) decides where our ``fullon.api.cache.*`` 
   (rotated files kept, default 5).
 
 Records are handed to a queue in the event loop and written by a listener thread, so a slow
-terminal, disk or rotation never stalls a request.
+terminal, disk or rotation never stalls a request. Every handler carries `RedactSecrets`, so no
+record, whoever logs it (uvicorn's WebSocket and handshake lines included), shows a token, a key
+or a password; it runs in the listener thread too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Literal, TextIO
 
 import msgspec
 
+from ._redact import RedactSecrets
 from ._settings import SettingsError
 
 __all__ = ["JsonFormatter", "LogConfig", "configure_logging"]
@@ -156,6 +159,7 @@ def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Cal
         )
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(RedactSecrets())
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(records, *handlers)
     handoff = _Handoff(records)
