@@ -126,6 +126,22 @@ class JsonFormatter(logging.Formatter):
         return self._encoder.encode(document).decode()
 
 
+def _file_handler(config: LogConfig) -> logging.Handler:
+    """The rotated file; one that cannot be opened is a configuration error (exit 2)."""
+    assert config.file_path is not None
+    try:
+        return logging.handlers.RotatingFileHandler(
+            config.file_path,
+            maxBytes=config.file_max_bytes,
+            backupCount=config.file_backups,
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise SettingsError(
+            f"LOG_FILE_PATH={config.file_path!r} cannot be opened: {exc.strerror or exc}"
+        ) from None
+
+
 class _Handoff(logging.handlers.QueueHandler):
     """Hands records to the listener thread with their message and traceback already text."""
 
@@ -149,14 +165,7 @@ def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Cal
     )
     handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
     if config.file_path:
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                config.file_path,
-                maxBytes=config.file_max_bytes,
-                backupCount=config.file_backups,
-                encoding="utf-8",
-            )
-        )
+        handlers.append(_file_handler(config))
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(RedactSecrets())

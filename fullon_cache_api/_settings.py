@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ._resp import options_from_url
+
 __all__ = ["ApiKey", "AuthConfig", "Settings", "SettingsError"]
 
 _T = TypeVar("_T")
@@ -58,6 +60,11 @@ class AuthConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"jwt_algorithm={self.jwt_algorithm!r} is invalid: {_JWT_ALGORITHM_EXPECTED}"
             )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthConfig:
+        """Read the authentication variables alone (``JWT_*``, ``ADMIN_MAIL``, ...)."""
+        return _auth_from_env(os.environ if environ is None else environ)
 
     def __repr__(self) -> str:
         return (
@@ -128,7 +135,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
             "redis_url": _read(env, "REDIS_URL", str),
-            "redis_host": _read(env, "REDIS_HOST", str),
+            "redis_host": _read(env, "REDIS_HOST", _host),
             "redis_port": _read(env, "REDIS_PORT", _port),
             "redis_db": _read(env, "REDIS_DB", _non_negative_int),
             "redis_username": _read(env, "REDIS_USERNAME", str),
@@ -213,38 +220,55 @@ def _api_keys(raw: str) -> tuple[ApiKey, ...]:
 _KEY_FLAGS = frozenset({"", "admin", "ops"})
 
 
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 1 <= value <= 65535:
-        raise ValueError("expected an integer from 1 to 65535")
+def _host(raw: str) -> str:
+    if re.search(r"[\s/?#@]", raw):
+        raise ValueError("expected a host name or address (no spaces, '/', '?', '#' or '@')")
+    return raw
+
+
+def _integer(raw: str, minimum: int, maximum: int | None, expected: str) -> int:
+    """`raw` as an integer within bounds; any other text raises ValueError(`expected`)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(expected) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(expected)
     return value
+
+
+def _port(raw: str) -> int:
+    return _integer(raw, 1, 65535, "expected an integer from 1 to 65535")
 
 
 def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("expected an integer >= 0")
-    return value
+    return _integer(raw, 0, None, "expected an integer >= 0")
 
 
 def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("expected an integer >= 1")
-    return value
+    return _integer(raw, 1, None, "expected an integer >= 1")
+
+
+def _number(raw: str, expected: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(expected) from None
 
 
 def _seconds_or_zero(raw: str) -> float:
-    value = float(raw)
+    expected = "expected a number of seconds >= 0 (0: off)"
+    value = _number(raw, expected)
     if not 0 <= value < float("inf"):
-        raise ValueError("expected a number of seconds >= 0 (0: off)")
+        raise ValueError(expected)
     return value
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
+    expected = "expected a number of seconds > 0"
+    value = _number(raw, expected)
     if not value > 0 or value == float("inf"):
-        raise ValueError("expected a number of seconds > 0")
+        raise ValueError(expected)
     return value
 
 
@@ -314,8 +338,15 @@ def _redacted_url(url: str) -> str:
 
 
 def _check_url(url: str, name: str) -> None:
+    """Refuse a URL the client could not use, at start: scheme, port, db, every option, the
+    TLS files. The message names the variable and the part, never the URL (it may hold a
+    password)."""
     scheme = urlsplit(url).scheme
     if scheme not in {"redis", "rediss", "unix"}:
         raise SettingsError(
             f"{name} must start with redis://, rediss:// or unix:// (got {scheme!r})"
         )
+    try:
+        options_from_url(url)
+    except ValueError as exc:
+        raise SettingsError(f"{name} is invalid: {' '.join(str(exc).split())}") from None
