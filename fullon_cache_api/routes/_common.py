@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
 from .._errors import Unauthenticated
+from .._http_cache import AGED_SCOPE_KEY
 from .._params import Bound, Pattern
 from ..data import CacheReader
 
@@ -31,8 +32,10 @@ class ApiRoute(Route):
 
     `response` is the Struct type of a 200 body, `query` the query parameters the endpoint
     reads (name -> the Pattern or Bound it validates with; path parameters are described by
-    `_params.PATH_PATTERNS`), `access` who may call it. While handling, the route puts itself in
-    the scope so logging and metrics can name the route template, never the raw path.
+    `_params.PATH_PATTERNS`), `access` who may call it. `ages`: its answers carry ages
+    (``…age_seconds``), so they revalidate with a weak ETag that leaves the ages out
+    (`_http_cache`). While handling, the route puts itself in the scope so logging and metrics
+    can name the route template, never the raw path.
     """
 
     def __init__(
@@ -43,11 +46,13 @@ class ApiRoute(Route):
         response: Any,
         query: Mapping[str, Pattern | Bound] | None = None,
         access: Access = "market",
+        ages: bool = False,
     ) -> None:
         super().__init__(path, endpoint, methods=["GET"])
         self.response = response
         self.query: dict[str, Pattern | Bound] = dict(query or {})
         self.access: Access = access
+        self.ages = ages
         # A coroutine endpoint is called from `handle` itself: no Starlette wrapper, no frame.
         self._direct: Callable[[Request], Awaitable[Response]] | None = None
         self._respond_app: ASGIApp | None = None
@@ -57,6 +62,8 @@ class ApiRoute(Route):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ROUTE_SCOPE_KEY] = self
+        if self.ages:
+            scope[AGED_SCOPE_KEY] = True
         if scope["method"] not in self.methods:  # type: ignore[operator]  # always: GET, HEAD
             await super().handle(scope, receive, send)  # 405
         elif self._direct is not None and self.app is self._respond_app:

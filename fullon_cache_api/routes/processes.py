@@ -46,6 +46,7 @@ routes = [
         active_processes,
         response=ProcessList,
         query={"type": PROCESS_TYPE, "component": COMPONENT, "since_minutes": SINCE_MINUTES},
+        ages=True,
     ),
     ApiRoute("/processes/health", processes_health, response=ProcessHealth),
     ApiRoute(
@@ -53,5 +54,6 @@ routes = [
         one_process,
         response=Process,
         query={"since_minutes": SINCE_MINUTES},
+        ages=True,
     ),
 ]

@@ -167,6 +167,7 @@ routes = [
         response=PortfolioSummary,
         query=_PORTFOLIO_QUERY,
         access="private",
+        ages=True,
     ),
     ApiRoute(
         "/accounts/{ex_id}/summary",
@@ -174,19 +175,25 @@ routes = [
         response=AccountSummary,
         query=_PORTFOLIO_QUERY,
         access="private",
+        ages=True,
     ),
     ApiRoute(
-        "/tickers/status", ticker_status, response=TickerStatus, query={"stale_after": STALE_AFTER}
+        "/tickers/status",
+        ticker_status,
+        response=TickerStatus,
+        query={"stale_after": STALE_AFTER},
+        ages=True,
     ),
-    ApiRoute("/ohlcv/status", ohlcv_status, response=OhlcvStatus),
+    ApiRoute("/ohlcv/status", ohlcv_status, response=OhlcvStatus, ages=True),
     ApiRoute("/orders/stats", order_stats, response=OrderStats, access="private"),
-    ApiRoute("/trades/stats", trade_stats, response=TradeStats, access="private"),
+    ApiRoute("/trades/stats", trade_stats, response=TradeStats, access="private", ages=True),
     ApiRoute(
         "/bots/activity",
         bot_activity,
         response=BotActivityList,
         query={"stale_after": STALE_AFTER},
         access="private",
+        ages=True,
     ),
-    ApiRoute("/processes/metrics", process_metrics, response=ProcessMetrics),
+    ApiRoute("/processes/metrics", process_metrics, response=ProcessMetrics, ages=True),
 ]
