@@ -18,7 +18,15 @@ from .._http_cache import AGED_SCOPE_KEY
 from .._params import Bound, Pattern
 from ..data import CacheReader
 
-__all__ = ["ROUTE_SCOPE_KEY", "Access", "ApiRoute", "identity_of", "ownership_of", "reader_from"]
+__all__ = [
+    "ROUTE_SCOPE_KEY",
+    "Access",
+    "ApiRoute",
+    "identity_of",
+    "is_operator",
+    "ownership_of",
+    "reader_from",
+]
 
 ROUTE_SCOPE_KEY = "fullon_cache_api.route"
 
@@ -96,6 +104,12 @@ def identity_of(request: Request) -> Identity | None:
     """Who is asking (None only on public routes called without credentials)."""
     identity: Identity | None = request.scope.get(IDENTITY_SCOPE_KEY)
     return identity
+
+
+def is_operator(request: Request) -> bool:
+    """Whether the caller may see tenant-wide operational figures (admin or ``:ops`` key)."""
+    identity = identity_of(request)
+    return identity is not None and identity.operator
 
 
 async def ownership_of(request: Request) -> Ownership | None:
