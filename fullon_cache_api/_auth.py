@@ -145,6 +145,10 @@ class Authenticator:
             return self._from_token(cookie)
         return None
 
+    def verify_token(self, token: str) -> Identity:
+        """The identity a JWT or API key stands for; Unauthenticated when it does not verify."""
+        return self._from_token(token)
+
     async def ownership(self, identity: Identity) -> Ownership | None:
         """What `identity` may read; None means everything (admin)."""
         if identity.admin:

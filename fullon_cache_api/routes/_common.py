@@ -40,7 +40,9 @@ class ApiRoute(Route):
 
     `response` is the Struct type of a 200 body, `query` the query parameters the endpoint
     reads (name -> the Pattern or Bound it validates with; path parameters are described by
-    `_params.PATH_PATTERNS`), `access` who may call it. `ages`: its answers carry ages
+    `_params.PATH_PATTERNS`), `access` who may call it. `misses`: it may answer 404 (by default
+    when its path has a parameter; a query parameter may address a key too). `ages`: its
+    answers carry ages
     (``…age_seconds``), so they revalidate with a weak ETag that leaves the ages out
     (`_http_cache`). While handling, the route puts itself in the scope so logging and metrics
     can name the route template, never the raw path.
@@ -55,12 +57,14 @@ class ApiRoute(Route):
         query: Mapping[str, Pattern | Bound] | None = None,
         access: Access = "market",
         ages: bool = False,
+        misses: bool | None = None,
     ) -> None:
         super().__init__(path, endpoint, methods=["GET"])
         self.response = response
         self.query: dict[str, Pattern | Bound] = dict(query or {})
         self.access: Access = access
         self.ages = ages
+        self.misses = "{" in path if misses is None else misses
         # A coroutine endpoint is called from `handle` itself: no Starlette wrapper, no frame.
         self._direct: Callable[[Request], Awaitable[Response]] | None = None
         self._respond_app: ASGIApp | None = None
