@@ -45,6 +45,8 @@ __all__ = ["main"]
 _PROG = "fullon-cache-api"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 _EXAMPLES = ("/tickers", "/tickers/binance/BTC/USDT", "/ohlcv/BTC/USDT/1m?limit=5")
+# What answers on an empty Redis (--no-seed): the sample's keys would all be 404.
+_EMPTY_EXAMPLES = ("/health", "/tickers", "/status")
 _GRACE_SECONDS = 3  # how long Ctrl-C waits for open requests and streams
 _log = logging.getLogger("fullon.api.cache.cli")
 
@@ -244,7 +246,8 @@ def _demo(args: argparse.Namespace) -> int:
                 f"(Redis: {server.url}, {state}, authentication off)"
             )
             print(f"Docs: {url}/docs")
-            print("Try: " + "  ".join(url + path for path in _EXAMPLES), flush=True)
+            examples = _EMPTY_EXAMPLES if args.no_seed else _EXAMPLES
+            print("Try: " + "  ".join(url + path for path in examples), flush=True)
             async with _live_feed(server.url, live):
                 await _uvicorn(app, sock, args.log_level)
 
