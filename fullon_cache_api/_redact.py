@@ -51,13 +51,31 @@ _PATTERNS = (
     # scheme://user:password@host
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)"),
 )
-# A cheap test first: most records (our request lines) hold none of these.
-_SUSPECT = re.compile(rf"(?i)(?:{_QUERY_NAMES}=|{_HEADER_NAMES}|bearer|eyJ|://[^\s/@]*:[^\s@/]*@)")
+# A cheap test first, in lower case: a record holding none of these shows no credential the
+# patterns above would find (most records, our request lines among them, hold none).
+_MARKERS = (
+    "token=",
+    "key=",
+    "password=",
+    "passwd=",
+    "secret=",
+    "authorization",
+    "cookie",
+    "sec-websocket-protocol",
+    "bearer",
+    "eyj",
+    "@",
+)
+
+
+def _suspect(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in _MARKERS)
 
 
 def redact(text: str) -> str:
     """`text` with every credential it shows replaced by ``[redacted]``."""
-    if _SUSPECT.search(text) is None:
+    if not _suspect(text):
         return text
     for pattern in _PATTERNS:
         text = pattern.sub(lambda found: found.group(1) + REDACTED, text)
@@ -72,7 +90,7 @@ class RedactSecrets(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken record: let the handler report it as usual
             return True
-        if _SUSPECT.search(message) is not None:
+        if _suspect(message):
             _rewrite(record, message)
         color = getattr(record, "color_message", None)
         if isinstance(color, str):
