@@ -30,10 +30,13 @@ __all__ = ["REDACTED", "RedactSecrets", "protect_uvicorn_loggers", "redact"]
 
 REDACTED = "[redacted]"
 
-_QUERY_NAMES = r"(?:access_token|token|api_key|apikey|api-key|key|password|passwd|secret)"
-_HEADER_NAMES = (
-    r"(?:authorization|proxy-authorization|x-api-key|cookie|set-cookie|sec-websocket-protocol)"
-)
+# Query parameters and headers whose values are credentials (lower case).
+_QUERY_WORDS = ("access_token", "token", "api_key", "apikey", "api-key", "key", "password")
+_QUERY_WORDS += ("passwd", "secret")
+_HEADER_WORDS = ("authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie")
+_HEADER_WORDS += ("sec-websocket-protocol",)
+_QUERY_NAMES = "(?:" + "|".join(map(re.escape, _QUERY_WORDS)) + ")"
+_HEADER_NAMES = "(?:" + "|".join(map(re.escape, _HEADER_WORDS)) + ")"
 # Each pattern keeps group 1 (what names the secret) and replaces the rest.
 _PATTERNS = (
     # ?token=… &api_key=… (also percent-encoded separators are left alone: values end there)
@@ -52,19 +55,14 @@ _PATTERNS = (
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)"),
 )
 # A cheap test first, in lower case: a record holding none of these shows no credential the
-# patterns above would find (most records, our request lines among them, hold none).
+# patterns above would find (most records, our request lines among them, hold none). Built
+# from the same words as the patterns, so the two cannot drift apart.
 _MARKERS = (
-    "token=",
-    "key=",
-    "password=",
-    "passwd=",
-    "secret=",
-    "authorization",
-    "cookie",
-    "sec-websocket-protocol",
-    "bearer",
-    "eyj",
-    "@",
+    *(word + "=" for word in _QUERY_WORDS),
+    *_HEADER_WORDS,
+    "bearer",  # Bearer tokens
+    "eyj",  # JWTs
+    "://",  # URLs with a password
 )
 
 
