@@ -31,10 +31,25 @@ __all__ = ["REDACTED", "RedactSecrets", "protect_uvicorn_loggers", "redact"]
 REDACTED = "[redacted]"
 
 # Query parameters and headers whose values are credentials (lower case).
-_QUERY_WORDS = ("access_token", "token", "api_key", "apikey", "api-key", "key", "password")
-_QUERY_WORDS += ("passwd", "secret")
-_HEADER_WORDS = ("authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie")
-_HEADER_WORDS += ("sec-websocket-protocol",)
+_QUERY_WORDS: tuple[str, ...] = (
+    "access_token",
+    "token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+)
+_HEADER_WORDS: tuple[str, ...] = (
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "cookie",
+    "set-cookie",
+    "sec-websocket-protocol",
+)
 _QUERY_NAMES = "(?:" + "|".join(map(re.escape, _QUERY_WORDS)) + ")"
 _HEADER_NAMES = "(?:" + "|".join(map(re.escape, _HEADER_WORDS)) + ")"
 # Each pattern keeps group 1 (what names the secret) and replaces the rest.
