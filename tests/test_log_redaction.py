@@ -83,7 +83,7 @@ def environment(redis_url: str, **extra: str) -> dict[str, str]:
 def running(command: list[str], env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """Start `command`, yield its base URL once /health answers, stop it (SIGINT, then kill)."""
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
-    port = None if "serve" in command else free_port()
+    port = None if {"serve", "demo"} & set(command) else free_port()
     if port is not None:
         command = [*command, "--port", str(port)]
     with out.open("wb") as stdout, err.open("wb") as stderr:
@@ -180,10 +180,14 @@ def test_serve_logs_no_token(seeded: RedisServer, tmp_path: Path, run: str) -> N
     """`serve` (any level, text or JSON, with workers) logs WebSocket lines and handshake
     headers without a piece of any token or key."""
     flags, extra = SERVE_RUNS[run]
+    log_file = tmp_path / "gateway.log"  # the rotated file gets the same filtered records
+    extra = {**extra, "LOG_FILE_PATH": str(log_file)}
     command = [*CLI, "serve", "--port", "0", *flags]
     with running(command, environment(seeded.url, **extra), tmp_path) as url:
         asyncio.run(exercise(url))
     logged = (tmp_path / "stdout.log").read_text() + (tmp_path / "stderr.log").read_text()
+    assert "WebSocket /ws/tickers/c1?token=[redacted]" in log_file.read_text()
+    logged += log_file.read_text()
     assert "WebSocket /ws/tickers/c1?token=[redacted]" in logged  # the line was written
     if "debug" in run:
         assert re.search(r"x-api-key: \[redacted\]", logged, re.IGNORECASE), logged[-2000:]
@@ -265,3 +269,21 @@ def test_every_credential_word_is_redacted(line: str) -> None:
     """Each header and query name the filter knows is redacted, in any case: the cheap first
     test and the patterns agree."""
     assert "Opaque-Value" not in redact(line) and "[redacted]" in redact(line)
+
+
+def test_demo_logs_no_token(tmp_path: Path) -> None:
+    """`demo --log-level debug` (authentication off, but clients may still send tokens, as
+    the examples do): its WebSocket and handshake lines show none."""
+    command = [*CLI, "demo", "--port", "0", "--no-live", "--log-level", "debug"]
+    with running(command, environment("redis://unused"), tmp_path) as url:
+
+        async def visit() -> None:
+            ws = "ws" + url.removeprefix("http")
+            async with asyncio.timeout(20):
+                await _ping(f"{ws}/ws/tickers/c1?token={ADMIN_KEY}")
+                await _ping(f"{ws}/ws", additional_headers={"X-API-Key": PROTOCOL_KEY})
+
+        asyncio.run(visit())
+    logged = (tmp_path / "stdout.log").read_text() + (tmp_path / "stderr.log").read_text()
+    assert "WebSocket /ws/tickers/c1?token=[redacted]" in logged
+    assert leaks(logged) == [], logged[-3000:]
