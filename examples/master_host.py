@@ -17,6 +17,7 @@ It prints an admin token and a user token; try
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,7 +31,7 @@ from fastapi import FastAPI, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
 
-from fullon_cache_api import Settings, create_app, lifespan
+from fullon_cache_api import RedactSecrets, Settings, create_app, lifespan
 from fullon_cache_api._auth import Identity, Ownership
 
 MOUNT = "/api/v1/cache"
@@ -137,7 +138,11 @@ def main() -> None:
     admin = USERS[1].mail
     for user in USERS.values():
         print(f"{user.name} token: {issue_token(user, secret)}")
-    print(f"gateway at http://{args.host}:{args.port}{MOUNT}/docs")
+    print(f"gateway at http://{args.host}:{args.port}{MOUNT}/docs", flush=True)
+    # uvicorn logs WebSocket paths (with their ?token=) and, in its access log, request lines
+    # with their query string: the gateway's filter hides the credentials in them.
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RedactSecrets())
     uvicorn.run(build_host(secret=secret, admin_mail=admin), host=args.host, port=args.port)
 
 

@@ -7,6 +7,7 @@ Public API::
     Identity / Ownership / OwnershipHook  -> the `ownership=` hook's contract
     Settings / Settings.from_env()        -> Redis connection settings
     CacheAPIError and its subclasses      -> the errors answered as problem documents
+    RedactSecrets                         -> logging filter hiding tokens, keys, passwords
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ._errors import (
     TooManyStreams,
     Unauthenticated,
 )
+from ._redact import RedactSecrets
 from ._settings import Settings, SettingsError
 from ._version import __version__
 
@@ -38,6 +40,7 @@ __all__ = [
     "Ownership",
     "OwnershipHook",
     "Problem",
+    "RedactSecrets",
     "Settings",
     "SettingsError",
     "TooManyStreams",

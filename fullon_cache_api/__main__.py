@@ -1,4 +1,4 @@
-"""The command line: ``fullon-cache-api serve``, ``demo`` and ``openapi``.
+"""The command line: ``fullon-cache-api serve``, ``demo``, ``openapi`` and ``token``.
 
 ``serve`` runs the gateway against the Redis configured in the environment; ``demo`` starts a
 private redis-server, seeds it with sample data in fullon_cache's layout and serves on top of
@@ -32,6 +32,8 @@ from ._app import create_app
 from ._logconfig import LogConfig, configure_logging
 from ._openapi import OpenAPICache
 from ._settings import Settings, SettingsError
+from ._startup import check_start, read_configuration
+from ._token import MAX_TTL, make_token
 from ._version import __version__
 from ._workers import serve_workers
 from .demo.seed import seed
@@ -44,7 +46,9 @@ __all__ = ["main"]
 _PROG = "fullon-cache-api"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 _EXAMPLES = ("/tickers", "/tickers/binance/BTC/USDT", "/ohlcv/BTC/USDT/1m?limit=5")
-_GRACE_SECONDS = 3  # how long Ctrl-C waits at least for open requests (and the demo feed)
+# What answers on an empty Redis (--no-seed): the sample's keys would all be 404.
+_EMPTY_EXAMPLES = ("/health", "/tickers", "/status")
+_GRACE_SECONDS = 3  # how long Ctrl-C waits for open requests and streams
 _log = logging.getLogger("fullon.api.cache.cli")
 
 
@@ -110,7 +114,43 @@ def _parser() -> argparse.ArgumentParser:
         help="mount point for servers, e.g. /api/v1/cache",
     )
     openapi.set_defaults(command=_openapi, log_level="warning")
+    _token_parser(commands)
     return parser
+
+
+def _token_parser(commands: Any) -> None:
+    token = commands.add_parser(
+        "token", help="print a JWT signed with JWT_SECRET_KEY (for standalone use and curl)"
+    )
+    token.add_argument("--user-id", type=_user_id, required=True, help="the user_id claim")
+    token.add_argument("--mail", type=_mail, required=True, help="the sub claim (a mail)")
+    token.add_argument(
+        "--ttl", type=_ttl, default=3600, help="seconds the token is valid (default: 3600)"
+    )
+    token.set_defaults(command=_token)
+
+
+def _token(args: argparse.Namespace) -> int:
+    print(make_token(args.user_id, args.mail, args.ttl))
+    return 0
+
+
+def _user_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a user id (an integer >= 0)")
+    return int(raw)
+
+
+def _mail(raw: str) -> str:
+    if not raw.strip():
+        raise argparse.ArgumentTypeError("the mail must not be empty")
+    return raw
+
+
+def _ttl(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_TTL:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds (1-{MAX_TTL})")
+    return int(raw)
 
 
 @contextlib.contextmanager
@@ -159,8 +199,10 @@ def _workers(raw: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()  # a configuration error stops us before any worker starts
+    # Every setting first: a configuration error stops us before we listen or fork workers.
+    settings, streams = read_configuration()
     sock = _bind(args.host, args.port)
+    check_start(settings)  # warnings: nobody could authenticate, Redis unreachable
     target = settings.redacted_target()
     if args.workers > 1:
         print(
@@ -175,7 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
             sock.close()
         _log.info("stopped")
         return 0
-    app = create_app(settings=settings)
+    app = create_app(settings=settings, streams=streams)
     print(f"fullon_cache_api serve: serving on {_url(sock)}  (Redis: {target})", flush=True)
     return _run(_uvicorn(app, sock, args.log_level, grace_period(settings)))
 
@@ -205,7 +247,8 @@ def _demo(args: argparse.Namespace) -> int:
                 f"(Redis: {server.url}, {state}, authentication off)"
             )
             print(f"Docs: {url}/docs")
-            print("Try: " + "  ".join(url + path for path in _EXAMPLES), flush=True)
+            examples = _EMPTY_EXAMPLES if args.no_seed else _EXAMPLES
+            print("Try: " + "  ".join(url + path for path in examples), flush=True)
             async with _live_feed(server.url, live):
                 await _uvicorn(app, sock, args.log_level, _GRACE_SECONDS)
 

@@ -7,10 +7,21 @@ Identity sources, tried in order:
 2. ``Authorization: Bearer <JWT>`` validated with ``JWT_SECRET_KEY`` (claims ``user_id``,
    ``sub`` = mail, ``exp`` required);
 3. ``X-API-Key``, compared in constant time against configured SHA-256 hashes;
-4. ``?token=`` (a JWT or an API key), for browsers' EventSource and WebSocket only.
+4. on WebSockets, a token offered as a subprotocol: ``Sec-WebSocket-Protocol: bearer, <token>``
+   (what a browser's ``new WebSocket(url, ["bearer", token])`` sends; the gateway then picks
+   ``bearer``, never echoing the token);
+5. ``?token=`` (a JWT or an API key) where the matched route accepts it: Server-Sent Events
+   and WebSockets (browsers' EventSource and WebSocket cannot set headers), and the docs pages;
+6. the docs cookie (`DOCS_COOKIE`), on the docs routes only (see ``routes/docs.py``).
+
+Which of 5 and 6 a request may use is decided by the route it matches (`Authenticator.identify`
+asks `accepts`), never by how its path is spelled. Mails are compared as UTF-8 bytes, so any
+mail works (``hmac.compare_digest`` refuses non-ASCII text).
 
 Admins (``mail == ADMIN_MAIL`` or an admin API key) read everything. Anyone else reads the
 private domains only through what the host's ownership hook grants (cached briefly).
+Operators (admins, and API keys flagged ``:ops``) also see the tenant-wide figures of
+``/status`` and ``/health``.
 """
 
 from __future__ import annotations
@@ -24,12 +35,17 @@ from typing import Any
 import jwt
 import msgspec
 from starlette.datastructures import QueryParams
+from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from ._errors import Unauthenticated
 from ._settings import ApiKey, AuthConfig
 
 __all__ = [
+    "BEARER_SUBPROTOCOL",
+    "DOCS_COOKIE",
+    "FROM_COOKIE",
+    "FROM_QUERY",
     "HEALTH_ONLY",
     "PUBLIC_PATHS",
     "Authenticator",
@@ -37,9 +53,20 @@ __all__ = [
     "Ownership",
     "OwnershipHook",
     "hash_api_key",
+    "subprotocol_token",
 ]
 
 IDENTITY_SCOPE_KEY = "fullon_cache_api.identity"
+# The WebSocket subprotocol that announces a token as the next offered subprotocol.
+BEARER_SUBPROTOCOL = "bearer"
+# The cookie that lets a browser read private docs (set by ``/docs?token=``).
+DOCS_COOKIE = "fullon_cache_api_docs"
+
+# Where a credential outside the headers may come from; a route names those it accepts.
+Accepts = Callable[[Scope], frozenset[str]]
+FROM_QUERY = "query"
+FROM_COOKIE = "cookie"
+_NOTHING: frozenset[str] = frozenset()
 
 
 class Identity(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +77,13 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     uid: int | None = None
     mail: str | None = None
     admin: bool = False
+    # May read the tenant-wide operational figures (admins, and API keys flagged ``:ops``).
+    operations: bool = False
+
+    @property
+    def operator(self) -> bool:
+        """Whether this caller sees the figures of every tenant (`/status`, `/health`)."""
+        return self.admin or self.operations
 
 
 class Ownership(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,21 +115,39 @@ class Authenticator:
         # The paths answered without identity (`identify` then lets a caller with none in).
         self.public_paths: frozenset[str] = PUBLIC_PATHS if config.public_docs else HEALTH_ONLY
 
-    def identify(self, scope: Scope, *, allow_query_token: bool = False) -> Identity | None:
-        """The caller's identity, None when they sent none; bad credentials raise 401."""
+    def identify(self, scope: Scope, accepts: Accepts | None = None) -> Identity | None:
+        """The caller's identity, None when they sent none; bad credentials raise 401.
+
+        `accepts` tells which credentials outside the headers the request's route takes
+        (`FROM_QUERY`, `FROM_COOKIE`); it is asked only when the request carries one.
+        """
         host_user = _host_user(scope)
         if host_user is not None:
             return self._from_host_user(host_user)
-        authorization, api_key = _credential_headers(scope)
+        authorization, api_key, cookies = _credential_headers(scope)
         if authorization:
             return self._from_bearer(authorization)
         if api_key:
             return self._from_api_key(api_key)
-        if allow_query_token:
-            token = QueryParams(scope.get("query_string", b"")).get("token")
-            if token:
-                return self._from_token(token)
+        if scope["type"] == "websocket":
+            offered = subprotocol_token(scope)
+            if offered:
+                return self._from_token(offered)
+        query = scope.get("query_string", b"")
+        token = QueryParams(query).get("token") if b"token=" in query else None
+        cookie = cookie_parser(cookies).get(DOCS_COOKIE) if cookies else None
+        if not token and not cookie:
+            return None
+        allowed = accepts(scope) if accepts is not None else _NOTHING
+        if token and FROM_QUERY in allowed:
+            return self._from_token(token)
+        if cookie and FROM_COOKIE in allowed:
+            return self._from_token(cookie)
         return None
+
+    def verify_token(self, token: str) -> Identity:
+        """The identity a JWT or API key stands for; Unauthenticated when it does not verify."""
+        return self._from_token(token)
 
     async def ownership(self, identity: Identity) -> Ownership | None:
         """What `identity` may read; None means everything (admin)."""
@@ -177,11 +229,16 @@ class Authenticator:
                 match = candidate
         if match is None:
             raise Unauthenticated("unknown API key")
-        return Identity(source="api_key", name=match.name, admin=match.admin)
+        return Identity(
+            source="api_key", name=match.name, admin=match.admin, operations=match.operations
+        )
 
     def _is_admin_mail(self, mail: object) -> bool:
         admin = self.config.admin_mail
-        return bool(admin) and isinstance(mail, str) and hmac.compare_digest(mail, admin or "")
+        if not admin or not isinstance(mail, str):
+            return False
+        # Bytes: compare_digest refuses str holding non-ASCII characters (a 500 for "josé").
+        return hmac.compare_digest(mail.encode("utf-8", "surrogatepass"), admin.encode())
 
 
 def _host_user(scope: Scope) -> Any:
@@ -191,17 +248,28 @@ def _host_user(scope: Scope) -> Any:
     return getattr(state, "user", None)
 
 
-def _credential_headers(scope: Scope) -> tuple[str, str]:
-    """The first Authorization and X-API-Key values ("" when absent), in one pass over the
-    raw headers (ASGI names are lower-case), as `Headers.get` would find them."""
-    authorization = api_key = None
+def _credential_headers(scope: Scope) -> tuple[str, str, str]:
+    """The first Authorization, X-API-Key and Cookie values ("" when absent), in one pass over
+    the raw headers (ASGI names are lower-case), as `Headers.get` would find them."""
+    authorization = api_key = cookie = None
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             if authorization is None:
                 authorization = value.decode("latin-1")
-        elif name == b"x-api-key" and api_key is None:
-            api_key = value.decode("latin-1")
-    return authorization or "", api_key or ""
+        elif name == b"x-api-key":
+            if api_key is None:
+                api_key = value.decode("latin-1")
+        elif name == b"cookie" and cookie is None:
+            cookie = value.decode("latin-1")
+    return authorization or "", api_key or "", cookie or ""
+
+
+def subprotocol_token(scope: Scope) -> str | None:
+    """The token a WebSocket offers after the ``bearer`` subprotocol, if it offers one."""
+    offered: list[str] = scope.get("subprotocols") or []
+    if BEARER_SUBPROTOCOL not in offered:
+        return None
+    return next((item for item in offered if item != BEARER_SUBPROTOCOL), None)
 
 
 class _PublicPaths(frozenset[str]):

@@ -86,6 +86,7 @@ class GatewayApp(Starlette):
             unexpected=None if self.debug else unexpected,
             limits=self.limits,
             runtime=self.runtime,
+            router=self.router if isinstance(self.router, SegmentRouter) else None,
         )
         if self.debug:
             app = ServerErrorMiddleware(app, handler=unexpected, debug=True)

@@ -12,7 +12,9 @@ logging (fullon_log / loguru included) decides where our ``fullon.api.cache.*`` 
   (rotated files kept, default 5).
 
 Records are handed to a queue in the event loop and written by a listener thread, so a slow
-terminal, disk or rotation never stalls a request.
+terminal, disk or rotation never stalls a request. Every handler carries `RedactSecrets`, so no
+record, whoever logs it (uvicorn's WebSocket and handshake lines included), shows a token, a key
+or a password; it runs in the listener thread too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Literal, TextIO
 
 import msgspec
 
+from ._redact import RedactSecrets
 from ._settings import SettingsError
 
 __all__ = ["JsonFormatter", "LogConfig", "configure_logging"]
@@ -123,6 +126,22 @@ class JsonFormatter(logging.Formatter):
         return self._encoder.encode(document).decode()
 
 
+def _file_handler(config: LogConfig) -> logging.Handler:
+    """The rotated file; one that cannot be opened is a configuration error (exit 2)."""
+    assert config.file_path is not None
+    try:
+        return logging.handlers.RotatingFileHandler(
+            config.file_path,
+            maxBytes=config.file_max_bytes,
+            backupCount=config.file_backups,
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise SettingsError(
+            f"LOG_FILE_PATH={config.file_path!r} cannot be opened: {exc.strerror or exc}"
+        ) from None
+
+
 class _Handoff(logging.handlers.QueueHandler):
     """Hands records to the listener thread with their message and traceback already text."""
 
@@ -146,16 +165,10 @@ def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Cal
     )
     handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
     if config.file_path:
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                config.file_path,
-                maxBytes=config.file_max_bytes,
-                backupCount=config.file_backups,
-                encoding="utf-8",
-            )
-        )
+        handlers.append(_file_handler(config))
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(RedactSecrets())
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(records, *handlers)
     handoff = _Handoff(records)

@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette._utils import is_async_callable
@@ -27,10 +27,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from ._auth import ANONYMOUS, IDENTITY_SCOPE_KEY, Authenticator, Identity
+from ._auth import (
+    ANONYMOUS,
+    BEARER_SUBPROTOCOL,
+    FROM_QUERY,
+    IDENTITY_SCOPE_KEY,
+    Accepts,
+    Authenticator,
+    Identity,
+)
 from ._errors import Unauthenticated
 from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, Responder, wants_responder
 from ._limits import Limits, close_refused, refuse
@@ -45,7 +54,17 @@ __all__ = ["GatewayMiddleware", "identify", "log_request", "route_template"]
 
 _auth_log = logging.getLogger("fullon.api.cache.auth")
 
+
+class RouteFinder(Protocol):
+    """What the middleware asks the router: the route a request will match, if any."""
+
+    def find(self, scope: Scope) -> BaseRoute | None: ...
+
+
 _MAX_LOGGED_VALUE = 100
+# A WebSocket route accepts ``?token=`` (and the subprotocol token, read on every socket).
+_SOCKET_CREDENTIALS = frozenset({FROM_QUERY})
+_NO_CREDENTIALS: frozenset[str] = frozenset()
 _clock = time.perf_counter
 
 
@@ -74,9 +93,13 @@ class GatewayMiddleware:
         unexpected: ExceptionHandler | None,
         limits: Limits | None = None,
         runtime: Runtime | None = None,
+        router: RouteFinder | None = None,
     ) -> None:
         self.app = app
         self.runtime = runtime
+        # Which route a request will match, asked before routing: for the credentials its
+        # route accepts (``?token=`` on streams only), and to name the route of a 401.
+        self.router = router
         self.authenticator = authenticator
         self.metrics = metrics
         self.handlers = dict(handlers)
@@ -147,10 +170,27 @@ class GatewayMiddleware:
         try:
             scope[IDENTITY_SCOPE_KEY] = self._identity(scope)
         except Unauthenticated as exc:
+            self._name_route(scope)
             response = ProblemResponse.from_error(exc)
             response.negotiate = False
             return response
         return None
+
+    def _name_route(self, scope: Scope) -> None:
+        """Record the route a refused request would have reached, so metrics and the log name
+        its template rather than ``unrouted`` (nothing of the route runs)."""
+        route = self.router.find(scope) if self.router is not None else None
+        if route is not None and getattr(route, "path", None):
+            scope["route"] = scope[ROUTE_SCOPE_KEY] = route
+            scope["endpoint"] = getattr(route, "endpoint", None)
+
+    def _accepts(self, scope: Scope) -> frozenset[str]:
+        """The credentials outside the headers the request's route takes (`Accepts`)."""
+        if scope["type"] == "websocket":
+            return _SOCKET_CREDENTIALS
+        route = self.router.find(scope) if self.router is not None else None
+        credentials: frozenset[str] = getattr(route, "credentials", _NO_CREDENTIALS)
+        return credentials
 
     async def _serve(
         self, scope: Scope, receive: Receive, exchange: _Exchange, event: Response | Exception
@@ -197,6 +237,8 @@ class GatewayMiddleware:
         exc.__traceback__ = None  # a reused exception instance would accumulate tracebacks
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if BEARER_SUBPROTOCOL in (scope.get("subprotocols") or ()):
+            send = _choosing_bearer(send)
         refusal = self.limits.check(scope)
         if refusal is not None:
             await refuse(scope, receive, send, refusal)
@@ -216,7 +258,19 @@ class GatewayMiddleware:
                 self._warned = True
                 _auth_log.warning("authentication is OFF: every caller reads everything")
             return ANONYMOUS
-        return identify(self.authenticator, scope)
+        return identify(self.authenticator, scope, self._accepts)
+
+
+def _choosing_bearer(send: Send) -> Send:
+    """`send` accepting the socket with the ``bearer`` subprotocol its client offered (with
+    the token after it): a browser drops a socket whose server picks none of its offers."""
+
+    async def choose(message: Message) -> None:
+        if message["type"] == "websocket.accept" and not message.get("subprotocol"):
+            message = {**message, "subprotocol": BEARER_SUBPROTOCOL}
+        await send(message)
+
+    return choose
 
 
 async def _call(handler: ExceptionHandler, request: Request, exc: Exception) -> Response | None:
@@ -270,18 +324,20 @@ def _is_event_stream(start: Message) -> bool:
     return False
 
 
-def identify(authenticator: Authenticator, scope: Scope) -> Identity | None:
+def identify(
+    authenticator: Authenticator, scope: Scope, accepts: Accepts | None = None
+) -> Identity | None:
     """The caller's identity; None only on a public path called without credentials.
 
     Raises `Unauthenticated` for bad credentials, or none on a non-public path (public:
-    `Authenticator.public_paths`, the docs included unless configured otherwise). ``?token=``
-    is accepted on streams (WebSockets and ``.../stream``) only.
+    `Authenticator.public_paths`, the docs included unless configured otherwise). A
+    credential outside the headers (``?token=``, the docs cookie) counts only where
+    `accepts` says the request's route takes it (see `Authenticator.identify`).
     """
     path = _route_path(scope)
     public = path in authenticator.public_paths
-    streaming = scope["type"] == "websocket" or path.endswith("/stream")
     try:
-        identity = authenticator.identify(scope, allow_query_token=streaming)
+        identity = authenticator.identify(scope, accepts)
     except Unauthenticated:
         if public:
             return None

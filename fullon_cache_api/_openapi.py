@@ -38,6 +38,7 @@ from ._errors import (
 from ._limits import Limits
 from ._params import PATH_PATTERNS, Bound, Pattern
 from ._version import __version__
+from .hub import StreamClosed, StreamStatus
 
 __all__ = ["OpenAPICache", "build_openapi"]
 
@@ -116,19 +117,44 @@ _NOT_MODIFIED: dict[str, Any] = {
     "description": "Not Modified: `If-None-Match` names the current body's ETag (either the "
     "identity or the gzip form); no body.",
     "headers": {
-        "ETag": {"description": "The current body's strong ETag.", "schema": {"type": "string"}},
+        "ETag": {
+            "description": "The current body's ETag: strong, or weak (`W/`) for answers with "
+            "ages, computed without them (they revalidate while the cached data is unchanged).",
+            "schema": {"type": "string"},
+        },
         "Cache-Control": {"description": "`private, no-cache`.", "schema": {"type": "string"}},
     },
 }
+
+
+class _EveryPath(frozenset[str]):
+    """Every path is public (authentication is off)."""
+
+    def __contains__(self, path: object) -> bool:
+        return True
+
+
+_EVERY_PATH = _EveryPath()
+
+_OPEN_DESCRIPTION = """\
+Every body is JSON; every error is an RFC 9457 problem document (`application/problem+json`).
+A Redis outage is 503 with `Retry-After`, never 404.
+
+**Authentication is off** on this gateway: every caller reads everything, no credentials
+needed.
+"""
 
 _DESCRIPTION = """\
 Every body is JSON; every error is an RFC 9457 problem document (`application/problem+json`).
 A Redis outage is 503 with `Retry-After`, never 404.
 
 **Authentication.** Send `Authorization: Bearer <JWT>` or `X-API-Key: <key>` (a host such as
-fullon_master_api may authenticate the user for us). Streams and WebSockets also accept
-`?token=`. Non-admin callers read accounts, orders, bots and trades only as far as the host's
-ownership hook grants; anything else answers 404.
+fullon_master_api may authenticate the user for us). Server-Sent Events and WebSockets also
+accept `?token=`; a WebSocket also takes its token as the subprotocols `bearer, <token>`.
+Non-admin callers read accounts, orders, bots and trades only as far as the host's ownership
+hook grants; anything else answers 404. `/status` and `/health` show the figures of every
+tenant (Redis INFO, key counts, replication) to operators only: admins and API keys flagged
+`:ops`.
 """
 
 
@@ -137,18 +163,27 @@ def build_openapi(
     *,
     root_path: str = "",
     public_paths: Collection[str] = PUBLIC_PATHS,
+    auth: bool = True,
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document describing `routes`, served under `root_path`; routes in
-    `public_paths` are documented as needing no credentials."""
+    `public_paths` are documented as needing no credentials. With `auth` False (the gateway
+    runs without authentication) no operation needs any, and no security scheme is listed:
+    Swagger UI then shows no lock and no Authorize button."""
     http, sockets = _split(routes, "")
     # `update`: the type of a stream's updates (its `response` is the snapshot's).
     kinds = [getattr(route, key, None) for _, route in http for key in ("response", "update")]
+    if any(_streams(template, route) for template, route in http):
+        kinds += [kind for _, kind, _ in _STREAM_EVENTS]
     by_type, components = _schemas([kind for kind in kinds if kind is not None])
     names = Counter(route.name for _, route in http)
     paths: dict[str, dict[str, Any]] = {}
     for template, route in http:
         operation = _operation(
-            template, route, by_type, unique=names[route.name] == 1, public_paths=public_paths
+            template,
+            route,
+            by_type,
+            unique=names[route.name] == 1,
+            public_paths=public_paths if auth else _EVERY_PATH,
         )
         path = _TEMPLATE_PARAM.sub(r"{\1}", template)
         for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
@@ -159,7 +194,8 @@ def build_openapi(
             "title": "fullon_cache_api",
             "version": __version__,
             "summary": "Read-only gateway over fullon_cache's Redis layout.",
-            "description": _DESCRIPTION + _websocket_note(sockets),
+            "description": (_DESCRIPTION if auth else _OPEN_DESCRIPTION)
+            + _websocket_note(sockets, auth=auth),
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": root_path or "/"}],
@@ -168,7 +204,7 @@ def build_openapi(
         "components": {
             "schemas": components,
             "responses": _component_responses(),
-            "securitySchemes": SECURITY_SCHEMES,
+            **({"securitySchemes": SECURITY_SCHEMES} if auth else {}),
         },
     }
 
@@ -179,10 +215,15 @@ class OpenAPICache:
     _MAX_ROOT_PATHS = 8
 
     def __init__(
-        self, routes: Sequence[BaseRoute], public_paths: Collection[str] = PUBLIC_PATHS
+        self,
+        routes: Sequence[BaseRoute],
+        public_paths: Collection[str] = PUBLIC_PATHS,
+        *,
+        auth: bool = True,
     ) -> None:
         self._routes = routes
         self._public_paths = public_paths
+        self._auth = auth
         self._document: dict[str, Any] | None = None
         self._bodies: dict[str, bytes] = {}
         self.builds = 0
@@ -190,7 +231,9 @@ class OpenAPICache:
     def document(self) -> dict[str, Any]:
         """The document, as built once (its ``servers`` is the standalone ``/``)."""
         if self._document is None:
-            self._document = build_openapi(self._routes, public_paths=self._public_paths)
+            self._document = build_openapi(
+                self._routes, public_paths=self._public_paths, auth=self._auth
+            )
             self.builds += 1
         return self._document
 
@@ -281,6 +324,8 @@ def _operation_id(name: str, domain: str, *, unique: bool) -> str:
 
 
 _ACCESS_NOTES = {
+    "open": "Authentication is off on this gateway: no credentials needed, every caller "
+    "reads everything.",
     "public": "Public: no credentials needed.",
     "market": "Any authenticated caller.",
     "private": "Admins read everything; other callers only what the host's ownership hook "
@@ -289,6 +334,8 @@ _ACCESS_NOTES = {
 
 
 def _access(template: str, route: Route, public_paths: Collection[str]) -> str:
+    if public_paths is _EVERY_PATH:
+        return "open"
     access = getattr(route, "access", None)
     if access in _ACCESS_NOTES:
         return str(access)
@@ -316,28 +363,41 @@ def _path_parameters(template: str, route: Route) -> list[dict[str, Any]]:
 
 
 def _query_parameters(route: Route) -> list[dict[str, Any]]:
+    """The query parameters; an empty value is taken as absent, and the schemas say so."""
     query: dict[str, Pattern | Bound] = getattr(route, "query", None) or {}
     parameters = []
     for name, shape in query.items():
         if isinstance(shape, Pattern):
-            schema, description = _pattern_schema(shape), shape.description
+            schema, description = _pattern_schema(shape, empty=True), shape.description
         else:
-            schema = {
-                "type": "integer",
-                "minimum": shape.minimum,
-                "maximum": shape.maximum,
-                "default": shape.default,
-            }
+            schema = _bound_schema(shape)
             description = f"{shape.minimum} to {shape.maximum} (default {shape.default})"
         parameters.append(
-            {"name": name, "in": "query", "description": description, "schema": schema}
+            {
+                "name": name,
+                "in": "query",
+                "description": description + _EMPTY_NOTE,
+                "schema": schema,
+                "allowEmptyValue": True,
+            }
         )
     return parameters
 
 
-def _pattern_schema(pattern: Pattern) -> dict[str, Any]:
-    # JSON Schema patterns are unanchored searches; the gateway matches the whole value.
-    return {"type": "string", "pattern": f"^(?:{pattern.regex})$", "maxLength": pattern.max_length}
+_EMPTY_NOTE = "; empty: as if absent"
+
+
+def _pattern_schema(pattern: Pattern, *, empty: bool = False) -> dict[str, Any]:
+    # JSON Schema patterns are unanchored searches; the gateway matches the whole value. A
+    # query value may be empty (taken as absent): its pattern then admits the empty string.
+    regex = f"^(?:{pattern.regex})?$" if empty else f"^(?:{pattern.regex})$"
+    return {"type": "string", "pattern": regex, "maxLength": pattern.max_length}
+
+
+def _bound_schema(bound: Bound) -> dict[str, Any]:
+    """An integer within `bound`, or the empty value (its default)."""
+    integer = {"type": "integer", "minimum": bound.minimum, "maximum": bound.maximum}
+    return {"anyOf": [integer, {"type": "string", "maxLength": 0}], "default": bound.default}
 
 
 def _converter_schema(converter: str) -> dict[str, Any]:
@@ -357,8 +417,9 @@ def _responses(
     if "application/json" in success.get("content", {}):  # ETag'd: revalidation answers 304
         responses["304"] = _ref("NotModified")
     data = hasattr(route, "response")  # a data route reaches Redis; the others never do
-    # A path parameter names something that may not exist (or the route says it can miss).
-    addressed = getattr(route, "may_miss", "{" in template)
+    # A path parameter (or a query parameter, as /orders?order_id=) names something that may
+    # not exist: the route declares it (`ApiRoute.misses`).
+    addressed = bool(getattr(route, "misses", "{" in template))
     stream = _EVENT_STREAM in success.get("content", {})
     for error in _ERRORS:
         if error is TooManyStreams:  # stream admission (`hub._admission`)
@@ -374,7 +435,7 @@ def _responses(
 
 def _may_answer(error: type[CacheAPIError], *, access: str, data: bool, addressed: bool) -> bool:
     if error is Unauthenticated:
-        return access != "public"
+        return access not in {"public", "open"}
     if error is NotFound:
         return data and addressed
     if error is InvalidInput:  # the limits refuse a malformed path or query on any route
@@ -399,23 +460,53 @@ def _success(template: str, route: Route, by_type: dict[Any, Any]) -> dict[str, 
     return {"description": "OK", "content": {media_type: {}}}
 
 
+_EVENTS_DESCRIPTION = """\
+Server-Sent Events. The stream opens with `retry: 2000`, then carries events, each with \
+`event:`, `id:` (its rank in the stream) and one `data:` line of JSON; after \
+FULLON_CACHE_API_STREAM_HEARTBEAT seconds without an event a `: heartbeat` comment is sent. \
+The schema describes the stream as the sequence of its events (OpenAPI 3.2's `itemSchema`): \
+`snapshot` first (null when the key is not cached), then `update` after each change; \
+`status` when the Redis link behind the stream is lost and back (a fresh `snapshot` follows), \
+`problem` when a stored value does not decode (the stream goes on), and `close`, the last \
+event, when the gateway ends the stream."""
+
+# Events every stream may carry besides its snapshot and updates: name -> (data, meaning).
+_STREAM_EVENTS: tuple[tuple[str, Any, str], ...] = (
+    ("status", StreamStatus, "The Redis link behind the stream: reconnecting, then live."),
+    ("problem", Problem, "A stored value that does not decode (RFC 9457); the stream goes on."),
+    ("close", StreamClosed, "The last event: a slow consumer cut off, or the gateway stopping."),
+)
+
+
 def _event_stream(route: Route, by_type: dict[Any, Any]) -> dict[str, Any]:
-    events = {
-        event: by_type[kind]
-        for event, kind in (
-            ("snapshot", getattr(route, "response", None)),
-            ("update", getattr(route, "update", None)),
-        )
-        if kind is not None
+    snapshot, update = getattr(route, "response", None), getattr(route, "update", None)
+    events: list[tuple[str, Any, str]] = []
+    if snapshot is not None:
+        data = {"anyOf": [by_type[snapshot], {"type": "null"}]}
+        events.append(("snapshot", data, "The current value (null: not in the cache)."))
+    if update is not None:
+        events.append(("update", by_type[update], "A change."))
+    events += [(name, by_type[kind], meaning) for name, kind, meaning in _STREAM_EVENTS]
+    schema: dict[str, Any] = {
+        "type": "array",
+        "items": {"oneOf": [_event_schema(name, data, text) for name, data, text in events]},
+        "x-events": {name: data for name, data, _ in events},
     }
-    schema: dict[str, Any] = {"type": "string"}
-    note = ""
-    if events:
-        schema["x-events"] = events
-        note = " Each event's `data:` is JSON, described per event type by `x-events`."
+    return {"description": _EVENTS_DESCRIPTION, "content": {_EVENT_STREAM: {"schema": schema}}}
+
+
+def _event_schema(name: str, data: dict[str, Any], meaning: str) -> dict[str, Any]:
+    """One event of a stream: its name, its id, its JSON data."""
     return {
-        "description": "Server-Sent Events: a snapshot first, then updates." + note,
-        "content": {_EVENT_STREAM: {"schema": schema}},
+        "title": name,
+        "description": meaning,
+        "type": "object",
+        "required": ["event", "id", "data"],
+        "properties": {
+            "event": {"const": name},
+            "id": {"type": "integer", "minimum": 1},
+            "data": data,
+        },
     }
 
 
@@ -455,7 +546,7 @@ def _problem_response(error: type[CacheAPIError]) -> dict[str, Any]:
 
 
 def _security(access: str, *, stream: bool) -> list[dict[str, list[str]]]:
-    if access == "public":
+    if access in {"public", "open"}:
         return []
     schemes = ["bearerAuth", "apiKeyHeader", *(["apiKeyQuery"] if stream else [])]
     return [{scheme: []} for scheme in schemes]
@@ -470,11 +561,17 @@ def _tags(http: Iterable[Route]) -> list[dict[str, str]]:
     return [{"name": name, "description": text} for name, text in tags.items()]
 
 
-def _websocket_note(sockets: Sequence[str]) -> str:
+def _websocket_note(sockets: Sequence[str], *, auth: bool = True) -> str:
     if not sockets:
         return ""
     listed = ", ".join(f"`{path}`" for path in sockets)
+    how = (
+        "authenticated with a header, `?token=` or the subprotocols `bearer, <token>`, "
+        "refused with close code 1008"
+        if auth
+        else "no credentials needed"
+    )
     return (
         "\n**WebSockets** (not described by OpenAPI; the original gateway's action protocol, "
-        f"authenticated with `?token=`, refused with close code 1008): {listed}.\n"
+        f"{how}): {listed}.\n"
     )

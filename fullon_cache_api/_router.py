@@ -104,6 +104,22 @@ class SegmentRouter(Router):
             self._remembered = {}  # cheaper than LRU upkeep; refilled by the next requests
         self._remembered[key] = (route, child_scope["endpoint"], dict(child_scope["path_params"]))
 
+    def find(self, scope: Scope) -> BaseRoute | None:
+        """The route that will handle `scope` (a full match), found without handling it."""
+        if self._indexed is not self.routes or self._indexed_length != len(self.routes):
+            self._index()
+        route_path = get_route_path(scope)
+        if scope["type"] == "http" and "path_params" not in scope:
+            remembered = self._remembered.get((route_path, scope.get("method") or ""))
+            if remembered is not None:
+                return remembered[0]
+        for route, prefilter in self._candidates(route_path):
+            if prefilter is not None and prefilter(route_path) is None:
+                continue
+            if route.matches(scope)[0] is Match.FULL:
+                return route
+        return None
+
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await super().app(scope, receive, send)  # lifespan

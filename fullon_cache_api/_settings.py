@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ._resp import options_from_url
+
 __all__ = ["ApiKey", "AuthConfig", "Settings", "SettingsError"]
 
 _T = TypeVar("_T")
@@ -24,11 +26,13 @@ class SettingsError(ValueError):
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
-    """A service key: its name, the SHA-256 hex digest of the key, and whether it is admin."""
+    """A service key: its name, the SHA-256 hex digest of the key, whether it is admin, and
+    whether it may read the tenant-wide operational figures (`operations`, flag ``:ops``)."""
 
     name: str
     sha256: str
     admin: bool = False
+    operations: bool = False
 
 
 # JWTs are checked with JWT_SECRET_KEY, a shared secret: only the HMAC algorithms use one.
@@ -56,6 +60,11 @@ class AuthConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"jwt_algorithm={self.jwt_algorithm!r} is invalid: {_JWT_ALGORITHM_EXPECTED}"
             )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthConfig:
+        """Read the authentication variables alone (``JWT_*``, ``ADMIN_MAIL``, ...)."""
+        return _auth_from_env(os.environ if environ is None else environ)
 
     def __repr__(self) -> str:
         return (
@@ -126,7 +135,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
             "redis_url": _read(env, "REDIS_URL", str),
-            "redis_host": _read(env, "REDIS_HOST", str),
+            "redis_host": _read(env, "REDIS_HOST", _host),
             "redis_port": _read(env, "REDIS_PORT", _port),
             "redis_db": _read(env, "REDIS_DB", _non_negative_int),
             "redis_username": _read(env, "REDIS_USERNAME", str),
@@ -192,51 +201,74 @@ def _jwt_algorithm(raw: str) -> str:
 
 
 def _api_keys(raw: str) -> tuple[ApiKey, ...]:
-    """``name:sha256hex[:admin]`` entries, comma-separated; plaintext keys are refused."""
+    """``name:sha256hex[:admin|:ops]`` entries, comma-separated; plaintext keys are refused."""
     keys = []
     for entry in filter(None, (part.strip() for part in raw.split(","))):
         name, _, rest = entry.partition(":")
         digest, _, flag = rest.partition(":")
-        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest) or flag not in {"", "admin"}:
+        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest) or flag not in _KEY_FLAGS:
             raise ValueError(
-                f"entry {name or entry[:12]!r} must be name:<sha256 hex of the key>[:admin]"
+                f"entry {name or entry[:12]!r} must be name:<sha256 hex of the key>[:admin|:ops]"
             )
-        keys.append(ApiKey(name=name, sha256=digest, admin=flag == "admin"))
+        admin, operations = flag == "admin", flag == "ops"
+        keys.append(ApiKey(name=name, sha256=digest, admin=admin, operations=operations))
     return tuple(keys)
 
 
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 1 <= value <= 65535:
-        raise ValueError("expected an integer from 1 to 65535")
+# ``admin``: reads everything; ``ops``: reads the operational figures (``/status``, ``/health``)
+# and only the market data, like any other key.
+_KEY_FLAGS = frozenset({"", "admin", "ops"})
+
+
+def _host(raw: str) -> str:
+    if re.search(r"[\s/?#@]", raw):
+        raise ValueError("expected a host name or address (no spaces, '/', '?', '#' or '@')")
+    return raw
+
+
+def _integer(raw: str, minimum: int, maximum: int | None, expected: str) -> int:
+    """`raw` as an integer within bounds; any other text raises ValueError(`expected`)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(expected) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(expected)
     return value
+
+
+def _port(raw: str) -> int:
+    return _integer(raw, 1, 65535, "expected an integer from 1 to 65535")
 
 
 def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("expected an integer >= 0")
-    return value
+    return _integer(raw, 0, None, "expected an integer >= 0")
 
 
 def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("expected an integer >= 1")
-    return value
+    return _integer(raw, 1, None, "expected an integer >= 1")
+
+
+def _number(raw: str, expected: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(expected) from None
 
 
 def _seconds_or_zero(raw: str) -> float:
-    value = float(raw)
+    expected = "expected a number of seconds >= 0 (0: off)"
+    value = _number(raw, expected)
     if not 0 <= value < float("inf"):
-        raise ValueError("expected a number of seconds >= 0 (0: off)")
+        raise ValueError(expected)
     return value
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
+    expected = "expected a number of seconds > 0"
+    value = _number(raw, expected)
     if not value > 0 or value == float("inf"):
-        raise ValueError("expected a number of seconds > 0")
+        raise ValueError(expected)
     return value
 
 
@@ -306,8 +338,15 @@ def _redacted_url(url: str) -> str:
 
 
 def _check_url(url: str, name: str) -> None:
+    """Refuse a URL the client could not use, at start: scheme, port, db, every option, the
+    TLS files. The message names the variable and the part, never the URL (it may hold a
+    password)."""
     scheme = urlsplit(url).scheme
     if scheme not in {"redis", "rediss", "unix"}:
         raise SettingsError(
             f"{name} must start with redis://, rediss:// or unix:// (got {scheme!r})"
         )
+    try:
+        options_from_url(url)
+    except ValueError as exc:
+        raise SettingsError(f"{name} is invalid: {' '.join(str(exc).split())}") from None

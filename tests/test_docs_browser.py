@@ -15,9 +15,10 @@ import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import msgspec
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -25,6 +26,7 @@ from starlette.routing import Mount
 
 from fullon_cache_api import Settings, create_app, lifespan
 
+from .conftest import ADMIN_KEY
 from .surface import SAMPLES
 
 MOUNT = "/api/v1/cache"
@@ -39,7 +41,13 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def served(settings: Settings) -> Iterator[str]:
     """The base URL of a host mounting the gateway (authentication on), run by uvicorn."""
-    cache_app = create_app(settings=settings)
+    with serving(create_app(settings=settings)) as url:
+        yield url
+
+
+@contextmanager
+def serving(cache_app: Starlette) -> Iterator[str]:
+    """A host mounting `cache_app` at /api/v1/cache, run by uvicorn in a thread."""
 
     @asynccontextmanager
     async def host_lifespan(host: Starlette) -> AsyncIterator[None]:
@@ -114,3 +122,32 @@ def test_redoc_renders_the_reference_under_a_mount(served: str, tmp_path: Path) 
     assert "Every ticker of one exchange." in dom
     assert "/tickers/{exchange}" in dom
     assert "Something went wrong" not in dom
+
+
+# Swagger UI's Authorize button and the lock of an operation that needs credentials.
+AUTHORIZE = 'class="btn authorize'
+LOCK = 'class="authorization__btn'
+
+
+@pytest.mark.parametrize("auth", [False, True], ids=["auth-off", "auth-on"])
+def test_swagger_ui_shows_locks_only_when_authentication_is_on(
+    settings: Settings, tmp_path: Path, auth: bool
+) -> None:
+    """Authentication off: Swagger UI renders no Authorize button and no lock; on: both."""
+    with serving(create_app(settings=settings, auth=auth)) as url:
+        dom = rendered_dom(f"{url}{MOUNT}/docs", tmp_path / "profile")
+    assert 'data-path="/tickers/{exchange}"' in dom  # the page rendered the operations
+    assert (AUTHORIZE in dom) is auth and (LOCK in dom) is auth
+
+
+def test_private_docs_open_in_a_browser_with_a_token(settings: Settings, tmp_path: Path) -> None:
+    """FULLON_CACHE_API_PUBLIC_DOCS=false: opening /docs?token=<key> renders Swagger UI (the
+    browser follows the redirect and loads the document with the docs cookie)."""
+    auth = msgspec.structs.replace(settings.auth, public_docs=False)
+    app = create_app(settings=msgspec.structs.replace(settings, auth=auth))
+    with serving(app) as url:
+        refused = rendered_dom(f"{url}{MOUNT}/docs", tmp_path / "refused")
+        dom = rendered_dom(f"{url}{MOUNT}/docs?token={ADMIN_KEY}", tmp_path / "profile")
+    assert "Not authenticated" in refused
+    assert 'data-path="/tickers/{exchange}"' in dom
+    assert dom.count('class="opblock opblock-get') >= len(SAMPLES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import socket
@@ -12,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -226,3 +228,39 @@ async def test_ctrl_c_ends_open_streams_cleanly() -> None:
     redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", redis_port), timeout=2).close()
+
+
+def test_master_host_script_logs_no_token(demo: Demo, tmp_path: Path) -> None:
+    """``python examples/master_host.py`` as the README runs it: after the tokens it prints on
+    purpose, its log (uvicorn's WebSocket and access lines) holds none of them."""
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": demo.redis_url, "JWT_SECRET_KEY": SECRET}
+    out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
+    command = [sys.executable, "examples/master_host.py", "--port", str(port)]
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+        try:
+            _wait_for_json(f"http://127.0.0.1:{port}{master_host.MOUNT}/health", proc, 30)
+            token = master_host.issue_token(TRADER, SECRET)
+            base = f"ws://127.0.0.1:{port}{master_host.MOUNT}"
+            asyncio.run(
+                asyncio.wait_for(
+                    ws_consumer.stream_tickers(base, "binance", ["BTC/USDT"], limit=1, token=token),
+                    20,
+                )
+            )
+            sse = f"http://127.0.0.1:{port}{master_host.MOUNT}/tickers/binance/stream"
+            with httpx.stream("GET", sse, params={"token": token}, timeout=5) as response:
+                assert response.status_code == 200
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
+    printed, *logged = out.read_text().split("/docs\n", 1)  # the banner ends at the docs URL
+    log = "".join(logged) + err.read_text()
+    assert "WebSocket /api/v1/cache/ws/tickers/" in log and "token=[redacted]" in log, log
+    secret_parts = [part for value in (token,) for part in value.split(".")[1:]]
+    assert not any(part in log for part in secret_parts), log
+    assert "token:" in printed  # the example prints its tokens on purpose, before serving

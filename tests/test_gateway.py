@@ -104,16 +104,25 @@ async def test_method_not_allowed_is_a_problem_with_allow(client: httpx.AsyncCli
 async def test_refusals_are_counted_and_logged(
     app: Starlette, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """401 and 414 refusals show in metrics and in the request log, as before routing."""
+    """401 and 414 refusals show in metrics and in the request log: a 401 on a real route
+    under that route's template (streams and docs included), a 414 or an unknown path under
+    ``unrouted``."""
     caplog.set_level(logging.INFO, logger="fullon.api.cache")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as c:
         assert (await c.get("/tickers")).status_code == 401
+        assert (await c.get("/tickers/binance/BTC/USDT/stream")).status_code == 401
+        assert (await c.get("/nowhere")).status_code == 401
         assert (await c.get("/tickers/" + "a" * 3000)).status_code == 414
     scraped = (await client.get("/metrics")).text
+    assert 'requests_total{method="GET",route="/tickers",status="401"} 1.0' in scraped
+    stream = "/tickers/{exchange}/{symbol:path}/stream"
+    assert f'requests_total{{method="GET",route="{stream}",status="401"}} 1.0' in scraped
     assert 'requests_total{method="GET",route="unrouted",status="401"} 1.0' in scraped
     assert 'requests_total{method="GET",route="unrouted",status="414"} 1.0' in scraped
-    statuses = [getattr(r, "status", None) for r in caplog.records]
-    assert 401 in statuses and 414 in statuses
+    logged = {(getattr(r, "route", None), getattr(r, "status", None)) for r in caplog.records}
+    assert {("/tickers", 401), (stream, 401), ("unrouted", 401), ("unrouted", 414)} <= logged
+    operations = {r.operation for r in caplog.records if getattr(r, "route", "") == "/tickers"}
+    assert operations == {"list_exchanges"}
 
 
 def test_log_fields_are_built_only_when_info_is_on() -> None:

@@ -150,7 +150,7 @@ def test_ssl_context_options(tmp_path: Path) -> None:
     assert no_host is not None and not no_host.check_hostname
     with pytest.raises(ValueError, match="ssl_cert_reqs"):
         ssl_context(cert_reqs="sometimes")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ValueError, match="ssl_ca_certs cannot be loaded: No such file"):
         options_from_url(f"rediss://h/0?ssl_ca_certs={tmp_path / 'missing.pem'}")
 
 

@@ -19,6 +19,9 @@ When the connection drops (Redis restart, ``CLIENT KILL``, a PING left unanswere
 is flushed and bypassed at once, and the link reconnects with exponential backoff. A Redis
 that refuses the hand-shake for good (NOPERM under an ACL without ``+client|tracking``, or no
 HELLO / CLIENT TRACKING before Redis 6) turns the near cache off with one warning.
+
+The loss is one warning with its reason (a wait that ran out says which and how long), and the
+return one warning too, with how long the link was down: whoever sees one sees the other.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, cast
@@ -133,6 +137,7 @@ class InvalidationLink:
         self._task: asyncio.Task[None] | None = None
         self._protocol: _Protocol | None = None
         self._up = False
+        self._lost_at: float | None = None  # monotonic time of the last loss, until back
         self.refused = False
         self.connects = 0
 
@@ -169,14 +174,24 @@ class InvalidationLink:
                 self.refused = True
                 _log.warning("near cache off: Redis refused client tracking (%s)", exc)
                 return
-            except (OSError, TimeoutError, _Lost) as exc:
+            except Exception as exc:  # lost, or anything unforeseen: the link must go on
                 stop_if_cancelled()
                 if self._up:
-                    _log.warning("near cache bypassed: invalidation link lost (%s)", exc)
+                    self._lost_at = time.monotonic()
+                    _log.warning(
+                        "near cache bypassed: invalidation link lost (%s)", self._reason(exc)
+                    )
                     backoff = _FIRST_BACKOFF  # it worked: try again soon
                 self._up = False
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    def _reason(self, exc: Exception) -> str:
+        """Why the link went down, never empty (a timeout's message is)."""
+        if isinstance(exc, TimeoutError) and not str(exc):
+            return f"Redis did not answer within {self._timeout:g} s"
+        detail = " ".join(str(exc).split())
+        return detail or type(exc).__name__
 
     async def _session(self) -> None:
         protocol = await self._connect()
@@ -201,8 +216,13 @@ class InvalidationLink:
         self._store.flush()  # nothing read before tracking began may be kept
         self._store.active = True
         self.connects += 1
-        if self.connects > 1:
-            _log.info("near cache on again: invalidation link re-established")
+        if self._lost_at is not None:
+            down = time.monotonic() - self._lost_at
+            self._lost_at = None
+            _log.warning(
+                "near cache on again: invalidation link re-established (it was lost for %.1f s)",
+                down,
+            )
         self._up = True
         while True:  # PING after each quiet `keepalive`; no answer in time means lost
             with contextlib.suppress(TimeoutError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 __all__ = ["Options", "options_from_url", "ssl_context"]
 
@@ -50,7 +50,11 @@ class Options:
 
 
 def options_from_url(url: str, **defaults: Any) -> Options:
-    """`Options` for `url`; `defaults` (Options fields) apply where the URL says nothing."""
+    """`Options` for `url`; `defaults` (Options fields) apply where the URL says nothing.
+
+    Anything the URL gets wrong raises ValueError with a one-line message naming the part
+    (never the password); so does a TLS file that cannot be read.
+    """
     parts = urlsplit(url)
     query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
     unknown = set(query) - _QUERY
@@ -65,20 +69,20 @@ def options_from_url(url: str, **defaults: Any) -> Options:
         given["path"] = unquote(parts.path)
     elif parts.scheme in {"redis", "rediss"}:
         given["host"] = unquote(parts.hostname) if parts.hostname else "localhost"
-        given["port"] = parts.port or 6379
+        given["port"] = _port(parts)
         db_path = parts.path.lstrip("/")
         if db_path:
-            given["db"] = int(db_path)
+            given["db"] = _database(db_path, "the database in the URL path")
     else:
         raise ValueError("Redis URL must start with redis://, rediss:// or unix://")
     if "db" in query:
-        given["db"] = int(query["db"])
+        given["db"] = _database(query["db"], "the db option")
     for name, attribute in (
         ("socket_timeout", "socket_timeout"),
         ("socket_connect_timeout", "connect_timeout"),
     ):
         if name in query:
-            given[attribute] = float(query[name])
+            given[attribute] = _seconds(query[name], name)
     if parts.scheme == "rediss":
         given["ssl"] = ssl_context(
             cert_reqs=query.get("ssl_cert_reqs", "required"),
@@ -111,11 +115,45 @@ def ssl_context(
     context = ssl.create_default_context()
     context.check_hostname = check_hostname and mode != ssl.CERT_NONE
     context.verify_mode = mode
-    if certfile or keyfile:
-        context.load_cert_chain(certfile=certfile or "", keyfile=keyfile)
-    if ca_certs:
-        context.load_verify_locations(cafile=ca_certs)
+    try:
+        if certfile or keyfile:
+            what = "ssl_certfile / ssl_keyfile"
+            context.load_cert_chain(certfile=certfile or "", keyfile=keyfile)
+        if ca_certs:
+            what = "ssl_ca_certs"
+            context.load_verify_locations(cafile=ca_certs)
+    except (OSError, ssl.SSLError) as exc:  # SSLError is an OSError; named for the reader
+        reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
+        raise ValueError(f"{what} cannot be loaded: {reason}") from None
     return context
+
+
+def _port(parts: SplitResult) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is None:
+        return 6379
+    if not 1 <= port <= 65535:
+        raise ValueError("the port must be an integer from 1 to 65535")
+    return port
+
+
+def _database(value: str, what: str) -> int:
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"{what} must be a database number >= 0 (got {value[:20]!r})")
+    return int(value)
+
+
+def _seconds(value: str, name: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a number of seconds > 0 (got {value[:20]!r})")
+    return seconds
 
 
 def _bool(value: str, name: str) -> bool:

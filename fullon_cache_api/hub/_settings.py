@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from .._settings import SettingsError
+
 __all__ = ["StreamSettings"]
 
 _Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
@@ -58,10 +60,24 @@ class StreamSettings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StreamSettings:
         """Read ``FULLON_CACHE_API_STREAM_*`` from `environ` (default ``os.environ``).
 
-        Invalid values raise ``msgspec.ValidationError`` naming the field.
+        An invalid value raises `SettingsError` naming the variable (one line).
         """
         env = os.environ if environ is None else environ
         given: dict[str, Any] = {
             field: raw.strip() for name, field in _ENV.items() if (raw := env.get(name, "")).strip()
         }
-        return msgspec.convert(given, cls, strict=False)
+        try:
+            return msgspec.convert(given, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise _named(exc, given) from None
+
+
+def _named(exc: msgspec.ValidationError, given: Mapping[str, str]) -> SettingsError:
+    """`exc` ("Expected `int` >= 1 - at `$.queue_size`") as a message naming the variable."""
+    reason, _, where = str(exc).rpartition(" - at `$.")
+    field = where.rstrip("`")
+    name = next((env for env, attribute in _ENV.items() if attribute == field), field)
+    expected = reason.replace("`", "").partition(", got")[0] or str(exc)
+    for word, said in (("Expected", "expected"), ("float", "a number"), ("int", "an integer")):
+        expected = expected.replace(word, said)
+    return SettingsError(f"{name}={given.get(field, '')!r} is invalid: {expected}")

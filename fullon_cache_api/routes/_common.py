@@ -14,10 +14,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
 from .._errors import Unauthenticated
+from .._http_cache import AGED_SCOPE_KEY
 from .._params import Bound, Pattern
 from ..data import CacheReader
 
-__all__ = ["ROUTE_SCOPE_KEY", "Access", "ApiRoute", "identity_of", "ownership_of", "reader_from"]
+__all__ = [
+    "ROUTE_SCOPE_KEY",
+    "Access",
+    "ApiRoute",
+    "identity_of",
+    "is_operator",
+    "ownership_of",
+    "reader_from",
+]
 
 ROUTE_SCOPE_KEY = "fullon_cache_api.route"
 
@@ -32,9 +41,11 @@ class ApiRoute(Route):
     `response` is the Struct type of a 200 body, `query` the query parameters the endpoint
     reads (name -> the Pattern or Bound it validates with; path parameters are described by
     `_params.PATH_PATTERNS`, or by `path_patterns` where a route's parameter takes another
-    shape), `access` who may call it. `may_miss` says whether it can answer 404 (by default:
-    when its path names something). While handling, the route puts itself in the scope so
-    logging and metrics can name the route template, never the raw path.
+    shape), `access` who may call it. `misses`: it may answer 404 (by default when its path has
+    a parameter; a query parameter may address a key too). `ages`: its answers carry ages
+    (``…age_seconds``), so they revalidate with a weak ETag that leaves the ages out
+    (`_http_cache`). While handling, the route puts itself in the scope so logging and metrics
+    can name the route template, never the raw path.
     """
 
     def __init__(
@@ -46,14 +57,16 @@ class ApiRoute(Route):
         query: Mapping[str, Pattern | Bound] | None = None,
         access: Access = "market",
         path_patterns: Mapping[str, Pattern] | None = None,
-        may_miss: bool | None = None,
+        ages: bool = False,
+        misses: bool | None = None,
     ) -> None:
         super().__init__(path, endpoint, methods=["GET"])
         self.response = response
         self.query: dict[str, Pattern | Bound] = dict(query or {})
         self.access: Access = access
         self.path_patterns: dict[str, Pattern] = dict(path_patterns or {})
-        self.may_miss = "{" in path if may_miss is None else may_miss
+        self.ages = ages
+        self.misses = "{" in path if misses is None else misses
         # A coroutine endpoint is called from `handle` itself: no Starlette wrapper, no frame.
         self._direct: Callable[[Request], Awaitable[Response]] | None = None
         self._respond_app: ASGIApp | None = None
@@ -63,6 +76,8 @@ class ApiRoute(Route):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ROUTE_SCOPE_KEY] = self
+        if self.ages:
+            scope[AGED_SCOPE_KEY] = True
         if scope["method"] not in self.methods:  # type: ignore[operator]  # always: GET, HEAD
             await super().handle(scope, receive, send)  # 405
         elif self._direct is not None and self.app is self._respond_app:
@@ -95,6 +110,12 @@ def identity_of(request: Request) -> Identity | None:
     """Who is asking (None only on public routes called without credentials)."""
     identity: Identity | None = request.scope.get(IDENTITY_SCOPE_KEY)
     return identity
+
+
+def is_operator(request: Request) -> bool:
+    """Whether the caller may see tenant-wide operational figures (admin or ``:ops`` key)."""
+    identity = identity_of(request)
+    return identity is not None and identity.operator
 
 
 async def ownership_of(request: Request) -> Ownership | None:

@@ -73,7 +73,7 @@ routes = [
         block_check,
         response=BlockCheck,
         path_patterns={"ex_id": BLOCK_EX_ID},
-        may_miss=False,
+        misses=False,
         access="private",
     ),
     ApiRoute(

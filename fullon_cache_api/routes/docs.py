@@ -4,6 +4,13 @@ Every URL in the pages is relative (``openapi.json``, ``docs/assets/...``), so t
 work standalone at ``/docs`` and mounted at ``/api/v1/cache/docs``. The assets come from the
 ``openapi-ui-bundles`` package: no CDN, and a Content-Security-Policy keeps the browser from
 fetching anything that is not ours.
+
+Private docs (``FULLON_CACHE_API_PUBLIC_DOCS=false``) in a browser, which cannot set headers:
+open ``/docs?token=<JWT or API key>`` (or ``/redoc?token=``) once. The token is verified, put
+in an HttpOnly, SameSite=Strict cookie scoped to the gateway's mount (`DOCS_COOKIE`, one hour
+at most), and the browser is sent to the page without the token in its URL; the page, its
+assets and ``openapi.json`` then authenticate with the cookie. Only the docs routes read that
+cookie: the data routes never do (so it cannot be used to make a browser read data).
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from .._auth import DOCS_COOKIE, FROM_COOKIE, FROM_QUERY, Authenticator
+from .._errors import Unauthenticated
 from .._openapi import OpenAPICache
-from ._common import ROUTE_SCOPE_KEY
+from ._common import ROUTE_SCOPE_KEY, identity_of
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -27,6 +36,12 @@ _CSP = (
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
 _PAGE_HEADERS = {"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff"}
+# How long the docs cookie lasts (a JWT in it stops working when it expires anyway).
+_COOKIE_SECONDS = 3600
+# Credentials outside the headers each docs route takes: the pages read ``?token=`` (to set
+# the cookie), every docs route reads the cookie.
+_PAGE_CREDENTIALS = frozenset({FROM_QUERY, FROM_COOKIE})
+_COOKIE_ONLY = frozenset({FROM_COOKIE})
 
 # The assets the two pages load, by the name they are served under (an allowlist: a request
 # can only ever name one of these files).
@@ -91,11 +106,21 @@ _REDOC_PAGE = """\
 
 class DocsRoute(Route):
     """A route of the docs (outside the data API): it names itself in the scope, like
-    `ApiRoute`, so logs and metrics see its template; `media_type` documents its body."""
+    `ApiRoute`, so logs and metrics see its template; `media_type` documents its body;
+    `credentials` are those it takes besides the headers (the docs cookie, ``?token=``)."""
 
-    def __init__(self, path: str, endpoint: Any, *, media_type: str, schema: bool = True) -> None:
+    def __init__(
+        self,
+        path: str,
+        endpoint: Any,
+        *,
+        media_type: str,
+        schema: bool = True,
+        credentials: frozenset[str] = _COOKIE_ONLY,
+    ) -> None:
         super().__init__(path, endpoint, methods=["GET"], include_in_schema=schema)
         self.media_type = media_type
+        self.credentials = credentials
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[ROUTE_SCOPE_KEY] = self
@@ -135,8 +160,10 @@ def _cache(request: Request) -> OpenAPICache:
     state = request.app.state
     cache: OpenAPICache | None = getattr(state, "openapi", None)
     if cache is None:
-        public = state.authenticator.public_paths  # FULLON_CACHE_API_PUBLIC_DOCS
-        cache = state.openapi = OpenAPICache(request.app.routes, public)
+        authenticator = state.authenticator
+        public = authenticator.public_paths  # FULLON_CACHE_API_PUBLIC_DOCS
+        auth = authenticator.config.enabled  # off: no locks, no Authorize button
+        cache = state.openapi = OpenAPICache(request.app.routes, public, auth=auth)
     return cache
 
 
@@ -145,12 +172,40 @@ def _page(request: Request, html: str, name: str) -> Response:
     # ``.../docs/docs/assets/...``, so send it back to ``.../docs`` first.
     if request.scope.get("raw_path", b"").endswith(b"/"):
         return RedirectResponse(f"../{name}", status_code=308)
+    token = request.query_params.get("token")
+    config = request.app.state.authenticator.config
+    if token and config.enabled and not config.public_docs and identity_of(request) is not None:
+        return _with_cookie(request, token, name)
     return HTMLResponse(html, headers=_PAGE_HEADERS)
+
+
+def _with_cookie(request: Request, token: str, name: str) -> Response:
+    """Send the browser to the page without ``?token=``, holding the token in the docs cookie
+    (only a token that verifies: a header may have been what identified this request)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        authenticator.verify_token(token)
+    except Unauthenticated:
+        return HTMLResponse(_REDIRECT_REFUSED, status_code=401, headers=_PAGE_HEADERS)
+    response = RedirectResponse(name, status_code=303, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        DOCS_COOKIE,
+        token,
+        max_age=_COOKIE_SECONDS,
+        path=request.scope.get("root_path", "").rstrip("/") + "/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+_REDIRECT_REFUSED = "<!DOCTYPE html><title>401</title><p>The token in the URL does not verify."
 
 
 routes: list[BaseRoute] = [
     DocsRoute("/openapi.json", openapi_document, media_type="application/json"),
-    DocsRoute("/docs", swagger_ui_page, media_type="text/html"),
-    DocsRoute("/redoc", redoc_page, media_type="text/html"),
+    DocsRoute("/docs", swagger_ui_page, media_type="text/html", credentials=_PAGE_CREDENTIALS),
+    DocsRoute("/redoc", redoc_page, media_type="text/html", credentials=_PAGE_CREDENTIALS),
     DocsRoute("/docs/assets/{name}", docs_asset, media_type="text/javascript", schema=False),
 ]

@@ -135,6 +135,7 @@ routes = [
         response=OrderHashes | OrderMatches,
         query={"order_id": ORDER_ID},
         access="private",
+        misses=True,  # ?order_id= of an order in no hash (or none the caller may see): 404
     ),
     ApiRoute("/orders/queues", list_queues, response=OrderQueues, access="private"),
     # The specification's literal paths, before the parameterised ones they would fall into.

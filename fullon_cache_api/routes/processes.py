@@ -88,6 +88,7 @@ routes = [
         active_processes,
         response=ProcessList,
         query={"type": PROCESS_TYPE, "component": COMPONENT, "since_minutes": SINCE_MINUTES},
+        ages=True,
     ),
     ApiRoute("/processes/health", processes_health, response=ProcessHealth),
     ApiRoute(
@@ -95,11 +96,13 @@ routes = [
         process_status,
         response=ProcessStatus,
         query={"since_minutes": SINCE_MINUTES},
+        ages=True,
     ),
     ApiRoute(
         "/processes/{process_id:path}",
         one_process,
         response=Process,
         query={"since_minutes": SINCE_MINUTES},
+        ages=True,
     ),
 ]

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._access import ex_id_of, sees
+from .._auth import FROM_QUERY
 from .._errors import NotFound
 from .._params import ACCOUNT, EX_ID, EXCHANGE, SYMBOL, TIMEFRAME, Bound, path_param, query_int
 from ..hub import EventStream, ProcessBroadcast, hub_from
@@ -40,9 +41,13 @@ STREAM_BAR_LIMIT = Bound(default=100, minimum=1, maximum=1000)
 
 
 class StreamRoute(ApiRoute):
-    """A Server-Sent Events route: `response` is the snapshot type, `update` the update type."""
+    """A Server-Sent Events route: `response` is the snapshot type, `update` the update type.
+
+    It accepts ``?token=`` (browsers' EventSource cannot set headers); JSON routes do not.
+    """
 
     media_type = "text/event-stream"
+    credentials = frozenset({FROM_QUERY})
 
     def __init__(
         self,

@@ -31,6 +31,6 @@ async def one_ticker(request: Request) -> Response:
 
 routes = [
     ApiRoute("/tickers", list_exchanges, response=TickerExchanges),
-    ApiRoute("/tickers/{exchange}", exchange_tickers, response=TickerList),
-    ApiRoute("/tickers/{exchange}/{symbol:path}", one_ticker, response=Ticker),
+    ApiRoute("/tickers/{exchange}", exchange_tickers, response=TickerList, ages=True),
+    ApiRoute("/tickers/{exchange}/{symbol:path}", one_ticker, response=Ticker, ages=True),
 ]

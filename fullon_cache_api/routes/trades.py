@@ -62,7 +62,13 @@ async def symbol_trades(request: Request) -> Response:
 routes = [
     ApiRoute("/trades", overview, response=TradeOverview, access="private"),
     # Before /trades/{exchange}/{symbol}: an exchange named "queue" is not addressable there.
-    ApiRoute("/trades/queue/status", queue_status, response=TradeQueueStatus, access="private"),
+    ApiRoute(
+        "/trades/queue/status",
+        queue_status,
+        response=TradeQueueStatus,
+        access="private",
+        ages=True,
+    ),
     ApiRoute(
         "/trades/users/{uid}/{exchange}",
         user_trades,

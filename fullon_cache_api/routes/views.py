@@ -9,6 +9,7 @@ nothing more and answers what it computed with ``partial: true``.
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,10 +26,12 @@ from ..structs.views import (
     TradeStats,
 )
 from ..structs.views_portfolio import AccountSummary, PortfolioSummary
-from ._common import ApiRoute, ownership_of, reader_from
+from ._common import ApiRoute, is_operator, ownership_of, reader_from
 
 QUOTE = Pattern("quote", r"[A-Za-z0-9][A-Za-z0-9_.\-]*", 20, "currency code (e.g. USDT)")
 DEFAULT_QUOTE = "USDT"
+# The domains any identity may list: their key counts are not tenant-wide figures.
+MARKET_DOMAINS = ("tickers", "ohlcv", "processes")
 # Seconds after which a ticker or bot feed counts as stale.
 STALE_AFTER = Bound(default=60, minimum=1, maximum=86400)
 
@@ -152,9 +155,20 @@ async def cache_status(request: Request) -> Response:
     """Redis INFO (version, uptime, memory, clients, ops/s) and key counts per domain.
 
     Keys are counted by one SCAN (COUNT 1000) classified by fullon_cache prefix; it stops
-    after half the Redis socket timeout (at most 2 s) and then says ``partial: true``.
+    after half the Redis socket timeout (at most 2 s) and then says ``partial: true``. INFO
+    and the counts of every domain are for operators (admins, API keys flagged ``:ops``);
+    anyone else gets view ``market``: no INFO, the tickers, ohlcv and processes counts.
     """
-    return MsgspecResponse(await _views(request).cache_status())
+    status = await _views(request).cache_status()
+    return MsgspecResponse(status if is_operator(request) else market_view(status))
+
+
+def market_view(status: CacheStatus) -> CacheStatus:
+    """`status` as a non-operator sees it: what any identity could count by listing."""
+    counts = {domain: status.keys_by_domain.get(domain, 0) for domain in MARKET_DOMAINS}
+    return msgspec.structs.replace(
+        status, redis=None, keys_by_domain=counts, scanned=sum(counts.values()), view="market"
+    )
 
 
 _PORTFOLIO_QUERY: dict[str, Pattern | Bound] = {"quote": QUOTE, "exchange": EXCHANGE}
@@ -167,6 +181,7 @@ routes = [
         response=PortfolioSummary,
         query=_PORTFOLIO_QUERY,
         access="private",
+        ages=True,
     ),
     ApiRoute(
         "/accounts/{ex_id}/summary",
@@ -174,19 +189,25 @@ routes = [
         response=AccountSummary,
         query=_PORTFOLIO_QUERY,
         access="private",
+        ages=True,
     ),
     ApiRoute(
-        "/tickers/status", ticker_status, response=TickerStatus, query={"stale_after": STALE_AFTER}
+        "/tickers/status",
+        ticker_status,
+        response=TickerStatus,
+        query={"stale_after": STALE_AFTER},
+        ages=True,
     ),
-    ApiRoute("/ohlcv/status", ohlcv_status, response=OhlcvStatus),
+    ApiRoute("/ohlcv/status", ohlcv_status, response=OhlcvStatus, ages=True),
     ApiRoute("/orders/stats", order_stats, response=OrderStats, access="private"),
-    ApiRoute("/trades/stats", trade_stats, response=TradeStats, access="private"),
+    ApiRoute("/trades/stats", trade_stats, response=TradeStats, access="private", ages=True),
     ApiRoute(
         "/bots/activity",
         bot_activity,
         response=BotActivityList,
         query={"stale_after": STALE_AFTER},
         access="private",
+        ages=True,
     ),
-    ApiRoute("/processes/metrics", process_metrics, response=ProcessMetrics),
+    ApiRoute("/processes/metrics", process_metrics, response=ProcessMetrics, ages=True),
 ]

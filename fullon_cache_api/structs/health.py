@@ -12,7 +12,8 @@ class RedisHealth(msgspec.Struct, frozen=True, kw_only=True):
 
     reachable: bool
     latency_ms: float
-    # The server's version (INFO server redis_version); null when the ACL refuses INFO.
+    # The server's version (INFO server redis_version), for operators (admins, ``:ops`` keys);
+    # null for anyone else, and when the ACL refuses INFO.
     version: str | None = None
 
 
@@ -39,5 +40,6 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     # The gateway's version (the fullon_cache_api package).
     version: str | None = None
     redis: RedisHealth | None = None
-    # Present when the gateway reads from a replica (REDIS_READ_URL, REDIS_SENTINEL_READ).
+    # Present when the gateway reads from a replica (REDIS_READ_URL, REDIS_SENTINEL_READ),
+    # for operators only.
     replication: Replication | None = None

@@ -274,11 +274,15 @@ class CacheStatus(msgspec.Struct, frozen=True, kw_only=True):
 
     Keys are counted by one incremental SCAN bounded by `budget_ms`; `partial` is true when
     the budget ran out before the scan finished (the counts then cover `scanned` keys).
+    `view` is ``operations`` for operators (admins, API keys flagged ``:ops``): INFO and every
+    domain. Anyone else gets view ``market``: `redis` null, and only the domains any identity
+    may list (tickers, ohlcv, processes), `scanned` being their sum.
     """
 
-    redis: RedisInfo
+    redis: RedisInfo | None
     keys_by_domain: dict[str, int]
     scanned: int
     partial: bool
     budget_ms: float
     elapsed_ms: float
+    view: Literal["operations", "market"] = "operations"
