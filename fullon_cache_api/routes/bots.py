@@ -9,28 +9,40 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import BOT_ID, path_param
+from .._params import BOT_ID, CURSOR, path_param, query_int, query_text
 from .._responses import MsgspecResponse
+from ..data._pages import DOCUMENT_PAGE, ENTRY_PAGE
 from ..structs.bots import BlockList, Bot, BotList, OpeningPositionList
 from ._common import ApiRoute, ownership_of, reader_from
 
 
 async def list_bots(request: Request) -> Response:
-    """Status documents of every bot the caller owns, sorted by bot id."""
+    """Status documents of the bots the caller owns, a page at a time, sorted by bot id."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", DOCUMENT_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).bots.all(only=only))
+    return MsgspecResponse(
+        await reader_from(request).bots.all(only=only, cursor=cursor, limit=limit)
+    )
 
 
 async def list_blocks(request: Request) -> Response:
-    """Every exchange/symbol block held by a bot the caller owns."""
+    """The exchange/symbol blocks held by bots the caller owns, a page at a time."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", ENTRY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).bots.blocks(only=only))
+    return MsgspecResponse(
+        await reader_from(request).bots.blocks(only=only, cursor=cursor, limit=limit)
+    )
 
 
 async def list_opening_positions(request: Request) -> Response:
-    """Every opening-position mark of a bot the caller owns, with its time."""
+    """The opening-position marks of bots the caller owns, with their time, a page at a time."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", ENTRY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).bots.opening_positions(only=only))
+    bots = reader_from(request).bots
+    return MsgspecResponse(await bots.opening_positions(only=only, cursor=cursor, limit=limit))
 
 
 async def one_bot(request: Request) -> Response:
@@ -41,12 +53,25 @@ async def one_bot(request: Request) -> Response:
 
 
 routes = [
-    ApiRoute("/bots", list_bots, response=BotList, access="private"),
-    ApiRoute("/bots/blocks", list_blocks, response=BlockList, access="private"),
+    ApiRoute(
+        "/bots",
+        list_bots,
+        response=BotList,
+        query={"limit": DOCUMENT_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
+    ApiRoute(
+        "/bots/blocks",
+        list_blocks,
+        response=BlockList,
+        query={"limit": ENTRY_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
     ApiRoute(
         "/bots/opening-positions",
         list_opening_positions,
         response=OpeningPositionList,
+        query={"limit": ENTRY_PAGE, "cursor": CURSOR},
         access="private",
     ),
     ApiRoute("/bots/{bot_id}", one_bot, response=Bot, access="private"),

@@ -9,41 +9,62 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import ACCOUNT, ORDER_ID, STATUS, SYMBOL, Bound, path_param, query_int, query_text
+from .._params import (
+    ACCOUNT,
+    CURSOR,
+    ORDER_ID,
+    STATUS,
+    SYMBOL,
+    path_param,
+    query_int,
+    query_text,
+)
 from .._responses import MsgspecResponse
+from ..data._pages import KEY_PAGE, ORDER_PAGE
 from ..structs.orders import Order, OrderHashes, OrderList, OrderMatches, OrderQueues
 from ._common import ApiRoute, ownership_of, reader_from
 
-# Orders returned by one list call; a hash holds every order of an account, so cap it.
-ORDER_LIMIT = Bound(default=1000, minimum=1, maximum=10000)
+# Orders returned by one list call (also the limit of an order stream).
+ORDER_LIMIT = ORDER_PAGE
 
 
 async def list_order_hashes(request: Request) -> Response:
-    """Every order hash with its order count and TTL; `?order_id=` finds one order in all."""
+    """A page of the order hashes with their order count and TTL; `?order_id=` finds one
+    order in them."""
     reader = reader_from(request).orders
     order_id = query_text(request, "order_id", ORDER_ID)
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
     if order_id is not None:
-        return MsgspecResponse(await reader.find(order_id, only=only))
-    return MsgspecResponse(await reader.hashes(only=only))
+        return MsgspecResponse(await reader.find(order_id, only=only, cursor=cursor, limit=limit))
+    return MsgspecResponse(await reader.hashes(only=only, cursor=cursor, limit=limit))
 
 
 async def list_queues(request: Request) -> Response:
-    """Open-order queues (``new_orders:*``) with their lengths; nothing is popped (admin only)."""
+    """A page of the open-order queues (``new_orders:*``) with their lengths; nothing is
+    popped (admin only)."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).orders.queues(only=only))
+    orders = reader_from(request).orders
+    return MsgspecResponse(await orders.queues(only=only, cursor=cursor, limit=limit))
 
 
 async def account_orders(request: Request) -> Response:
-    """Orders under one key (exchange name or ex_id), filtered by status and symbol."""
+    """Orders under one key (exchange name or ex_id), newest first, filtered by status and
+    symbol, a page at a time (`partial` when the read budget ran out first)."""
     account = path_param(request, "account", ACCOUNT)
     status = query_text(request, "status", STATUS)
     symbol = query_text(request, "symbol", SYMBOL)
-    limit = query_int(request, "limit", ORDER_LIMIT)
+    limit = query_int(request, "limit", ORDER_PAGE)
+    cursor = query_text(request, "cursor", CURSOR)
     only = await ownership_of(request)
     orders = reader_from(request).orders
     return MsgspecResponse(
-        await orders.all(account, status=status, symbol=symbol, limit=limit, only=only)
+        await orders.all(
+            account, status=status, symbol=symbol, limit=limit, only=only, cursor=cursor
+        )
     )
 
 
@@ -60,15 +81,21 @@ routes = [
         "/orders",
         list_order_hashes,
         response=OrderHashes | OrderMatches,
-        query={"order_id": ORDER_ID},
+        query={"order_id": ORDER_ID, "limit": KEY_PAGE, "cursor": CURSOR},
         access="private",
     ),
-    ApiRoute("/orders/queues", list_queues, response=OrderQueues, access="private"),
+    ApiRoute(
+        "/orders/queues",
+        list_queues,
+        response=OrderQueues,
+        query={"limit": KEY_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
     ApiRoute(
         "/orders/{account}",
         account_orders,
         response=OrderList,
-        query={"status": STATUS, "symbol": SYMBOL, "limit": ORDER_LIMIT},
+        query={"status": STATUS, "symbol": SYMBOL, "limit": ORDER_PAGE, "cursor": CURSOR},
         access="private",
     ),
     ApiRoute("/orders/{account}/{order_id:path}", one_order, response=Order, access="private"),

@@ -1,0 +1,134 @@
+"""Reading lists (trade queues, bar series) from the newest element back, `chunk` at a time.
+
+fullon_cache appends at the tail (RPUSH) and removes at the head (LTRIM keeps the newest bars,
+consumers pop or take whole trade queues). A page is the newest `limit` elements older than
+its cursor, read in LRANGE windows of at most `chunk` elements, newest window first, and
+answered oldest first. Its ``next_cursor`` names the oldest element answered by head index and
+fingerprint: appends never move that index, removals at the head move it down, so the next
+page finds its element again by looking up to `chunk` places lower and continues below it
+exactly. When the element is gone (taken by a consumer, trimmed) or moved further, the cursor
+is refused (422): nothing older than it can be followed reliably.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from .._errors import InvalidInput
+from .._redis import CacheClient, translate_errors
+from ._cursor import decode_cursor, encode_cursor, fingerprint
+from ._limits import ReadLimits
+
+__all__ = ["ListWalk", "newest_windows"]
+
+_KIND = "l"
+
+
+async def newest_windows(
+    redis: CacheClient, keys: list[str], width: int
+) -> list[tuple[int, list[bytes]]]:
+    """(LLEN, the newest `width` elements) of each key, in one pipeline round trip."""
+    with translate_errors(keys[0]):
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.llen(key)
+                pipe.lrange(key, -width, -1)
+            # Per-command errors come back unwrapped, so WRONGTYPE reads as such (502).
+            replies = await pipe.execute()
+    return [(int(replies[i]), list(replies[i + 1])) for i in range(0, len(replies), 2)]
+
+
+class ListWalk:
+    """The newest `limit` elements of list `key` older than `cursor` (None: the newest).
+
+    `open` finds the length and where the page ends (given the first window when the caller
+    already read it); `windows` yields the page newest window first, each window oldest element
+    first. Then `next_cursor` continues below the oldest element read (None: nothing older).
+    """
+
+    def __init__(
+        self,
+        redis: CacheClient,
+        key: str,
+        limits: ReadLimits,
+        *,
+        limit: int,
+        cursor: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.key = key
+        self.limits = limits
+        self.limit = limit
+        self.position = None if cursor is None else decode_cursor(cursor, _KIND, tuple[int, str])
+        self.length = 0
+        self.next_cursor: str | None = None
+        self.window_start = 0  # head index of the first element of the window last yielded
+        self._top = -1  # head index of the page's newest element
+        self._first: list[bytes] | None = None
+
+    @property
+    def top(self) -> int:
+        """Head index of the page's newest element (-1: none), once `open`."""
+        return self._top
+
+    @staticmethod
+    def cursor_at(index: int, raw: bytes) -> str:
+        """The cursor continuing below the element `raw` at head index `index`."""
+        return encode_cursor(_KIND, index, fingerprint(raw))
+
+    def window_width(self) -> int:
+        """How many of the newest elements the first window holds."""
+        return max(1, min(self.limit, self.limits.chunk))
+
+    async def open(self, first: tuple[int, list[bytes]] | None = None) -> None:
+        """Find the list's length and the page's newest element: from `first` (LLEN and the
+        newest window), else by reading them, or by finding the cursor's element again."""
+        if self.position is not None:
+            self.length, anchor = await self._anchor(*self.position)
+            self._top = anchor - 1
+            return
+        if first is None:
+            [first] = await newest_windows(self.redis, [self.key], self.window_width())
+        self.length, self._first = first
+        self._top = self.length - 1
+
+    async def windows(self) -> AsyncIterator[list[bytes]]:
+        """The page's elements, newest window first; each window oldest element first."""
+        low = max(0, self._top - self.limit + 1)
+        top = self._top
+        first, self._first = self._first, None
+        oldest: tuple[int, bytes] | None = None
+        while top >= low:
+            start = max(low, top - self.limits.chunk + 1)
+            if first is not None and len(first) >= top - start + 1:
+                window, first = first[len(first) - (top - start + 1) :], None
+            else:
+                with translate_errors(self.key):
+                    window = cast(list[bytes], await self.redis.lrange(self.key, start, top))
+            if not window:
+                break  # the list lost its head since: nothing older is left
+            oldest = (start, window[0])
+            self.window_start = start
+            yield window
+            top = start - 1
+        if oldest is not None and oldest[0] > 0:
+            self.next_cursor = self.cursor_at(*oldest)
+
+    async def _anchor(self, index: int, print_: str) -> tuple[int, int]:
+        """(length, head index now) of the element a cursor named, found at most `chunk`
+        places below where it was (only removals at the head move it, and only down)."""
+        low = max(0, index - self.limits.chunk)
+        with translate_errors(self.key):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.llen(self.key)
+                pipe.lrange(self.key, low, index)
+                length, window = cast(tuple[int, list[Any]], await pipe.execute())
+        for offset in range(len(window) - 1, -1, -1):
+            if fingerprint(window[offset]) == print_:
+                return int(length), low + offset
+        raise InvalidInput(
+            f"the element this cursor continues from left {self.key} (taken or trimmed), or "
+            f"more than {self.limits.chunk} elements left its head since: start again without"
+            " a cursor"
+        )
