@@ -11,8 +11,9 @@ The same class is the hub's pub/sub link (`send_command` / `read_response`): rep
 request waits for are kept in an inbox for `read_response`, in subscriber mode only.
 
 hiredis's reader grows its buffer to the largest reply it parsed and frees it only on a later
-feed; after `_RESET_AFTER` bytes the reader is replaced as soon as its buffer is empty, so an
-idle pooled connection never keeps a big reply's buffer (50 MB for a 50 MB value) alive.
+feed; after `_RESET_AFTER` bytes the reader is replaced as soon as every requested reply has
+been read (nothing is half-parsed then), so an idle pooled connection never keeps a big
+reply's buffer (50 MB for a 50 MB value) alive.
 """
 
 from __future__ import annotations
@@ -162,8 +163,12 @@ class Connection(asyncio.Protocol):
                 self._broken(f"Protocol error from {self.options.address}: {exc}")
                 return
             if reply is False:
-                if self._fed > _RESET_AFTER and not reader.has_data():
-                    self._reader, self._fed = hiredis.Reader(), 0  # let its buffer go
+                # Every reply requested was read and nothing is buffered: no reply is half
+                # parsed (the reader's own `has_data` misses a half-read array), so a fresh
+                # reader loses nothing, and the old one's buffer goes.
+                idle = not pending and not self._subscriber and not reader.has_data()
+                if idle and self._fed > _RESET_AFTER:
+                    self._reader, self._fed = hiredis.Reader(), 0
                 return
             if not pending:
                 self._unrequested(reply)

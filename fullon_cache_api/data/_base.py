@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from .._redis import CacheClient, translate_errors
@@ -105,11 +106,12 @@ class BaseReader:
         """
         found = Scanned(next=start)
         batches = self.typed_batches(pattern, key_type, deadline, start=start, found=found)
-        async for keys, wrong in batches:
-            found.keys.extend(keys)
-            found.wrong_type.extend(wrong)
-            if limit is not None and len(found.keys) + len(found.wrong_type) >= limit:
-                break
+        async with aclosing(batches):  # a generator left early is closed now, not at GC
+            async for keys, wrong in batches:
+                found.keys.extend(keys)
+                found.wrong_type.extend(wrong)
+                if limit is not None and len(found.keys) + len(found.wrong_type) >= limit:
+                    break
         # SCAN may return a key twice (while Redis rehashes): each is kept once.
         found.keys = sorted(set(found.keys))
         found.wrong_type = sorted(set(found.wrong_type))

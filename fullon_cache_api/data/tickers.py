@@ -144,10 +144,10 @@ class TickerReader(BaseReader):
         stamps: list[int | None] = []
         prepared: list[tuple[bytes, bytes, int | None]] = []
         async for stored in walk.chunks():
-            if walk.whole and not prepared:  # one reply held the whole hash
+            if walk.whole and not prepared:  # one reply held the whole hash (the walk ends)
                 heads, stamps = self._book(exchange).answers(exchange, stored, self.limits, skips)
-                break
-            prepared.extend(self._prepared(exchange, stored, skips))
+            else:
+                prepared.extend(self._prepared(exchange, stored, skips))
         if prepared:
             prepared.sort()
             heads = [head for _, head, _ in prepared]

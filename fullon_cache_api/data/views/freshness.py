@@ -114,7 +114,7 @@ class FreshnessReader(BaseReader):
 
     async def ohlcv(self, deadline: Deadline) -> OhlcvStatus:
         """The domain reader's series (SCAN ``ohlcv:*``, then LLEN and end bars), read
-        _SERIES_CHUNK keys per pipeline until done or `deadline` spent."""
+        `chunk` commands per pipeline until done or `deadline` spent."""
         now = time.time()
         scanned = await self.scan_typed(f"{_OHLCV}*", "list", deadline)
         series: list[OhlcvFreshness] = []

@@ -35,8 +35,6 @@ __all__ = ["PortfolioReader"]
 _ACCOUNTS = "accounts"
 _POSITIONS = "account_positions"
 _ORDERS = "order_status:"
-# Balance documents and positions are fetched this many accounts per HMGET.
-_CHUNK = 200
 
 Source = Literal["query", "orders"]
 
@@ -89,10 +87,11 @@ class PortfolioReader(BaseReader):
         names_cut = deadline.cut
         summaries: list[_Account] = []
         skipped = 0
-        for start in range(0, len(wanted), _CHUNK):
+        step = self.limits.chunk  # accounts per HMGET
+        for start in range(0, len(wanted), step):
             if deadline.spent():
                 break
-            chunk = wanted[start : start + _CHUNK]
+            chunk = wanted[start : start + step]
             for ex_id, documents in zip(chunk, await self._documents(chunk), strict=True):
                 if documents == (None, None):
                     continue

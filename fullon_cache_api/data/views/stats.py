@@ -100,7 +100,7 @@ class StatsReader(BaseReader):
         self._orders = OrderReader(redis, limits)
 
     async def orders(self, *, only: Ownership | None, deadline: Deadline) -> OrderStats:
-        """Per ``order_status:*`` hash (SCAN, TTL, then HGETALL or HSCAN pages): counts.
+        """Per ``order_status:*`` hash (SCAN, TTL, then HSCAN replies of `chunk`): counts.
 
         Visibility follows the orders domain (`_access`): a non-admin sees the hash of an
         owned ex_id whole and, in exchange-named hashes, the orders carrying its ids; the

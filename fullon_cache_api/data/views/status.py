@@ -39,7 +39,6 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "ohlcv": ("ohlcv:",),
     "processes": ("process:",),
 }
-_STATUS_SCAN_COUNT = 1000
 _COMPONENTS = "process:components"
 
 
@@ -113,7 +112,7 @@ class StatusReader(BaseReader):
         )
 
     async def cache_status(self, budget: float) -> CacheStatus:
-        """INFO, then SCAN of every key (COUNT 1000 per step) until done or `budget` spent."""
+        """INFO, then SCAN of every key (COUNT `chunk` per step) until done or `budget` spent."""
         deadline = Deadline(budget)
         with translate_errors("INFO"):
             info: dict[str, Any] = await self.redis.info()
@@ -121,7 +120,7 @@ class StatusReader(BaseReader):
         scanned, cursor, partial = 0, 0, False
         while True:
             with translate_errors("keys"):
-                cursor, keys = await self.redis.scan(cursor, count=_STATUS_SCAN_COUNT)
+                cursor, keys = await self.redis.scan(cursor, count=self.limits.chunk)
             for key in keys:
                 counts[domain_of(text(key))] += 1
             scanned += len(keys)
