@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import anyio.lowlevel
 import msgspec
 import pytest
 import redis
@@ -101,8 +102,8 @@ async def retained() -> AsyncIterator[list[int]]:
         yield found
         # In-process, the app runs in the test's task: end the loop step whose wake-up handle
         # still holds the last Redis reply, as a server's loop would after the response.
-        await anyio.sleep(0)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
         found.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()

@@ -8,7 +8,7 @@ MULTI/EXEC is ever sent.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
@@ -125,7 +125,7 @@ class BaseReader:
         *,
         start: int = 0,
         found: Scanned | None = None,
-    ) -> AsyncIterator[tuple[list[str], list[str]]]:
+    ) -> AsyncGenerator[tuple[list[str], list[str]], None]:
         """Per SCAN step (``COUNT chunk``): (keys of type `key_type`, keys of another type).
 
         SCAN with a TYPE filter would drop a wrong-type key silently; instead each step's keys
