@@ -5,9 +5,9 @@ consumers pop or take whole trade queues). A page is the newest `limit` elements
 its cursor, read in LRANGE windows of at most `chunk` elements, newest window first, and
 answered oldest first. Its ``next_cursor`` names the oldest element answered by head index and
 fingerprint: appends never move that index, removals at the head move it down, so the next
-page finds its element again by looking up to `chunk` places lower and continues below it
-exactly. When the element is gone (taken by a consumer, trimmed) or moved further, the cursor
-is refused (422): nothing older than it can be followed reliably.
+page finds its element again by looking lower, a window of `chunk` at a time within the read
+budget, and continues below it exactly. When the element is gone (taken by a consumer or
+trimmed, with everything older) or not found within the budget, the cursor is refused (422).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from .._errors import InvalidInput
 from .._redis import CacheClient, translate_errors
+from ._base import Deadline
 from ._cursor import decode_cursor, encode_cursor, fingerprint
 from ._limits import ReadLimits
 
@@ -60,12 +61,17 @@ class ListWalk:
         self.key = key
         self.limits = limits
         self.limit = limit
-        self.position = None if cursor is None else decode_cursor(cursor, _KIND, tuple[int, str])
+        self.position = self.checked(cursor)
         self.length = 0
         self.next_cursor: str | None = None
         self.window_start = 0  # head index of the first element of the window last yielded
         self._top = -1  # head index of the page's newest element
         self._first: list[bytes] | None = None
+
+    @staticmethod
+    def checked(cursor: str | None) -> tuple[int, str] | None:
+        """The position `cursor` names (None: no cursor); 422 when it is no list cursor."""
+        return None if cursor is None else decode_cursor(cursor, _KIND, tuple[int, str])
 
     @property
     def top(self) -> int:
@@ -116,19 +122,24 @@ class ListWalk:
             self.next_cursor = self.cursor_at(*oldest)
 
     async def _anchor(self, index: int, print_: str) -> tuple[int, int]:
-        """(length, head index now) of the element a cursor named, found at most `chunk`
-        places below where it was (only removals at the head move it, and only down)."""
-        low = max(0, index - self.limits.chunk)
-        with translate_errors(self.key):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.llen(self.key)
-                pipe.lrange(self.key, low, index)
-                length, window = cast(tuple[int, list[Any]], await pipe.execute())
-        for offset in range(len(window) - 1, -1, -1):
-            if fingerprint(window[offset]) == print_:
-                return int(length), low + offset
+        """(length, head index now) of the element a cursor named: at `index`, or lower (only
+        removals at the head move it, and only down), looked for a window at a time."""
+        deadline = Deadline(self.limits.budget)
+        top = index
+        length: int | None = None
+        while top >= 0 and not deadline.spent():
+            low = max(0, top - self.limits.chunk + 1)
+            with translate_errors(self.key):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.llen(self.key)
+                    pipe.lrange(self.key, low, top)
+                    found, window = cast(tuple[int, list[Any]], await pipe.execute())
+            length = int(found) if length is None else length
+            for offset in range(len(window) - 1, -1, -1):
+                if fingerprint(window[offset]) == print_:
+                    return length, low + offset
+            top = low - 1
         raise InvalidInput(
-            f"the element this cursor continues from left {self.key} (taken or trimmed), or "
-            f"more than {self.limits.chunk} elements left its head since: start again without"
-            " a cursor"
+            f"the element this cursor continues from is no longer in {self.key} (taken or "
+            "trimmed since, with everything older): start again without a cursor"
         )

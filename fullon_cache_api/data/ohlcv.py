@@ -118,6 +118,7 @@ class OhlcvReader(BaseReader):
         """The newest `limit` bars older than `cursor`, oldest first. ``ohlcv:{symbol}:{tf}``
         and, when the symbol has a ``/``, the slash-less spelling are tried in one pipeline
         (LLEN and the newest window of each); the first key that exists wins."""
+        ListWalk.checked(cursor)  # a cursor that is no list position: 422 before any read
         keys = _spellings(symbol, timeframe)
         width = max(1, min(limit, self.limits.chunk))
         if cursor is None:
