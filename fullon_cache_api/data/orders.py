@@ -14,7 +14,7 @@ decoded whole. Memory is bounded by the page, time by the read budget (then ``pa
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -52,12 +52,17 @@ _MAX_DECODED_VALUE = 4096
 _decoded: dict[tuple[str, str, bytes | str], Order] = {}
 
 
-class _OrderKey(msgspec.Struct):
+class _OrderRank(msgspec.Struct):
     """What ranking and filtering an order needs; the rest is decoded for answered ones only."""
 
     timestamp: Any = None
     status: Any = None
     symbol: Any = None
+
+
+class _OrderKey(_OrderRank):
+    """`_OrderRank` and the owner ids, for a caller who sees only some orders."""
+
     ex_id: Any = None
     uid: Any = None
     bot_id: Any = None
@@ -330,18 +335,21 @@ class _Ranking:
         self.shows_corrupt = sees_corrupt(only, account)
 
     def add(self, stored: dict[Any, Any]) -> None:
-        """Rank one HSCAN reply's orders (decoded only as far as ranking needs)."""
-        limits, top, after = self.reader.limits, self.top, self.after
+        """Rank one HSCAN reply's orders (decoded only as far as ranking needs; this loop runs
+        per order of the hash, hence its locals)."""
+        limits, top, after, only = self.reader.limits, self.top, self.after, self.only
+        shape = _OrderRank if only is None else _OrderKey  # an admin needs no owner ids
+        filtered = self.status is not None or self.symbol is not None
         for field, raw in stored.items():
-            ranked = limits.decode(raw, _OrderKey)
+            ranked = limits.decode(raw, shape)
             if isinstance(ranked, Invalid):
                 self.skips.add(text(field), ranked.reason)
                 self.skipped += self.shows_corrupt
                 continue
-            if not _key_visible(self.only, self.account, ranked):
+            if only is not None and not _key_visible(only, self.account, cast(_OrderKey, ranked)):
                 continue
             self.visible += 1
-            if not self._matches(ranked):
+            if filtered and not self._matches(ranked):
                 continue
             self.matched += 1
             order_id = text(field)
@@ -351,7 +359,7 @@ class _Ranking:
                 self.eligible += 1
                 top.offer(field, rank, (order_id, raw))
 
-    def _matches(self, ranked: _OrderKey) -> bool:
+    def _matches(self, ranked: _OrderRank) -> bool:
         if self.symbol is not None and _text(ranked.symbol) != self.symbol:
             return False
         return self.status is None or (_text(ranked.status) or "").casefold() == self.status
