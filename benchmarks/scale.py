@@ -10,7 +10,9 @@ cursor), the gateway's resident memory after them and at its peak, the log lines
 the probe's p99 and worst latency while they ran: the stall every other client sees.
 
 Then, once per gateway: ten reads of a hash holding one 50 MB corrupt value, with the
-gateway's RSS before and after.
+gateway's RSS before and after. Last, the targets of issue 11: probe p99 < 50 ms and max
+< 200 ms while keys of 200,000 entries or more are read, ``/orders/{exchange}?limit=10`` within
+1 s (or ``partial``), RSS within +200 MB after the ten big reads.
 
 ``--gateway-src DIR`` (repeatable) measures other checkouts of the gateway side by side, e.g. the
 commit before a change exported with ``git archive``: each runs against the same seeded data in
@@ -57,8 +59,9 @@ ENDPOINTS = {
     "/trades/stats": "/trades/stats",
 }
 PROBE_PATH = "/tickers/probe/BTC/USDT"
-_BIG_VALUE = 50 * 1024 * 1024
 _TIMEOUT = 300.0
+# Issue 11's targets.
+_PROBE_P99_MS, _PROBE_MAX_MS, _ORDERS_MS, _RSS_GROWTH_MB = 50.0, 200.0, 1000.0, 200.0
 
 
 @dataclass
@@ -196,8 +199,11 @@ def facts(body: bytes) -> str:
     return ", ".join(shown)
 
 
-def measure(gateway: Gateway, key: str, size: int, repeat: int, interval: float) -> list[Row]:
-    """Every endpoint `repeat` times with the probe running; one Row each."""
+def measure(
+    gateway: Gateway, key: str, size: int, repeat: int, interval: float, least: float
+) -> list[Row]:
+    """Every endpoint `repeat` times (and for at least `least` seconds, at most 20 times)
+    with the probe running; one Row each."""
     probe = Probe(gateway.url, key, interval)
     time.sleep(1.0)  # the probe alone: its own baseline
     windows: list[tuple[Row, float, float]] = []
@@ -209,14 +215,16 @@ def measure(gateway: Gateway, key: str, size: int, repeat: int, interval: float)
         lines = gateway.log_lines()
         started = time.monotonic()
         body = b""
-        for _ in range(repeat):
+        while len(row.statuses) < repeat or (
+            time.monotonic() - started < least and len(row.statuses) < 20
+        ):
             status, body, seconds = get(gateway.url + path, key)
             row.statuses.append(status)
             row.latencies_ms.append(seconds * 1000.0)
         windows.append((row, started, time.monotonic()))
         row.bytes, row.facts = len(body), facts(body)
         row.rss_mb, row.peak_mb = gateway.memory()
-        row.log_lines = gateway.log_lines() - lines - repeat  # not the request log lines
+        row.log_lines = gateway.log_lines() - lines - len(row.statuses)  # not request lines
         rows.append(row)
     samples = probe.samples()
     for row, start, end in windows:
@@ -228,9 +236,12 @@ def measure(gateway: Gateway, key: str, size: int, repeat: int, interval: float)
     return rows
 
 
-def big_value(gateways: list[tuple[str, Path]], client: redis.Redis, url: str) -> list[BigValue]:
-    """Ten reads of one 50 MB corrupt ticker on a fresh gateway each, RSS before and after."""
-    client.hset("tickers:big", "BIG/USDT", b"{" + b"x" * (_BIG_VALUE - 1))
+def big_value(
+    gateways: list[tuple[str, Path]], client: redis.Redis, url: str, size: int
+) -> list[BigValue]:
+    """Ten reads of one `size`-byte corrupt ticker on a fresh gateway each, RSS before and
+    after."""
+    client.hset("tickers:big", "BIG/USDT", b"{" + b"x" * (size - 1))
     client.hset("tickers:big", "BTC/USDT", b'{"price": 1.0, "time": 1.0}')
     found = []
     for name, src in gateways:
@@ -248,6 +259,39 @@ def big_value(gateways: list[tuple[str, Path]], client: redis.Redis, url: str) -
         found.append(BigValue(name, statuses, before, after, peak))
     client.delete("tickers:big")
     return found
+
+
+def targets(rows: list[Row], big: list[BigValue]) -> list[str]:
+    """Issue 11's targets, met or missed, per gateway."""
+    lines = []
+    for name in dict.fromkeys(row.gateway for row in rows):
+        mine = [row for row in rows if row.gateway == name and row.size >= 200_000]
+        probes = [row for row in mine if row.probe_samples]
+        if probes:
+            p99 = max(row.probe_p99_ms for row in probes)
+            worst = max(row.probe_max_ms for row in probes)
+            met = p99 < _PROBE_P99_MS and worst < _PROBE_MAX_MS
+            lines.append(
+                f"{name}: probe while keys of 200k+ are read: worst p99 {p99:.1f} ms, max "
+                f"{worst:.1f} ms (target < {_PROBE_P99_MS:g} / < {_PROBE_MAX_MS:g}): "
+                f"{'met' if met else 'MISSED'}"
+            )
+        for row in mine:
+            if row.endpoint.startswith("orders"):
+                slowest = max(row.latencies_ms, default=0.0)
+                met = slowest < _ORDERS_MS or "partial" in row.facts
+                lines.append(
+                    f"{name}: /orders ?limit=10 over {row.size:,} orders: slowest "
+                    f"{slowest:,.0f} ms{' (partial)' if 'partial' in row.facts else ''}: "
+                    f"{'met' if met else 'MISSED'}"
+                )
+    for found in big:
+        growth = found.rss_after_mb - found.rss_before_mb
+        lines.append(
+            f"{found.gateway}: RSS after 10 big corrupt reads {growth:+.0f} MB (target < "
+            f"+{_RSS_GROWTH_MB:g}): {'met' if growth < _RSS_GROWTH_MB else 'MISSED'}"
+        )
+    return lines
 
 
 def table(rows: list[Row]) -> str:
@@ -286,11 +330,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="requests per endpoint")
     parser.add_argument("--probe-interval", type=float, default=0.01, help="seconds")
     parser.add_argument(
+        "--min-seconds", type=float, default=2.0, help="least time per endpoint (probe samples)"
+    )
+    parser.add_argument(
+        "--big-value-mb", type=float, default=50.0, help="the corrupt value read ten times"
+    )
+    parser.add_argument(
         "--gateway-src",
         action="append",
         default=[],
         metavar="NAME=DIR",
         help="also measure the gateway package found in DIR (e.g. a `git archive` export)",
+    )
+    parser.add_argument(
+        "--others-up-to",
+        type=int,
+        default=None,
+        metavar="N",
+        help="measure the --gateway-src checkouts only at sizes up to N entries",
     )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
@@ -305,23 +362,28 @@ def main(argv: list[str] | None = None) -> int:
             seconds = seed_size(client, size)
             print(f"seeded {size:,} entries per key in {seconds:.1f} s", flush=True)
             for name, src in gateways:
+                if name != "this" and args.others_up_to is not None and size > args.others_up_to:
+                    continue
                 key = secrets.token_urlsafe(16)
                 gateway = Gateway(name, src, server.url, key)
                 try:
-                    found = measure(gateway, key, size, args.repeat, args.probe_interval)
+                    found = measure(
+                        gateway, key, size, args.repeat, args.probe_interval, args.min_seconds
+                    )
                 finally:
                     gateway.stop()
                 print(table(found), flush=True)
                 rows.extend(found)
         client.flushall()
-        big = big_value(gateways, client, server.url)
+        big = big_value(gateways, client, server.url, int(args.big_value_mb * 2**20))
     print("\n" + table(rows))
     for found in big:
         print(
-            f"\n10 reads of a 50 MB corrupt value ({found.gateway}): statuses "
+            f"\n10 reads of a {args.big_value_mb:g} MB corrupt value ({found.gateway}): statuses "
             f"{sorted(set(found.statuses))}, RSS {found.rss_before_mb:.0f} -> "
             f"{found.rss_after_mb:.0f} MB (peak {found.peak_mb:.0f} MB)"
         )
+    print("\n" + "\n".join(targets(rows, big)))
     if args.json:
         document = {"machine": machine(), "source": source(), "rows": rows, "big_value": big}
         Path(args.json).write_bytes(msgspec.json.encode(document))
