@@ -17,7 +17,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from fullon_cache_api import Settings
+from fullon_cache_api import Settings, SettingsError
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .bulk import app_client, seed_big
@@ -168,3 +168,24 @@ async def test_whole_small_hashes_are_near_cached_pages_and_big_values_are_not(
     pages = sent["/tickers/big"].count("HSCAN")
     assert pages >= 2 * 2 and pages % 2 == 0, pages  # every reply of both reads from Redis
     assert sent["/tickers/binance/BIG/USDT"].count("HGET") == 2
+
+
+def test_read_limits_come_from_the_environment() -> None:
+    """FULLON_CACHE_API_READ_CHUNK, _MAX_VALUE_BYTES and _READ_BUDGET land in the settings
+    (defaults 1000, 1 MiB, 1 s); an unusable value names its variable."""
+    defaults = Settings.from_env({})
+    assert (defaults.read_chunk, defaults.max_value_bytes, defaults.read_budget) == (
+        1000,
+        1024 * 1024,
+        1.0,
+    )
+    env = {
+        "FULLON_CACHE_API_READ_CHUNK": "50",
+        "FULLON_CACHE_API_MAX_VALUE_BYTES": "4096",
+        "FULLON_CACHE_API_READ_BUDGET": "0.25",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.read_chunk, settings.max_value_bytes, settings.read_budget) == (50, 4096, 0.25)
+    for name, bad in [*((name, "0") for name in env), ("FULLON_CACHE_API_READ_CHUNK", "x")]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: bad})
