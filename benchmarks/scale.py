@@ -122,9 +122,9 @@ class Gateway:
         return int(found["VmRSS"]) / 1024, int(found["VmHWM"]) / 1024
 
     def log_lines(self) -> int:
-        """Lines the gateway has logged so far."""
+        """Lines about skipped entries the gateway has logged so far (not request lines)."""
         with open(self.log.name, "rb") as file:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 20), b""))
+            return sum(line.count(b"skipped") for line in file)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 15 s."""
@@ -205,6 +205,23 @@ def measure(
     """Every endpoint `repeat` times (and for at least `least` seconds, at most 20 times)
     with the probe running; one Row each."""
     probe = Probe(gateway.url, key, interval)
+    try:
+        rows, windows = _requests(gateway, key, size, repeat, least)
+    finally:
+        samples = probe.samples()
+    for row, start, end in windows:
+        inside = sorted(latency for sent, latency, _ in samples if start <= sent <= end)
+        row.probe_samples = len(inside)
+        if inside:
+            row.probe_p99_ms = inside[min(len(inside) - 1, int(0.99 * len(inside)))] * 1000
+            row.probe_max_ms = inside[-1] * 1000
+    return rows
+
+
+def _requests(
+    gateway: Gateway, key: str, size: int, repeat: int, least: float
+) -> tuple[list[Row], list[tuple[Row, float, float]]]:
+    """Every endpoint's requests: the rows and the time window of each."""
     time.sleep(1.0)  # the probe alone: its own baseline
     windows: list[tuple[Row, float, float]] = []
     idle = Row(size=size, gateway=gateway.name, endpoint="(probe alone)")
@@ -224,16 +241,9 @@ def measure(
         windows.append((row, started, time.monotonic()))
         row.bytes, row.facts = len(body), facts(body)
         row.rss_mb, row.peak_mb = gateway.memory()
-        row.log_lines = gateway.log_lines() - lines - len(row.statuses)  # not request lines
+        row.log_lines = gateway.log_lines() - lines
         rows.append(row)
-    samples = probe.samples()
-    for row, start, end in windows:
-        inside = sorted(latency for sent, latency, _ in samples if start <= sent <= end)
-        row.probe_samples = len(inside)
-        if inside:
-            row.probe_p99_ms = inside[min(len(inside) - 1, int(0.99 * len(inside)))] * 1000
-            row.probe_max_ms = inside[-1] * 1000
-    return rows
+    return rows, windows
 
 
 def big_value(
