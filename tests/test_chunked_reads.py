@@ -5,6 +5,7 @@ the request that read it."""
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import tracemalloc
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from fullon_cache_api.demo import CacheWriter, RedisServer
 from .bulk import app_client, seed_big
 from .faults.replies import ReplySizes
 from .monitor import monitored
-from .surface import SAMPLES, seed_surface
+from .surface import SAMPLES, TRADE, seed_surface
 from .test_metrics import P, scrape, value
 
 pytestmark = pytest.mark.anyio
@@ -189,3 +190,38 @@ def test_read_limits_come_from_the_environment() -> None:
     for name, bad in [*((name, "0") for name in env), ("FULLON_CACHE_API_READ_CHUNK", "x")]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: bad})
+
+
+async def test_other_tasks_run_between_chunks_even_when_the_near_cache_answers(
+    settings: Settings, flushed: RedisServer
+) -> None:
+    """A page of 600 trades read in windows of 20, every window answered by the near cache
+    (no Redis round trip to wait for): the event loop still runs other tasks between windows."""
+    with redis.Redis(port=flushed.port) as admin:
+        admin.rpush(
+            "trades:binance:BTCUSDT",
+            *(json.dumps({**TRADE, "trade_id": i}) for i in range(ENTRIES)),
+        )
+    path = f"/trades/binance/BTC/USDT?limit={ENTRIES}"
+    async with app_client(msgspec.structs.replace(settings, read_chunk=CHUNK)) as (client, app):
+        store = app.state.reader.redis.store
+        for _ in range(100):  # the first read starts the link; it confirms tracking soon after
+            await client.get(path)
+            if store.active:
+                break
+        await client.get(path)  # every window kept now
+        hits, turns = store.hits, 0
+
+        async def count_turns() -> None:
+            nonlocal turns
+            while True:
+                await anyio.lowlevel.checkpoint()
+                turns += 1
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(count_turns)
+            await anyio.lowlevel.checkpoint()
+            assert (await client.get(path)).json()["count"] == ENTRIES
+            group.cancel_scope.cancel()
+    assert store.hits - hits >= ENTRIES // CHUNK - 1  # the windows came from the near cache
+    assert turns >= ENTRIES // CHUNK - 1

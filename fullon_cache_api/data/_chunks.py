@@ -3,8 +3,9 @@
 `HashWalk` reads a hash with HSCAN ``COUNT chunk``: a hash that fits in one reply (up to about
 `chunk` fields) comes whole in one round trip, the same cost as HGETALL, and is cacheable by
 the near cache; a bigger one comes in replies of about `chunk` fields, each handed to the
-caller (who decodes it and lets it go) before the next is asked for, so the event loop serves
-other requests in between. `pipelined` sends per-key commands `chunk` at a time.
+caller (who decodes it and lets it go) before the next is asked for, and the event loop serves
+other requests in between (`checkpoint`: a reply the near cache answers would not yield).
+`pipelined` sends per-key commands `chunk` at a time.
 
 Paging follows Redis's SCAN guarantees: a field present from the first page to the last is
 returned, and returned once unless the hash shrank meanwhile (Redis may then repeat some);
@@ -14,6 +15,7 @@ returned twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, cast
 
@@ -22,7 +24,16 @@ from ._base import Deadline
 from ._cursor import decode_cursor, encode_cursor
 from ._limits import ReadLimits
 
-__all__ = ["FieldPage", "HashWalk", "pipelined"]
+__all__ = ["FieldPage", "HashWalk", "checkpoint", "pipelined"]
+
+
+async def checkpoint() -> None:
+    """Let the event loop serve others before the next chunk is read and decoded.
+
+    Awaiting a Redis reply yields, but a reply the near cache holds returns at once: a loop
+    over the windows of a cached list would otherwise decode a whole key in one go.
+    """
+    await asyncio.sleep(0)
 
 
 class HashWalk:
@@ -60,7 +71,11 @@ class HashWalk:
         # A page (`limit`) never returns a field twice; an unlimited walk keeps no names (its
         # memory would grow with the hash): Redis repeats fields only while a hash shrinks.
         seen: set[Any] | None = set() if limit is not None else None
+        replies = 0
         while True:
+            if replies:
+                await checkpoint()
+            replies += 1
             count = chunk if limit is None else max(1, min(chunk, limit - self.read))
             with translate_errors(self.key):
                 cursor, found = cast(
@@ -145,6 +160,8 @@ class FieldPage:
         wanted = self.owned[self.start : self.start + self.limit]
         end = self.start + len(wanted)
         for offset in range(0, len(wanted), self.limits.chunk):
+            if offset:
+                await checkpoint()
             names = wanted[offset : offset + self.limits.chunk]
             with translate_errors(self.key):
                 values = await self.redis.hmget(self.key, names)

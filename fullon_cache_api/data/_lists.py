@@ -18,6 +18,7 @@ from typing import Any, cast
 from .._errors import InvalidInput
 from .._redis import CacheClient, translate_errors
 from ._base import Deadline
+from ._chunks import checkpoint
 from ._cursor import decode_cursor, encode_cursor, fingerprint
 from ._limits import ReadLimits
 
@@ -110,6 +111,8 @@ class ListWalk:
             if first is not None and len(first) >= top - start + 1:
                 window, first = first[len(first) - (top - start + 1) :], None
             else:
+                if oldest is not None:
+                    await checkpoint()
                 with translate_errors(self.key):
                     window = cast(list[bytes], await self.redis.lrange(self.key, start, top))
             if not window:

@@ -21,7 +21,7 @@ from typing import Any, cast
 from ..._codec import to_float
 from ..._redis import CacheClient, translate_errors
 from .._base import Deadline, text
-from .._chunks import HashWalk
+from .._chunks import HashWalk, checkpoint
 from .._limits import ReadLimits
 
 __all__ = [
@@ -114,6 +114,8 @@ async def list_windows(
     """
     position = start
     while position <= stop:
+        if position != start:
+            await checkpoint()
         last = min(position + window - 1, stop)
         with translate_errors(key):
             # The gateway's client does not decode responses: elements are bytes.

@@ -25,8 +25,8 @@ from ...structs.accounts import Position
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
 from .._base import BaseReader, Deadline
 from .._limits import DEFAULT_LIMITS, ReadLimits
+from .._order_values import _id, _text
 from ..accounts import AccountReader, _account, _ex_id_order, _object
-from ..orders import _id, _text
 from ._scan import exact_sum, hash_batches
 from ._valuation import Prices, Valued, balance_value, position_value
 

@@ -25,8 +25,9 @@ from ...structs.views import (
 from .._base import BaseReader, Deadline, text
 from .._chunks import pipelined
 from .._limits import DEFAULT_LIMITS, ReadLimits
+from .._order_values import _from_stored, _StoredOrder
 from .._skips import Skips
-from ..orders import OrderReader, _from_stored, _StoredOrder, sees_order
+from ..orders import OrderReader, sees_order
 from ..trades import _from_stored as _trade_from
 from ..trades import _StoredTrade
 from ._scan import age_of, exact_sum, hash_batches, list_windows, money
