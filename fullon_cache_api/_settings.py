@@ -93,7 +93,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # value decoded, the seconds a whole-key read may take before answering what it has.
     read_chunk: Annotated[int, msgspec.Meta(ge=1)] = 1000
     max_value_bytes: Annotated[int, msgspec.Meta(ge=1)] = 1024 * 1024
-    read_budget: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    read_budget: Annotated[float, msgspec.Meta(gt=0)] = 0.9
     auth: AuthConfig = AuthConfig()
 
     def __post_init__(self) -> None:

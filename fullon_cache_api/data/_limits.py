@@ -8,7 +8,8 @@
   answers 502) before anything decodes it.
 - `budget`: seconds a read that must go through a whole key (newest orders first, a page of a
   key scan, process listings) may take; past it the answer says what it has (``partial`` or a
-  ``next_cursor`` to continue from).
+  ``next_cursor`` to continue from). 0.9 s: with the reply in flight and the response, such an
+  answer comes within a second.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ReadLimits(msgspec.Struct, frozen=True, kw_only=True):
 
     chunk: Annotated[int, msgspec.Meta(ge=1)] = 1000
     max_value_bytes: Annotated[int, msgspec.Meta(ge=1)] = 1024 * 1024
-    budget: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    budget: Annotated[float, msgspec.Meta(gt=0)] = 0.9
 
     def oversized(self, raw: bytes | str) -> str | None:
         """Why `raw` is too long to decode, or None when it is not."""
