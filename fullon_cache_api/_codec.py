@@ -45,18 +45,18 @@ class Invalid:
 
 
 class _Decoder:
-    """A msgspec decoder for one type, and the bytes its JSON must start and end with."""
+    """A msgspec decoder for one type, and the byte its JSON must start and end with."""
 
-    __slots__ = ("decode", "ends", "kind")
+    __slots__ = ("close", "decode", "kind", "open")
 
     def __init__(self, type_: Any) -> None:
         self.decode = msgspec.json.Decoder(type_).decode
         info = msgspec.inspect.type_info(type_)
-        self.kind, self.ends = "value", cast(tuple[bytes, bytes] | None, None)
+        self.kind, self.open, self.close = "value", -1, -1
         if isinstance(info, msgspec.inspect.StructType | msgspec.inspect.DictType):
-            self.kind, self.ends = "object", (b"{", b"}")
+            self.kind, self.open, self.close = "object", ord("{"), ord("}")
         elif isinstance(info, msgspec.inspect.ListType):
-            self.kind, self.ends = "array", (b"[", b"]")
+            self.kind, self.open, self.close = "array", ord("["), ord("]")
 
 
 # One decoder per type, built on first use (the types are the code's own: a bounded set). A
@@ -64,6 +64,8 @@ class _Decoder:
 _DECODERS: dict[Any, _Decoder] = {}
 # The only malformed JSON fullon_cache writes: json.dumps's bare non-finite floats.
 _NON_FINITE = (b"NaN", b"Infinity")
+# JSON whitespace, as bytes values (a value may be padded with it).
+_BLANK = frozenset(b" \t\n\r")
 
 
 def attempt(raw: bytes | str, type_: type[T]) -> T | Invalid:
@@ -75,11 +77,13 @@ def attempt(raw: bytes | str, type_: type[T]) -> T | Invalid:
     if decoder is None:
         decoder = _DECODERS[type_] = _Decoder(type_)
     data = raw.encode() if type(raw) is str else cast(bytes, raw)
-    ends = decoder.ends
-    if ends is not None:
-        head, tail = data[:1], data[-1:]
-        if (head != ends[0] and not head.isspace()) or (tail != ends[1] and not tail.isspace()):
-            return Invalid(f"not a JSON {decoder.kind}")
+    opener = decoder.open
+    if opener >= 0 and (
+        not data
+        or (data[0] != opener and data[0] not in _BLANK)
+        or (data[-1] != decoder.close and data[-1] not in _BLANK)
+    ):
+        return Invalid(f"not a JSON {decoder.kind}")
     try:
         decoded: T = decoder.decode(data)
         return decoded

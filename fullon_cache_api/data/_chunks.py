@@ -69,8 +69,9 @@ class HashWalk:
         """The hash's fields (bytes -> bytes), one HSCAN reply at a time."""
         cursor, limit, chunk = self.start, self.limit, self.limits.chunk
         # A page (`limit`) never returns a field twice; an unlimited walk keeps no names (its
-        # memory would grow with the hash): Redis repeats fields only while a hash shrinks.
-        seen: set[Any] | None = set() if limit is not None else None
+        # memory would grow with the hash): Redis repeats fields only while a hash shrinks. A
+        # hash read in one reply needs no names at all.
+        seen: set[Any] | None = None
         replies = 0
         while True:
             if replies:
@@ -86,6 +87,8 @@ class HashWalk:
                 if seen.intersection(found):
                     found = {name: value for name, value in found.items() if name not in seen}
                 seen.update(found)
+            elif limit is not None and cursor != 0:  # more replies follow: remember names
+                seen = set(found)
             self.read += len(found)
             self.next = cursor or None
             self.whole = self.start == 0 and cursor == 0

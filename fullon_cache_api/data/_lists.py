@@ -2,9 +2,11 @@
 
 fullon_cache appends at the tail (RPUSH) and removes at the head (LTRIM keeps the newest bars,
 consumers pop or take whole trade queues). A page is the newest `limit` elements older than
-its cursor, read in LRANGE windows of at most `chunk` elements, newest window first, and
-answered oldest first. Its ``next_cursor`` names the oldest element answered by head index and
-fingerprint: appends never move that index, removals at the head move it down, so the next
+its cursor, read in LRANGE windows of at most `chunk` elements (the newest window with LLEN,
+the others in one more pipeline: two round trips, no reply over `chunk`), handed over newest
+window first with a turn of the event loop between windows, and answered oldest first. Its
+``next_cursor`` names the oldest element answered by head index and fingerprint: appends
+never move that index, removals at the head move it down, so the next
 page finds its element again by looking lower, a window of `chunk` at a time within the read
 budget, and continues below it exactly. When the element is gone (taken by a consumer or
 trimmed, with everything older) or not found within the budget, the cursor is refused (422).
@@ -102,27 +104,46 @@ class ListWalk:
 
     async def windows(self) -> AsyncIterator[list[bytes]]:
         """The page's elements, newest window first; each window oldest element first."""
-        low = max(0, self._top - self.limit + 1)
-        top = self._top
-        first, self._first = self._first, None
+        spans = self._spans()
+        fetched = await self._fetch(spans)
         oldest: tuple[int, bytes] | None = None
-        while top >= low:
-            start = max(low, top - self.limits.chunk + 1)
-            if first is not None and len(first) >= top - start + 1:
-                window, first = first[len(first) - (top - start + 1) :], None
-            else:
-                if oldest is not None:
-                    await checkpoint()
-                with translate_errors(self.key):
-                    window = cast(list[bytes], await self.redis.lrange(self.key, start, top))
+        for (start, _), window in zip(spans, fetched, strict=False):
             if not window:
                 break  # the list lost its head since: nothing older is left
+            if oldest is not None:
+                await checkpoint()
             oldest = (start, window[0])
             self.window_start = start
             yield window
-            top = start - 1
         if oldest is not None and oldest[0] > 0:
             self.next_cursor = self.cursor_at(*oldest)
+
+    def _spans(self) -> list[tuple[int, int]]:
+        """(first, last) head indices of each window of the page, newest window first."""
+        low = max(0, self._top - self.limit + 1)
+        spans: list[tuple[int, int]] = []
+        top = self._top
+        while top >= low:
+            start = max(low, top - self.limits.chunk + 1)
+            spans.append((start, top))
+            top = start - 1
+        return spans
+
+    async def _fetch(self, spans: list[tuple[int, int]]) -> list[list[bytes]]:
+        """The windows of `spans`: the first from the newest window already read (if any),
+        the others in one pipeline of LRANGEs (a reply of at most `chunk` elements each)."""
+        first, self._first = self._first, None
+        fetched: list[list[bytes]] = []
+        if first is not None and spans and len(first) >= spans[0][1] - spans[0][0] + 1:
+            fetched.append(first[len(first) - (spans[0][1] - spans[0][0] + 1) :])
+        rest = spans[len(fetched) :]
+        if rest:
+            with translate_errors(self.key):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for start, top in rest:
+                        pipe.lrange(self.key, start, top)
+                    fetched.extend(cast(list[list[bytes]], await pipe.execute()))
+        return fetched
 
     async def _anchor(self, index: int, print_: str) -> tuple[int, int]:
         """(length, head index now) of the element a cursor named: at `index`, or lower (only
