@@ -40,9 +40,9 @@ class HashWalk:
     """HSCAN of hash `key` from cursor `start`, until about `limit` fields were read (None: no
     limit), the hash ends, or `deadline` is spent.
 
-    After `chunks()`: `next` is the HSCAN cursor to continue from (None: the hash is done),
-    `whole` says the walk read the whole hash (from its start to its end), `read` counts the
-    fields returned.
+    `reply()` reads the next HSCAN reply (None once the walk is over); `chunks()` iterates them.
+    After each: `next` is the HSCAN cursor to continue from (None: the hash is done), `whole`
+    says the walk read the whole hash (from its start to its end), `read` counts the fields.
     """
 
     def __init__(
@@ -64,40 +64,54 @@ class HashWalk:
         self.next: int | None = start
         self.whole = False
         self.read = 0
-
-    async def chunks(self) -> AsyncIterator[dict[Any, Any]]:
-        """The hash's fields (bytes -> bytes), one HSCAN reply at a time."""
-        cursor, limit, chunk = self.start, self.limit, self.limits.chunk
+        self._replies = 0
         # A page (`limit`) never returns a field twice; an unlimited walk keeps no names (its
         # memory would grow with the hash): Redis repeats fields only while a hash shrinks. A
         # hash read in one reply needs no names at all.
-        seen: set[Any] | None = None
-        replies = 0
-        while True:
-            if replies:
+        self._seen: set[Any] | None = None
+
+    @property
+    def over(self) -> bool:
+        """Whether the walk has nothing more to read (end of hash, page full, or budget)."""
+        if self.next is None:
+            return True
+        if self._replies and self.limit is not None and self.read >= self.limit:
+            return True
+        return bool(self._replies) and self.deadline is not None and self.deadline.spent()
+
+    async def reply(self) -> dict[Any, Any] | None:
+        """The fields (bytes -> bytes) of the next HSCAN reply; None once the walk is over."""
+        while not self.over:
+            if self._replies:
                 await checkpoint()
-            replies += 1
-            count = chunk if limit is None else max(1, min(chunk, limit - self.read))
+            self._replies += 1
+            limit = self.limit
+            count = self.limits.chunk
+            if limit is not None:
+                count = max(1, min(count, limit - self.read))
             with translate_errors(self.key):
                 cursor, found = cast(
                     tuple[int, dict[Any, Any]],
-                    await self.redis.hscan(self.key, cursor, count=count),
+                    await self.redis.hscan(self.key, self.next or 0, count=count),
                 )
+            seen = self._seen
             if seen is not None:
                 if seen.intersection(found):
                     found = {name: value for name, value in found.items() if name not in seen}
                 seen.update(found)
             elif limit is not None and cursor != 0:  # more replies follow: remember names
-                seen = set(found)
+                self._seen = set(found)
             self.read += len(found)
             self.next = cursor or None
             self.whole = self.start == 0 and cursor == 0
             if found:
-                yield found
-            if cursor == 0 or (limit is not None and self.read >= limit):
-                return
-            if self.deadline is not None and self.deadline.spent():
-                return
+                return found
+        return None
+
+    async def chunks(self) -> AsyncIterator[dict[Any, Any]]:
+        """The hash's fields (bytes -> bytes), one HSCAN reply at a time."""
+        while (found := await self.reply()) is not None:
+            yield found
 
 
 async def pipelined(

@@ -40,7 +40,7 @@ async def newest_windows(
                 pipe.lrange(key, -width, -1)
             # Per-command errors come back unwrapped, so WRONGTYPE reads as such (502).
             replies = await pipe.execute()
-    return [(int(replies[i]), list(replies[i + 1])) for i in range(0, len(replies), 2)]
+    return [(int(replies[i]), replies[i + 1]) for i in range(0, len(replies), 2)]
 
 
 class ListWalk:
@@ -135,7 +135,8 @@ class ListWalk:
         first, self._first = self._first, None
         fetched: list[list[bytes]] = []
         if first is not None and spans and len(first) >= spans[0][1] - spans[0][0] + 1:
-            fetched.append(first[len(first) - (spans[0][1] - spans[0][0] + 1) :])
+            size = spans[0][1] - spans[0][0] + 1
+            fetched.append(first if len(first) == size else first[len(first) - size :])
         rest = spans[len(fetched) :]
         if rest:
             with translate_errors(self.key):

@@ -154,7 +154,7 @@ class OhlcvReader(BaseReader):
             valid = raws if known.of(key).issuperset(raws) else self._checked(key, raws, skips)
             windows.append(valid)
         self.report(skips)
-        bars = [bar for window in reversed(windows) for bar in window]
+        bars = windows[0] if len(windows) == 1 else [b for w in reversed(windows) for b in w]
         return OhlcvBars(
             symbol=symbol,
             timeframe=timeframe,

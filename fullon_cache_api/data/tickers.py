@@ -142,13 +142,13 @@ class TickerReader(BaseReader):
         skips = Skips(key)
         heads: list[bytes] = []
         stamps: list[int | None] = []
-        prepared: list[tuple[bytes, bytes, int | None]] = []
-        async for stored in walk.chunks():
-            if walk.whole and not prepared:  # one reply held the whole hash (the walk ends)
-                heads, stamps = self._book(exchange).answers(exchange, stored, self.limits, skips)
-            else:
+        stored = await walk.reply()
+        if stored is not None and walk.whole:  # one reply held the whole hash
+            heads, stamps = self._book(exchange).answers(exchange, stored, self.limits, skips)
+        elif stored is not None:
+            prepared = self._prepared(exchange, stored, skips)
+            while (stored := await walk.reply()) is not None:
                 prepared.extend(self._prepared(exchange, stored, skips))
-        if prepared:
             prepared.sort()
             heads = [head for _, head, _ in prepared]
             stamps = [stamp for _, _, stamp in prepared]
