@@ -102,6 +102,18 @@ class ListWalk:
         self.length, self._first = first
         self._top = self.length - 1
 
+    def only_window(self) -> list[bytes] | None:
+        """The page when it is all in the newest window already read (the common page of up
+        to `chunk` elements: no more reads, no iteration); else None: use `windows`."""
+        spans = self._spans()
+        first = self._first
+        if first is None or len(spans) != 1 or len(first) != spans[0][1] - spans[0][0] + 1:
+            return None
+        self._first = None
+        if spans[0][0] > 0 and first:
+            self.next_cursor = self.cursor_at(spans[0][0], first[0])
+        return first
+
     async def windows(self) -> AsyncIterator[list[bytes]]:
         """The page's elements, newest window first; each window oldest element first."""
         spans = self._spans()

@@ -148,11 +148,11 @@ class OhlcvReader(BaseReader):
         walk = ListWalk(self.redis, key, self.limits, limit=limit, cursor=cursor)
         await walk.open(first if cursor is None else None)
         skips = Skips(key)
-        windows: list[list[bytes]] = []
-        async for raws in walk.windows():
-            # Usually every bar was seen before: one C-level pass, no decoding.
-            valid = raws if known.of(key).issuperset(raws) else self._checked(key, raws, skips)
-            windows.append(valid)
+        only = walk.only_window()
+        if only is not None:  # the usual page: the newest window, already read
+            windows = [self._valid(key, only, known, skips)]
+        else:
+            windows = [self._valid(key, raws, known, skips) async for raws in walk.windows()]
         self.report(skips)
         bars = windows[0] if len(windows) == 1 else [b for w in reversed(windows) for b in w]
         return OhlcvBars(
@@ -165,6 +165,11 @@ class OhlcvReader(BaseReader):
             next_cursor=walk.next_cursor,
             bars=msgspec.Raw(b"[" + b",".join(bars) + b"]"),
         )
+
+    def _valid(self, key: str, raws: list[bytes], known: _KnownBars, skips: Skips) -> list[bytes]:
+        """The valid bars of one window (usually every bar was seen before: one C-level pass,
+        no decoding)."""
+        return raws if known.of(key).issuperset(raws) else self._checked(key, raws, skips)
 
     def _checked(self, key: str, raws: list[bytes], skips: Skips) -> list[bytes]:
         """The valid bars of `raws` as JSON (NaN re-encoded as null); the rest in `skips`."""
