@@ -22,7 +22,7 @@ from ._redis import CacheClient, build_client
 from ._responses import ProblemResponse
 from ._runtime import LoopMonitor, Runtime
 from ._settings import Settings
-from .data import CacheReader
+from .data import CacheReader, ReadLimits
 from .hub import Hub, StreamSettings
 from .routes import (
     accounts,
@@ -123,7 +123,12 @@ def create_app(
         lifespan=lifespan,
         runtime=runtime,
     )
-    app.state.reader = CacheReader(client)
+    limits = ReadLimits(
+        chunk=settings.read_chunk,
+        max_value_bytes=settings.max_value_bytes,
+        budget=settings.read_budget,
+    )
+    app.state.reader = CacheReader(client, limits)
     app.state.authenticator = authenticator
     app.state.owns_redis = owned
     app.state.hub = Hub(app.state.reader, streams)  # no I/O until the first stream

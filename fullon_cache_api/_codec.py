@@ -2,8 +2,13 @@
 
 fullon_cache writes with Python's ``json.dumps`` defaults, so values may hold the bare tokens
 ``NaN``/``Infinity`` that strict parsers (msgspec included) reject. We decode with msgspec
-first (fast path) and fall back to the stdlib parser only when that fails. NaN survives as a
-float and is encoded as ``null`` in responses.
+first (fast path) and fall back to the stdlib parser only when the value holds such a token.
+NaN survives as a float and is encoded as ``null`` in responses.
+
+Lists of thousands of entries are decoded with `attempt`, which returns an `Invalid` instead
+of raising: a corrupt entry costs about what a valid one costs (a value that cannot be JSON of
+the expected kind is refused from its first and last byte, without a parse), and no exception
+-- whose traceback would keep the frames holding the raw bytes alive -- outlives the call.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 
-__all__ = ["Undecodable", "decode", "decode_any", "to_datetime", "to_float"]
+__all__ = ["Invalid", "Undecodable", "attempt", "decode", "decode_any", "to_datetime", "to_float"]
 
 T = TypeVar("T")
 
@@ -27,25 +32,89 @@ class Undecodable(ValueError):
     """A stored value is not JSON of the expected shape."""
 
 
+class Invalid:
+    """Why a stored value could not be decoded (what `attempt` returns instead of raising)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Invalid({self.reason!r})"
+
+
+class _Decoder:
+    """A msgspec decoder for one type, and the byte its JSON must start and end with."""
+
+    __slots__ = ("close", "decode", "kind", "open")
+
+    def __init__(self, type_: Any) -> None:
+        self.decode = msgspec.json.Decoder(type_).decode
+        info = msgspec.inspect.type_info(type_)
+        self.kind, self.open, self.close = "value", -1, -1
+        if isinstance(info, msgspec.inspect.StructType | msgspec.inspect.DictType):
+            self.kind, self.open, self.close = "object", ord("{"), ord("}")
+        elif isinstance(info, msgspec.inspect.ListType):
+            self.kind, self.open, self.close = "array", ord("["), ord("]")
+
+
 # One decoder per type, built on first use (the types are the code's own: a bounded set). A
 # plain dict: on hot paths (a ticker list decodes hundreds of values) its lookup is the cheapest.
-_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+_DECODERS: dict[Any, _Decoder] = {}
+# The only malformed JSON fullon_cache writes: json.dumps's bare non-finite floats.
+_NON_FINITE = (b"NaN", b"Infinity")
+# JSON whitespace, as bytes values (a value may be padded with it).
+_BLANK = frozenset(b" \t\n\r")
+
+
+def attempt(raw: bytes | str, type_: type[T]) -> T | Invalid:
+    """Decode stored JSON into `type_`, tolerating NaN/Infinity; `Invalid` when it is not.
+
+    Never raises for a bad value: the exceptions msgspec raises are caught here and dropped.
+    """
+    decoder = _DECODERS.get(type_)
+    if decoder is None:
+        decoder = _DECODERS[type_] = _Decoder(type_)
+    data = raw.encode() if type(raw) is str else cast(bytes, raw)
+    opener = decoder.open
+    if opener >= 0 and (
+        not data
+        or (data[0] != opener and data[0] not in _BLANK)
+        or (data[-1] != decoder.close and data[-1] not in _BLANK)
+    ):
+        return Invalid(f"not a JSON {decoder.kind}")
+    try:
+        decoded: T = decoder.decode(data)
+        return decoded
+    except msgspec.ValidationError:
+        # Valid JSON of the wrong types: convert leniently (a number written as text).
+        return _converted(data, type_, lenient=False)
+    except msgspec.DecodeError as exc:
+        if not any(token in data for token in _NON_FINITE):
+            return Invalid(str(exc))
+    except RecursionError:
+        return Invalid("JSON nested too deeply")
+    return _converted(data, type_, lenient=True)
+
+
+def _converted(data: bytes, type_: type[T], *, lenient: bool) -> T | Invalid:
+    """`data` parsed untyped (the stdlib parser when `lenient`: it takes NaN), then converted
+    to `type_` with strings accepted as numbers."""
+    try:
+        value = json.loads(data) if lenient else msgspec.json.decode(data)
+        converted: T = msgspec.convert(value, type_, strict=False)
+        return converted
+    except (ValueError, TypeError, RecursionError, msgspec.MsgspecError) as exc:
+        return Invalid(str(exc))
 
 
 def decode(raw: bytes | str, type_: type[T]) -> T:
     """Decode stored JSON into `type_`, tolerating NaN/Infinity; raise `Undecodable`."""
-    decoder = _DECODERS.get(type_)
-    if decoder is None:
-        decoder = _DECODERS[type_] = msgspec.json.Decoder(type_)
-    try:
-        decoded: T = decoder.decode(raw)
-        return decoded
-    except (msgspec.MsgspecError, RecursionError):
-        pass
-    try:
-        return msgspec.convert(json.loads(raw), type_, strict=False)
-    except (ValueError, TypeError, RecursionError, msgspec.MsgspecError) as exc:
-        raise Undecodable(str(exc)) from None
+    found = attempt(raw, type_)
+    if isinstance(found, Invalid):
+        raise Undecodable(found.reason)
+    return found
 
 
 def decode_any(raw: bytes | str) -> Any:

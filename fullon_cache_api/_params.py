@@ -18,6 +18,7 @@ __all__ = [
     "ACCOUNT",
     "BOT_ID",
     "COMPONENT",
+    "CURSOR",
     "EXCHANGE",
     "EX_ID",
     "ORDER_ID",
@@ -78,6 +79,10 @@ TIMEFRAME = Pattern("timeframe", r"[0-9]{1,4}[smhdwMy]", 8, "timeframe (e.g. 1m,
 STATUS = Pattern("status", r"[A-Za-z_\-]+", 32, "status")
 PROCESS_TYPE = Pattern("type", r"[a-z_]+", 32, "process type")
 COMPONENT = Pattern("component", r"[A-Za-z0-9_.\-/:]+", 128, "component")
+# A list's next_cursor (URL-safe base64 without padding), passed back to fetch the next page.
+CURSOR = Pattern(
+    "cursor", r"[A-Za-z0-9_\-]+", 512, "page cursor (the next_cursor of the previous page)"
+)
 PROCESS_ID = Pattern(
     "process_id", r"[a-z_]+:[A-Za-z0-9_.\-/:]+:[0-9]+(\.[0-9]+)?", 192, "process id"
 )

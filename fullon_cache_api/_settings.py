@@ -98,6 +98,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Near cache: hot keys served from memory, invalidated by Redis; the max age of an entry
     # in seconds (bounds staleness if an invalidation is lost); 0 turns it off.
     near_cache_ttl: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    # Bounds of every read (see `data._limits`): entries per Redis reply, the largest stored
+    # value decoded, the seconds a whole-key read may take before answering what it has.
+    read_chunk: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    max_value_bytes: Annotated[int, msgspec.Meta(ge=1)] = 1024 * 1024
+    read_budget: Annotated[float, msgspec.Meta(gt=0)] = 0.9
     auth: AuthConfig = AuthConfig()
 
     def __post_init__(self) -> None:
@@ -148,6 +153,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "redis_sentinel_read": _read(env, "REDIS_SENTINEL_READ", _sentinel_read),
             "redis_sentinel_password": _read(env, "REDIS_SENTINEL_PASSWORD", str),
             "near_cache_ttl": _read(env, "FULLON_CACHE_API_NEAR_CACHE_TTL", _seconds_or_zero),
+            "read_chunk": _read(env, "FULLON_CACHE_API_READ_CHUNK", _positive_int),
+            "max_value_bytes": _read(env, "FULLON_CACHE_API_MAX_VALUE_BYTES", _positive_int),
+            "read_budget": _read(env, "FULLON_CACHE_API_READ_BUDGET", _positive_float),
         }
         if values["redis_url"] is not None:
             _check_url(values["redis_url"], "REDIS_URL")

@@ -94,3 +94,22 @@ def test_suite_seeds_serves_and_reports(tmp_path: Path) -> None:
     assert 0 < report["gateway_memory"]["rss_mb"] < 1024
     assert report["skipped"] == {}
     assert "gateway.ticker" in done.stdout
+
+
+def test_scale_benchmark_seeds_serves_probes_and_reports(tmp_path: Path) -> None:
+    """`python -m benchmarks.scale` at a tiny size: every endpoint answers 200 on a `serve`
+    process, the probe samples, the big-value phase and the targets are reported."""
+    out = tmp_path / "scale.json"
+    command = [
+        sys.executable, "-m", "benchmarks.scale", "--sizes", "300", "--repeat", "1",
+        "--min-seconds", "0", "--big-value-mb", "2", "--json", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text())
+    rows = [row for row in report["rows"] if row["endpoint"] != "(probe alone)"]
+    assert len(rows) == 8
+    assert {status for row in rows for status in row["statuses"]} == {200}
+    assert sum(row["probe_samples"] for row in report["rows"]) > 0
+    assert report["big_value"][0]["statuses"] == [200] * 10
+    assert "RSS after 10 big corrupt reads" in done.stdout

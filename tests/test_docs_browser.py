@@ -119,7 +119,7 @@ def test_swagger_ui_renders_the_operations_under_a_mount(served: str, tmp_path: 
 def test_redoc_renders_the_reference_under_a_mount(served: str, tmp_path: Path) -> None:
     """ReDoc at /api/v1/cache/redoc renders the operations from the same document."""
     dom = rendered_dom(f"{served}{MOUNT}/redoc", tmp_path / "profile")
-    assert "Every ticker of one exchange." in dom
+    assert "The tickers of one exchange, a page at a time" in dom
     assert "/tickers/{exchange}" in dom
     assert "Something went wrong" not in dom
 

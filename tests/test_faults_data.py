@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import httpx
 import msgspec
 import pytest
 
+from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .faults.corrupt import CORRUPTIONS, pad_valid, wrong_type
+from .conftest import ADMIN_KEY
+from .faults.corrupt import CORRUPTIONS, HUGE, pad_valid, wrong_type
 from .surface import NOW, PROCESS_ID, SAMPLES, TRADE, seed_surface
 
 pytestmark = pytest.mark.anyio
@@ -216,17 +220,58 @@ async def test_nan_and_infinity_are_served_as_strict_json(
     assert (ticker["price"], ticker["volume"], ticker["bid"]) == (None, None, None)
 
 
+@asynccontextmanager
+async def admin_client(settings: Settings, **limits: int) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin client of an app whose read limits (`max_value_bytes`...) are `limits`."""
+    app = create_app(settings=msgspec.structs.replace(settings, **limits))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://gateway",
+            headers={"X-API-Key": ADMIN_KEY},
+        ) as http,
+    ):
+        yield http
+
+
 @pytest.mark.parametrize("key", sorted(READS))
 async def test_huge_valid_values_are_served(
-    client: httpx.AsyncClient, writer: CacheWriter, key: str
+    settings: Settings, writer: CacheWriter, key: str
 ) -> None:
-    """A 10 MiB value that is still valid JSON is read in time, with no 5xx on any route."""
+    """A 10 MiB value that is still valid JSON, under a limit above its size, is read in time,
+    with no 5xx on any route."""
     await seed_surface(writer)
     await pad_valid(writer.redis, key)
     started = time.monotonic()
-    for template, response in (await crawl(client)).items():
-        assert response.status_code == 200, (template, response.text[:300])
+    async with admin_client(settings, max_value_bytes=2 * HUGE) as client:
+        for template, response in (await crawl(client)).items():
+            assert response.status_code == 200, (template, response.text[:300])
     assert time.monotonic() - started < 10
+
+
+# opening_position values are text, not JSON: padding would change nothing.
+@pytest.mark.parametrize("key", sorted(set(READS) - {"opening_position"}))
+async def test_oversized_values_are_skipped_undecoded(
+    settings: Settings, writer: CacheWriter, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A valid value above FULLON_CACHE_API_MAX_VALUE_BYTES is never decoded: lists skip it as
+    oversized and count it, single entries answer 502 saying so."""
+    await seed_surface(writer)
+    await pad_valid(writer.redis, key, size=8192)
+    async with admin_client(settings, max_value_bytes=4096) as client:
+        for template, response in (await crawl(client)).items():
+            kind = READS[key].get(template)
+            if kind == "single":
+                check_problem(response, 502, key)
+                assert "oversized" in response.json()["detail"]
+            elif kind == "list":
+                assert skipped(response) >= 1, template
+            elif template not in CLASSIFIED:
+                check_unclassified(template, response)
+            else:
+                assert response.status_code == 200, (template, response.text[:300])
+    assert any("oversized" in record.getMessage() for record in caplog.records)
 
 
 async def test_order_hashes_expiring_mid_request(

@@ -68,7 +68,7 @@ VALUES = st.one_of(
     st.just("A" * 10240),
 ).map(lambda text: ("text", text)) | st.sampled_from(NOT_UTF8).map(lambda raw: ("raw", raw))
 # More slots than any route has parameters: the test uses the first ones it needs.
-SLOTS = 4
+SLOTS = 5
 
 
 def in_url(value: tuple[str, str], *, slashes: bool = False) -> str:

@@ -16,6 +16,7 @@ from fullon_cache_api._resp import ConnectionPool, ReadOnlyRedis, options_from_u
 from fullon_cache_api.demo import RedisServer
 
 from .faults.proxy import latency_proxy
+from .faults.replies import ReplySizes
 
 pytestmark = pytest.mark.anyio
 
@@ -212,3 +213,23 @@ async def test_subscriber_mode_connection(own_redis: RedisServer) -> None:
         await client.aclose()
     with pytest.raises(redis_errors.ConnectionError):
         await connection.read_response(timeout=1)
+
+
+async def test_reader_swapped_after_a_big_reply_never_splits_a_reply(
+    flushed: RedisServer,
+) -> None:
+    """Past 1 MiB read, a connection replaces its hiredis reader (freeing its buffer) only when
+    no reply is half read: a 2 MB array arriving in reads that end between its elements (where
+    hiredis says it holds no data) parses whole, and the connection stays in step."""
+    items = [b"%057d" % i for i in range(32_000)]  # 64 bytes each on the wire: 2 MB
+    with redis.Redis(port=flushed.port) as admin:
+        admin.rpush("items", *items)
+    async with ReplySizes(flushed.port) as proxy:
+        proxy.drip = 200
+        client = client_on(proxy.url, size=1, timeout=20.0)
+        try:
+            with anyio.fail_after(60):
+                assert await client.lrange("items", 0, -1) == items
+                assert await client.llen("items") == len(items)
+        finally:
+            await client.aclose()

@@ -65,7 +65,12 @@ def with_near_cache(client: CacheClient, settings: Settings) -> CacheClient:
     options = _options_of(client)
     if settings.near_cache_ttl <= 0 or settings.redis_sentinels or options is None:
         return client
-    store = Store(ttl=settings.near_cache_ttl, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES)
+    store = Store(
+        ttl=settings.near_cache_ttl,
+        max_entries=MAX_ENTRIES,
+        max_bytes=MAX_BYTES,
+        max_entry_bytes=settings.max_value_bytes,  # an oversized value is never kept
+    )
     link = InvalidationLink(store, options, TRACKED_PREFIXES)
     # Duck-typed: NearCache has every method the data layer calls, the rest pass through.
     return cast(CacheClient, NearCache(client, store, link, TRACKED_PREFIXES))

@@ -1,14 +1,15 @@
 """`NearCache`: the app's Redis client with hot reads answered from memory.
 
 It has the method names and signatures of redis-py's client for what the data layer reads
-one command at a time (GET, MGET, HGET, HMGET, HGETALL, LRANGE); everything else (pipelines,
-SCAN, INFO, pub/sub, the pool) is the wrapped client's, untouched. Only keys under the
-tracked prefixes are kept, since Redis reports changes to those keys only.
+one command at a time (GET, MGET, HGET, HMGET, HGETALL, LRANGE, and HSCAN from cursor 0 when
+its one reply holds the whole hash); everything else (pipelines, SCAN, INFO, pub/sub, the
+pool) is the wrapped client's, untouched. Only keys under the tracked prefixes are kept, since
+Redis reports changes to those keys only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 from .._redis import CacheClient
@@ -65,6 +66,19 @@ class NearCache:
             return found
         return await self._fill(name, slot, self.redis.hmget(name, list(fields)))
 
+    async def hscan(
+        self, name: str, cursor: int = 0, match: str | None = None, count: int | None = None
+    ) -> Any:
+        # Only a first reply that is the whole hash (cursor back to 0) is kept: the HGETALL of
+        # a hash small enough for one reply. Later pages of a big hash always go to Redis.
+        if cursor != 0 or match is not None:
+            return await self.redis.hscan(name, cursor, match=match, count=count)
+        slot = ("HSCAN", count)
+        found = self.store.get(name, slot)
+        if found is not MISS:
+            return found
+        return await self._fill(name, slot, self.redis.hscan(name, 0, count=count), _whole)
+
     async def lrange(self, name: str, start: int, end: int) -> Any:
         slot = ("LRANGE", start, end)
         found = self.store.get(name, slot)
@@ -97,8 +111,15 @@ class NearCache:
         finally:
             await self.redis.aclose()
 
-    async def _fill(self, name: str, slot: Hashable, reply: Awaitable[Any]) -> Any:
-        """Await the read; keep its reply if the key is tracked and nothing spoiled it."""
+    async def _fill(
+        self,
+        name: str,
+        slot: Hashable,
+        reply: Awaitable[Any],
+        keep: Callable[[Any], bool] | None = None,
+    ) -> Any:
+        """Await the read; keep its reply if the key is tracked, nothing spoiled it, and `keep`
+        (when given) accepts it."""
         if not self._keeps(name):
             return await reply
         ticket = self.store.begin(name)
@@ -106,7 +127,8 @@ class NearCache:
         try:
             value = await reply
         finally:
-            self.store.end(name, slot, ticket, value)
+            kept = value if keep is None or value is MISS or keep(value) else MISS
+            self.store.end(name, slot, ticket, kept)
         return value if type(value) is bytes or value is None else _copied(value)
 
     def _keeps(self, name: object) -> bool:
@@ -116,10 +138,17 @@ class NearCache:
         return type(name) is str and name.startswith(self.prefixes)
 
 
+def _whole(reply: Any) -> bool:
+    """Whether an HSCAN reply from cursor 0 is the whole hash (its cursor is back at 0)."""
+    return int(reply[0]) == 0
+
+
 def _copied(value: Any) -> Any:
     # The store holds the original; the caller may change what it gets.
     if isinstance(value, dict):
         return dict(value)
     if isinstance(value, list):
         return list(value)
+    if isinstance(value, tuple):  # HSCAN's (cursor, fields)
+        return tuple(_copied(part) for part in value)
     return value

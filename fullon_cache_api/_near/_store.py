@@ -29,12 +29,19 @@ Entry = tuple[Any, float, int]  # (reply, expires at (monotonic), counted bytes)
 
 
 class Store:
-    """Replies by key then slot, with entry/byte bounds and pending-read book-keeping."""
+    """Replies by key then slot, with entry/byte bounds and pending-read book-keeping.
 
-    def __init__(self, *, ttl: float, max_entries: int, max_bytes: int) -> None:
+    A reply of more than `max_entry_bytes` is never kept: one big value must not hold memory
+    (or push out every hot key) after the request that read it.
+    """
+
+    def __init__(
+        self, *, ttl: float, max_entries: int, max_bytes: int, max_entry_bytes: int | None = None
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.max_entry_bytes = max_bytes if max_entry_bytes is None else max_entry_bytes
         self.active = False  # the link confirmed tracking: entries may be served and kept
         self.epoch = 0  # bumped by every flush; a read spanning a flush is not kept
         self.hits = 0
@@ -92,8 +99,8 @@ class Store:
 
     def _put(self, key: str, slot: Hashable, reply: Any, expires: float) -> None:
         size = _size(reply) + _OVERHEAD
-        if size > self.max_bytes:
-            return  # would evict everything else and still not fit
+        if size > min(self.max_bytes, self.max_entry_bytes):
+            return  # too big to keep: it would only push hot keys out
         slots = self._keys.setdefault(key, {})
         old = slots.get(slot)
         if old is not None:
@@ -140,4 +147,6 @@ def _copy(reply: Any) -> Any:
         return dict(reply)
     if isinstance(reply, list):
         return list(reply)
+    if isinstance(reply, tuple):  # HSCAN's (cursor, fields)
+        return tuple(_copy(part) for part in reply)
     return reply

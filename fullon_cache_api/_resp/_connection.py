@@ -9,6 +9,11 @@ connection (aborted: nothing late can be misread) and fails every request on it 
 
 The same class is the hub's pub/sub link (`send_command` / `read_response`): replies that no
 request waits for are kept in an inbox for `read_response`, in subscriber mode only.
+
+hiredis's reader grows its buffer to the largest reply it parsed and frees it only on a later
+feed; after `_RESET_AFTER` bytes the reader is replaced as soon as every requested reply has
+been read (nothing is half-parsed then), so an idle pooled connection never keeps a big
+reply's buffer (50 MB for a 50 MB value) alive.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from redis._parsers.base import BaseParser
 from ._options import Options
 
 __all__ = ["ClosedByServer", "Connection", "pack", "reply_error"]
+
+_RESET_AFTER = 1024 * 1024
 
 
 class ClosedByServer(redis_errors.ConnectionError):
@@ -68,6 +75,7 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self._transport: asyncio.Transport | None = None
         self._reader = hiredis.Reader()
+        self._fed = 0  # bytes fed to `_reader`
         self._pending: deque[_Pending] = deque()
         self._inbox: deque[Any] = deque()  # subscriber mode: replies nobody requested
         self._inbox_waiter: asyncio.Future[None] | None = None
@@ -146,6 +154,7 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         reader = self._reader
         reader.feed(data)
+        self._fed += len(data)
         pending = self._pending
         while True:
             try:
@@ -154,6 +163,12 @@ class Connection(asyncio.Protocol):
                 self._broken(f"Protocol error from {self.options.address}: {exc}")
                 return
             if reply is False:
+                # Every reply requested was read and nothing is buffered: no reply is half
+                # parsed (the reader's own `has_data` misses a half-read array), so a fresh
+                # reader loses nothing, and the old one's buffer goes.
+                idle = not pending and not self._subscriber and not reader.has_data()
+                if idle and self._fed > _RESET_AFTER:
+                    self._reader, self._fed = hiredis.Reader(), 0
                 return
             if not pending:
                 self._unrequested(reply)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._redis import CacheClient
+from ._limits import DEFAULT_LIMITS, ReadLimits
 from .accounts import AccountReader
 from .bots import BotReader
 from .health import HealthReader
@@ -15,22 +16,23 @@ from .trades import TradeReader
 from .users import UserReader
 from .views import ViewReader
 
-__all__ = ["CacheReader"]
+__all__ = ["CacheReader", "ReadLimits"]
 
 
 class CacheReader:
-    """Every read the gateway makes, grouped by domain (``reader.tickers.one(...)``)."""
+    """Every read the gateway makes, grouped by domain (``reader.tickers.one(...)``), each
+    bounded by `limits` whatever the size of a key."""
 
-    def __init__(self, redis: CacheClient) -> None:
+    def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis
-        self.health = HealthReader(redis)
-        self.tickers = TickerReader(redis)
-        self.accounts = AccountReader(redis)
-        self.orders = OrderReader(redis)
-        self.bots = BotReader(redis)
-        self.trades = TradeReader(redis)
-        self.ohlcv = OhlcvReader(redis)
-        self.processes = ProcessReader(redis)
-        self.views = ViewReader(redis)
-        self.queues = QueueReader(redis)
-        self.users = UserReader(redis)
+        self.health = HealthReader(redis, limits)
+        self.tickers = TickerReader(redis, limits)
+        self.accounts = AccountReader(redis, limits)
+        self.orders = OrderReader(redis, limits)
+        self.bots = BotReader(redis, limits)
+        self.trades = TradeReader(redis, limits)
+        self.ohlcv = OhlcvReader(redis, limits)
+        self.processes = ProcessReader(redis, limits)
+        self.views = ViewReader(redis, limits)
+        self.queues = QueueReader(redis, limits)
+        self.users = UserReader(redis, limits)

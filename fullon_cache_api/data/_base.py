@@ -1,26 +1,26 @@
 """What every domain reader shares: the client, incremental SCAN, skip accounting, budgets.
 
-Readers issue read commands only (GET, MGET, HGET, HMGET, HGETALL, HLEN, HSCAN, LRANGE, LLEN,
-SCAN, EXISTS, TYPE, TTL, PING, INFO). Pipelines are built with ``transaction=False`` so no
+Readers issue read commands only (GET, MGET, HGET, HMGET, HLEN, HSCAN, LRANGE, LLEN, SCAN,
+EXISTS, TYPE, TTL, PING, INFO). Pipelines are built with ``transaction=False`` so no
 MULTI/EXEC is ever sent.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from .._redis import CacheClient, translate_errors
+from ._limits import DEFAULT_LIMITS, ReadLimits
+from ._skips import SkipLog, Skips
 
 __all__ = ["SCAN_COUNT", "BaseReader", "Deadline", "Scanned", "text"]
 
-# Keys per SCAN step: large enough to keep round trips few, small enough that one step never
-# holds Redis for long on a big keyspace.
+# Keys per SCAN step of the hub's pollers: large enough to keep round trips few, small enough
+# that one step never holds Redis for long on a big keyspace (readers use their `chunk`).
 SCAN_COUNT = 500
-
-_log = logging.getLogger("fullon.api.cache.data")
 
 
 def text(value: bytes | str) -> str:
@@ -59,20 +59,28 @@ class Deadline:
 
 @dataclass
 class Scanned:
-    """What a typed SCAN found: keys of the wanted type (sorted) and keys of another type."""
+    """What a typed SCAN found: keys of the wanted type (sorted) and keys of another type.
+
+    `next` is the SCAN cursor to continue from when the scan stopped early (a page was full or
+    the deadline spent), None when it went through every key.
+    """
 
     keys: list[str] = field(default_factory=list)
     wrong_type: list[str] = field(default_factory=list)
+    next: int | None = None
 
 
 class BaseReader:
     """A reader of one fullon_cache domain, over a shared client it does not own."""
 
-    # Called once per skipped entry; metrics set it per instance to count them by domain.
-    on_skip: Callable[[], None] | None = None
+    # Called with the number of entries an answer skipped; metrics set it per instance to
+    # count them by domain.
+    on_skip: Callable[[int], object] | None = None
 
-    def __init__(self, redis: CacheClient) -> None:
+    def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis
+        self.limits = limits
+        self.skip_log = SkipLog()
 
     async def scan_keys(self, pattern: str, key_type: str) -> list[str]:
         """Every key matching `pattern` (a constant glob) of Redis type `key_type`, sorted.
@@ -82,35 +90,57 @@ class BaseReader:
         return (await self.scan_typed(pattern, key_type)).keys
 
     async def scan_typed(
-        self, pattern: str, key_type: str, deadline: Deadline | None = None
+        self,
+        pattern: str,
+        key_type: str,
+        deadline: Deadline | None = None,
+        *,
+        start: int = 0,
+        limit: int | None = None,
     ) -> Scanned:
         """Keys matching `pattern` of type `key_type` (sorted), and those of another type.
 
         Each key of another type is logged via `skipped`; the caller counts it in its answer.
-        With a `deadline`, the SCAN stops once it is spent (`deadline.cut` then says so).
+        The SCAN starts at cursor `start` and stops once it found `limit` keys of either kind
+        or `deadline` is spent (`deadline.cut` then says so); `next` tells where it stopped.
         """
-        found = Scanned()
-        async for keys, wrong in self.typed_batches(pattern, key_type, deadline):
-            found.keys.extend(keys)
-            found.wrong_type.extend(wrong)
+        found = Scanned(next=start)
+        batches = self.typed_batches(pattern, key_type, deadline, start=start, found=found)
+        async with aclosing(batches):  # a generator left early is closed now, not at GC
+            async for keys, wrong in batches:
+                found.keys.extend(keys)
+                found.wrong_type.extend(wrong)
+                if limit is not None and len(found.keys) + len(found.wrong_type) >= limit:
+                    break
         # SCAN may return a key twice (while Redis rehashes): each is kept once.
         found.keys = sorted(set(found.keys))
         found.wrong_type = sorted(set(found.wrong_type))
         return found
 
     async def typed_batches(
-        self, pattern: str, key_type: str, deadline: Deadline | None = None
-    ) -> AsyncIterator[tuple[list[str], list[str]]]:
-        """Per SCAN step: (keys of type `key_type`, keys of another type).
+        self,
+        pattern: str,
+        key_type: str,
+        deadline: Deadline | None = None,
+        *,
+        start: int = 0,
+        found: Scanned | None = None,
+    ) -> AsyncGenerator[tuple[list[str], list[str]], None]:
+        """Per SCAN step (``COUNT chunk``): (keys of type `key_type`, keys of another type).
 
         SCAN with a TYPE filter would drop a wrong-type key silently; instead each step's keys
         are typed by one pipeline of TYPE (one extra round trip per step, none when the step
-        found nothing). Keys gone since the SCAN (type ``none``) are neither.
+        found nothing). Keys gone since the SCAN (type ``none``) are neither. `found.next`
+        follows the cursor (None once the SCAN is complete).
         """
-        cursor = 0
+        cursor = start
         while True:
             with translate_errors(f"keys {pattern}"):
-                cursor, raw_keys = await self.redis.scan(cursor, match=pattern, count=SCAN_COUNT)
+                cursor, raw_keys = await self.redis.scan(
+                    cursor, match=pattern, count=self.limits.chunk
+                )
+            if found is not None:
+                found.next = cursor or None
             keys = [text(key) for key in raw_keys]
             if keys:
                 yield self._split_by_type(pattern, key_type, keys, await self._types(keys))
@@ -143,13 +173,15 @@ class BaseReader:
         return wanted, wrong
 
     def skipped(self, what: str, where: str, reason: object) -> None:
-        """Log one corrupt entry left out of a list (the caller counts it in its answer)."""
-        _log.warning(
-            "skipped corrupt entry %s in %s: %s",
-            what,
-            where,
-            reason,
-            extra={"entry": what, "key": where},
-        )
-        if self.on_skip is not None:
-            self.on_skip()
+        """One entry of `where` left out of an answer (the caller counts it in its answer)."""
+        skips = Skips(where)
+        skips.add(what, reason)
+        self.report(skips)
+
+    def report(self, skips: Skips) -> None:
+        """What one read of a key left out: logged (at most once per key per interval) and
+        counted in the metrics."""
+        if skips.count:
+            self.skip_log.report(skips)
+            if self.on_skip is not None:
+                self.on_skip(skips.count)

@@ -5,15 +5,18 @@ object value (a "feed") with an ISO ``timestamp``. The other two hashes have ``{
 fields, split at the *first* ``:`` because symbols may hold one (``BTC/USDT:USDT``) and
 ``ex_id`` may be an id or an exchange name. ``opening_position`` values are ``{bot_id}:{ISO}``,
 split at the first ``:`` too since the ISO time has several.
+
+Each list is a page of the hash (HSCAN replies of `chunk` fields; HMGET of the owned bot ids
+for a non-admin's status documents), sorted within the page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .._access import owned, read_fields, sees, sees_bot_mark
+from .._access import owned, sees, sees_bot_mark
 from .._auth import Ownership
-from .._codec import Undecodable, decode, to_datetime
+from .._codec import Invalid, Undecodable, attempt, decode, to_datetime
 from .._errors import CorruptEntry, NotFound
 from .._redis import translate_errors
 from ..structs.bots import (
@@ -27,6 +30,9 @@ from ..structs.bots import (
     OpeningPositionList,
 )
 from ._base import BaseReader, text
+from ._chunks import FieldPage
+from ._pages import DOCUMENT_PAGE, ENTRY_PAGE
+from ._skips import Skips
 
 __all__ = ["BotReader"]
 
@@ -39,6 +45,8 @@ _OPENING_POSITION = "opening_position"
 _MAX_DECODED = 1024
 _MAX_DECODED_VALUE = 16384
 _decoded: dict[tuple[str, bytes | str], Bot] = {}
+# A block's bot id or an opening mark (``{bot_id}:{ISO}``) is short; a longer value is corrupt.
+_MAX_MARK = 1024
 
 
 class BotReader(BaseReader):
@@ -49,17 +57,41 @@ class BotReader(BaseReader):
     one). Malformed blocks and marks, whose owner cannot be read, are counted for admins only.
     """
 
-    async def all(self, *, only: Ownership | None = None) -> BotList:
-        """Every visible bot status document (HGETALL, or HMGET of the owned bot ids)."""
-        stored = await read_fields(self.redis, _BOT_STATUS, owned(only, "bot_ids"))
+    async def all(
+        self,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = DOCUMENT_PAGE.default,
+    ) -> BotList:
+        """A page of the visible bot status documents (HSCAN, or HMGET of the owned bot
+        ids), by bot id."""
+        page = FieldPage(
+            self.redis,
+            _BOT_STATUS,
+            self.limits,
+            owned=owned(only, "bot_ids"),
+            cursor=cursor,
+            limit=limit,
+        )
+        skips = Skips(_BOT_STATUS)
         bots: list[Bot] = []
-        for field in sorted(stored, key=lambda raw: _natural(text(raw))):
-            bot_id = text(field)
-            try:
-                bots.append(_bot(bot_id, stored[field]))
-            except Undecodable as exc:
-                self.skipped(bot_id, _BOT_STATUS, exc)
-        return BotList(count=len(bots), skipped=len(stored) - len(bots), bots=bots)
+        async for stored in page.chunks():
+            for field, raw in stored.items():
+                bot = self._bot(text(field), raw)
+                if isinstance(bot, Invalid):
+                    skips.add(text(field), bot.reason)
+                else:
+                    bots.append(bot)
+        self.report(skips)
+        bots.sort(key=lambda bot: _natural(bot.bot_id))
+        return BotList(
+            count=len(bots), skipped=skips.count, next_cursor=page.next_cursor, bots=bots
+        )
+
+    def _bot(self, bot_id: str, raw: bytes | str) -> Bot | Invalid:
+        why = self.limits.oversized(raw)
+        return _remembered(bot_id, raw) if why is None else Invalid(why)
 
     async def one(self, bot_id: str, *, only: Ownership | None = None) -> Bot:
         """The status document of `bot_id` (HGET ``bot_status``); a foreign bot is a miss."""
@@ -69,44 +101,76 @@ class BotReader(BaseReader):
                 raw = await self.redis.hget(_BOT_STATUS, bot_id)
         if raw is None:
             raise NotFound(f"no status cached for bot {bot_id!r}")
-        try:
-            return _remembered_bot(bot_id, raw)
-        except Undecodable as exc:
-            raise CorruptEntry(f"bot {bot_id!r} in {_BOT_STATUS} is not valid: {exc}") from None
+        bot = self._bot(bot_id, raw)
+        if isinstance(bot, Invalid):
+            raise CorruptEntry(f"bot {bot_id!r} in {_BOT_STATUS} is not valid: {bot.reason}")
+        return bot
 
-    async def blocks(self, *, only: Ownership | None = None) -> BlockList:
-        """Every exchange/symbol block (HGETALL ``block_exchange``); malformed fields skipped."""
-        stored = await read_fields(self.redis, _BLOCK_EXCHANGE, None)
+    async def blocks(
+        self,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = ENTRY_PAGE.default,
+    ) -> BlockList:
+        """A page of the exchange/symbol blocks (HSCAN ``block_exchange``; a non-admin sees
+        those of its bots among them); malformed fields skipped."""
+        page = self._page(_BLOCK_EXCHANGE, cursor, limit)
+        skips = Skips(_BLOCK_EXCHANGE)
         blocks: list[Block] = []
-        skipped = 0
-        for field, value in stored.items():
-            pair = _split_pair(text(field))
-            if pair is None:
-                self.skipped(text(field), _BLOCK_EXCHANGE, "field is not {ex_id}:{symbol}")
-                skipped += only is None
-                continue
-            block = Block(ex_id=pair[0], symbol=pair[1], bot_id=text(value))
-            if sees_bot_mark(only, block.ex_id, block.bot_id):
-                blocks.append(block)
+        async for stored in page.chunks():
+            for field, value in stored.items():
+                pair = _split_pair(text(field))
+                if pair is None or len(value) > _MAX_MARK:
+                    skips.add(text(field)[:100], "field is not {ex_id}:{symbol}")
+                    continue
+                block = Block(ex_id=pair[0], symbol=pair[1], bot_id=text(value))
+                if sees_bot_mark(only, block.ex_id, block.bot_id):
+                    blocks.append(block)
+        self.report(skips)
         blocks.sort(key=lambda block: (_natural(block.ex_id), block.symbol))
-        return BlockList(count=len(blocks), skipped=skipped, blocks=blocks)
+        return BlockList(
+            count=len(blocks),
+            skipped=skips.count if only is None else 0,
+            next_cursor=page.next_cursor,
+            blocks=blocks,
+        )
 
-    async def opening_positions(self, *, only: Ownership | None = None) -> OpeningPositionList:
-        """Every opening-position mark (HGETALL ``opening_position``); malformed ones skipped."""
-        stored = await read_fields(self.redis, _OPENING_POSITION, None)
+    async def opening_positions(
+        self,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = ENTRY_PAGE.default,
+    ) -> OpeningPositionList:
+        """A page of the opening-position marks (HSCAN ``opening_position``; a non-admin sees
+        those of its bots among them); malformed ones skipped."""
+        page = self._page(_OPENING_POSITION, cursor, limit)
+        skips = Skips(_OPENING_POSITION)
         marks: list[OpeningPosition] = []
-        skipped = 0
-        for field, value in stored.items():
-            try:
-                mark = _opening_position(text(field), text(value))
-            except Undecodable as exc:
-                self.skipped(text(field), _OPENING_POSITION, exc)
-                skipped += only is None
-                continue
-            if sees_bot_mark(only, mark.ex_id, mark.bot_id):
-                marks.append(mark)
+        async for stored in page.chunks():
+            for field, value in stored.items():
+                if len(value) > _MAX_MARK:
+                    skips.add(text(field)[:100], f"value of {len(value)} bytes is no mark")
+                    continue
+                try:
+                    mark = _opening_position(text(field), text(value))
+                except Undecodable as exc:
+                    skips.add(text(field)[:100], exc)
+                    continue
+                if sees_bot_mark(only, mark.ex_id, mark.bot_id):
+                    marks.append(mark)
+        self.report(skips)
         marks.sort(key=lambda mark: (_natural(mark.ex_id), mark.symbol))
-        return OpeningPositionList(count=len(marks), skipped=skipped, opening_positions=marks)
+        return OpeningPositionList(
+            count=len(marks),
+            skipped=skips.count if only is None else 0,
+            next_cursor=page.next_cursor,
+            opening_positions=marks,
+        )
+
+    def _page(self, key: str, cursor: str | None, limit: int) -> FieldPage:
+        return FieldPage(self.redis, key, self.limits, owned=None, cursor=cursor, limit=limit)
 
     async def block(self, ex_id: str, symbol: str, *, only: Ownership | None = None) -> BlockCheck:
         """fullon_cache's ``is_blocked``: HGET ``block_exchange`` ``{ex_id}:{symbol}``.
@@ -125,14 +189,25 @@ class BotReader(BaseReader):
 
 def _remembered_bot(bot_id: str, raw: bytes | str) -> Bot:
     """`_bot`, memoised by its arguments (the near cache hands back the same bytes object,
-    whose hash Python keeps, so a repeated read costs one dict lookup)."""
+    whose hash Python keeps, so a repeated read costs one dict lookup); raises `Undecodable`."""
+    found = _remembered(bot_id, raw)
+    if isinstance(found, Invalid):
+        raise Undecodable(found.reason)
+    return found
+
+
+def _remembered(bot_id: str, raw: bytes | str) -> Bot | Invalid:
+    """The bot stored as `raw` or why not, memoised (see `_remembered_bot`)."""
     global _decoded
-    if len(raw) > _MAX_DECODED_VALUE:
-        return _bot(bot_id, raw)
     memo = (bot_id, raw)
-    bot = _decoded.get(memo)
-    if bot is None:
-        bot = _bot(bot_id, raw)
+    bot = _decoded.get(memo) if len(raw) <= _MAX_DECODED_VALUE else None
+    if bot is not None:
+        return bot
+    document = attempt(raw, dict[str, Any])
+    if isinstance(document, Invalid):
+        return document
+    bot = _bot_of(bot_id, document)
+    if len(raw) <= _MAX_DECODED_VALUE:
         if len(_decoded) >= _MAX_DECODED:
             _decoded = {}
         _decoded[memo] = bot
@@ -140,8 +215,12 @@ def _remembered_bot(bot_id: str, raw: bytes | str) -> Bot:
 
 
 def _bot(bot_id: str, raw: bytes | str) -> Bot:
+    """The bot stored as `raw`; raises `Undecodable`."""
+    return _bot_of(bot_id, decode(raw, dict[str, Any]))
+
+
+def _bot_of(bot_id: str, document: dict[str, Any]) -> Bot:
     # Object values are feeds (fullon_cache stamped each one); everything else is a plain field.
-    document = decode(raw, dict[str, Any])
     feeds: dict[str, Feed] = {}
     fields: dict[str, Any] = {}
     for name, value in document.items():

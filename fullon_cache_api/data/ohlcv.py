@@ -7,7 +7,9 @@ writer's choice.
 
 Bars are history: once written, only the newest one still moves. So the reader remembers which
 stored bars it has found valid (`_KnownBars`, bounded), a request decodes only the bars it has
-not seen, and the window is answered as the stored bytes joined into one JSON array.
+not seen, and the window is answered as the stored bytes joined into one JSON array. A series
+is read in LRANGE windows of `chunk` bars, newest first (see ``_lists``), and answered a page
+at a time with a ``next_cursor`` to older bars.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .._codec import Undecodable, decode, to_datetime
+from .._codec import Invalid, attempt, to_datetime
 from .._errors import NotFound
-from .._redis import translate_errors
 from ..structs.ohlcv import OhlcvBars, OhlcvSeries, OhlcvSeriesList
-from ._base import BaseReader
+from ._base import BaseReader, Deadline
+from ._chunks import pipelined
+from ._cursor import decode_cursor, encode_cursor
+from ._lists import ListWalk, newest_windows
+from ._pages import BAR_PAGE, KEY_PAGE
+from ._skips import Skips
 
-__all__ = ["OhlcvReader"]
+__all__ = ["BAR_PAGE", "OhlcvReader"]
 
 _PREFIX = "ohlcv:"
 
@@ -68,80 +74,114 @@ class OhlcvReader(BaseReader):
 
     _known: _KnownBars | None = None
 
-    async def series(self) -> OhlcvSeriesList:
-        """Every series: SCAN ``ohlcv:*`` (list), then one pipeline of LLEN, LRANGE 0 0 and
-        LRANGE -1 -1 per key."""
-        scanned = await self.scan_typed(f"{_PREFIX}*", "list")
+    async def series(
+        self, *, cursor: str | None = None, limit: int = KEY_PAGE.default
+    ) -> OhlcvSeriesList:
+        """A page of series: SCAN ``ohlcv:*`` (list), then LLEN, LRANGE 0 0 and LRANGE -1 -1
+        per key, `chunk` commands per round trip."""
+        start = 0 if cursor is None else decode_cursor(cursor, "s", tuple[int])[0]
+        deadline = Deadline(self.limits.budget)
+        scanned = await self.scan_typed(f"{_PREFIX}*", "list", deadline, start=start, limit=limit)
         found = await self.series_of(scanned.keys)
-        return OhlcvSeriesList(count=len(found), skipped=len(scanned.wrong_type), series=found)
+        return OhlcvSeriesList(
+            count=len(found),
+            skipped=len(scanned.wrong_type),
+            next_cursor=None if scanned.next is None else encode_cursor("s", scanned.next),
+            series=found,
+        )
 
     async def series_of(self, keys: list[str]) -> list[OhlcvSeries]:
-        """The series of `keys` (lists): one pipeline of LLEN, LRANGE 0 0, LRANGE -1 -1 each."""
-        if not keys:
-            return []
-        with translate_errors("ohlcv series"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.llen(key)
-                    pipe.lrange(key, 0, 0)
-                    pipe.lrange(key, -1, -1)
-                # A key retyped since SCAN answers error replies; it is left out below.
-                replies = await pipe.execute(raise_on_error=False)
+        """The series of `keys` (lists): LLEN, LRANGE 0 0, LRANGE -1 -1 each, pipelined."""
+        replies = await pipelined(
+            self.redis, "ohlcv series", keys, _queue_ends, max(1, self.limits.chunk // 3)
+        )
+        skips = Skips("ohlcv series")
         found: list[OhlcvSeries] = []
         for index, key in enumerate(keys):
             length, head, tail = replies[3 * index : 3 * index + 3]
             # Split at the LAST ':' (the symbol may hold one, the timeframe never does).
             symbol, _, timeframe = key.removeprefix(_PREFIX).rpartition(":")
+            # A key retyped since SCAN answers error replies; it is left out.
             if isinstance(length, int) and length and symbol and timeframe:
-                found.append(self._series(key, symbol, timeframe, int(length), head, tail))
+                found.append(self._series(key, symbol, timeframe, int(length), head, tail, skips))
+        self.report(skips)
         return found
 
-    async def bars(self, symbol: str, timeframe: str, limit: int) -> OhlcvBars:
-        """The newest `limit` bars, oldest first. One pipeline of LLEN and LRANGE -limit -1 on
-        ``ohlcv:{symbol}:{tf}`` and, when the symbol has a ``/``, on the slash-less spelling;
-        the first key that exists wins."""
+    async def bars(
+        self,
+        symbol: str,
+        timeframe: str,
+        limit: int = BAR_PAGE.default,
+        *,
+        cursor: str | None = None,
+    ) -> OhlcvBars:
+        """The newest `limit` bars older than `cursor`, oldest first. ``ohlcv:{symbol}:{tf}``
+        and, when the symbol has a ``/``, the slash-less spelling are tried in one pipeline
+        (LLEN and the newest window of each); the first key that exists wins."""
+        ListWalk.checked(cursor)  # a cursor that is no list position: 422 before any read
         keys = _spellings(symbol, timeframe)
-        with translate_errors(keys[0]):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.llen(key)
-                    pipe.lrange(key, -limit, -1)
-                # Per-command errors come back unwrapped, so WRONGTYPE reads as such (502).
-                replies = await pipe.execute()
-        for index, key in enumerate(keys):
-            length, raws = replies[2 * index : 2 * index + 2]
-            if length:
-                return self._bars(symbol, timeframe, key, int(length), raws)
+        width = max(1, min(limit, self.limits.chunk))
+        if cursor is None:
+            firsts = await newest_windows(self.redis, keys, width)
+        else:  # the page continues below the cursor: only the lengths are needed here
+            lengths = await pipelined(
+                self.redis, keys[0], keys, lambda pipe, key: pipe.llen(key), len(keys)
+            )
+            firsts = [(length if isinstance(length, int) else 0, []) for length in lengths]
+        for key, first in zip(keys, firsts, strict=True):
+            if first[0]:
+                return await self._bars(symbol, timeframe, key, limit, cursor, first)
         raise NotFound(f"no {timeframe} bars cached for {symbol!r}")
 
-    def _bars(
-        self, symbol: str, timeframe: str, key: str, length: int, raws: list[bytes]
+    async def _bars(
+        self,
+        symbol: str,
+        timeframe: str,
+        key: str,
+        limit: int,
+        cursor: str | None,
+        first: tuple[int, list[bytes]],
     ) -> OhlcvBars:
         known = self._known
         if known is None:
             known = self._known = _KnownBars()
-        # Usually every bar was seen before: one C-level pass, no decoding.
-        bars = raws if known.of(key).issuperset(raws) else self._checked(key, raws, known)
+        walk = ListWalk(self.redis, key, self.limits, limit=limit, cursor=cursor)
+        await walk.open(first if cursor is None else None)
+        skips = Skips(key)
+        only = walk.only_window()
+        if only is not None:  # the usual page: the newest window, already read
+            windows = [self._valid(key, only, known, skips)]
+        else:
+            windows = [self._valid(key, raws, known, skips) async for raws in walk.windows()]
+        self.report(skips)
+        bars = windows[0] if len(windows) == 1 else [b for w in reversed(windows) for b in w]
         return OhlcvBars(
             symbol=symbol,
             timeframe=timeframe,
             key=key,
-            length=length,
+            length=walk.length,
             count=len(bars),
-            skipped=len(raws) - len(bars),
+            skipped=skips.count,
+            next_cursor=walk.next_cursor,
             bars=msgspec.Raw(b"[" + b",".join(bars) + b"]"),
         )
 
-    def _checked(self, key: str, raws: list[bytes], known: _KnownBars) -> list[bytes]:
-        """The valid bars of `raws` as JSON (NaN re-encoded as null); the rest logged, left out."""
+    def _valid(self, key: str, raws: list[bytes], known: _KnownBars, skips: Skips) -> list[bytes]:
+        """The valid bars of one window (usually every bar was seen before: one C-level pass,
+        no decoding)."""
+        return raws if known.of(key).issuperset(raws) else self._checked(key, raws, skips)
+
+    def _checked(self, key: str, raws: list[bytes], skips: Skips) -> list[bytes]:
+        """The valid bars of `raws` as JSON (NaN re-encoded as null); the rest in `skips`."""
+        known = self._known
+        assert known is not None
         seen = known.of(key)
         bars: list[bytes] = []
         valid: list[bytes] = []
-        for index, raw in enumerate(raws):
-            try:
-                bar = raw if raw in seen else _bar(raw)
-            except Undecodable as exc:
-                self.skipped(f"bar #{index} of the window", key, exc)
+        for raw in raws:
+            bar = raw if raw in seen else _bar(raw, self.limits.max_value_bytes)
+            if isinstance(bar, Invalid):
+                skips.add("a bar", bar.reason)
                 continue
             bars.append(bar)
             if bar is raw and len(raw) <= _MAX_KEPT:
@@ -157,9 +197,10 @@ class OhlcvReader(BaseReader):
         length: int,
         head: list[bytes] | Exception,
         tail: list[bytes] | Exception,
+        skips: Skips,
     ) -> OhlcvSeries:
-        first = self._timestamp(key, head)
-        last = self._timestamp(key, tail)
+        first = self._timestamp(key, head, skips)
+        last = self._timestamp(key, tail, skips)
         return OhlcvSeries(
             symbol=symbol,
             timeframe=timeframe,
@@ -170,15 +211,23 @@ class OhlcvReader(BaseReader):
             last_time=to_datetime(last),
         )
 
-    def _timestamp(self, key: str, raws: list[bytes] | Exception) -> int | float | None:
+    def _timestamp(
+        self, key: str, raws: list[bytes] | Exception, skips: Skips
+    ) -> int | float | None:
         if isinstance(raws, Exception) or not raws:
             return None
-        try:
-            stamp: int | float | None = decode(raws[0], _StoredBar)[0]
-        except Undecodable as exc:
-            self.skipped("an end bar", key, exc)
+        bar = self.limits.decode(raws[0], _StoredBar)
+        if isinstance(bar, Invalid):
+            skips.add(f"an end bar of {key}", bar.reason)
             return None
+        stamp: int | float | None = bar[0]
         return stamp
+
+
+def _queue_ends(pipe: Any, key: str) -> None:
+    pipe.llen(key)
+    pipe.lrange(key, 0, 0)
+    pipe.lrange(key, -1, -1)
 
 
 def _spellings(symbol: str, timeframe: str) -> list[str]:
@@ -188,13 +237,16 @@ def _spellings(symbol: str, timeframe: str) -> list[str]:
     return keys
 
 
-def _bar(raw: bytes) -> bytes:
-    """A valid bar as JSON: `raw` itself when strict JSON, else re-encoded (NaN -> null)."""
+def _bar(raw: bytes, max_bytes: int) -> bytes | Invalid:
+    """A valid bar as JSON: `raw` itself when strict JSON, else re-encoded (NaN -> null); or
+    why it is not one (an oversized value is not decoded)."""
+    if len(raw) > max_bytes:
+        return Invalid(f"oversized: {len(raw)} bytes, above the {max_bytes}-byte limit")
     try:
         _strict_bar.decode(raw)
     except msgspec.MsgspecError:
         pass
     else:
         return raw
-    bar: Any = decode(raw, _StoredBar)
-    return _encode(bar)
+    bar: Any = attempt(raw, _StoredBar)  # NaN or Infinity (re-encoded as null), or corrupt
+    return bar if isinstance(bar, Invalid) else _encode(bar)

@@ -11,26 +11,38 @@ A heartbeat is *stale* when it is older than the request's window (`since_minute
 fullon_cache's ``get_active_processes`` sets ``_heartbeat_stale``; a missing or unreadable
 heartbeat is stale too. ``/processes/health`` therefore uses 60 minutes, as
 ``get_system_health`` does.
+
+``process:active:*`` hashes grow forever (their entries outlive the documents), so they are
+read in HSCAN replies of `chunk` entries, each reply's documents fetched with one MGET and
+decoded before the next reply is asked for, within the read budget (``partial`` past it). The
+listing keeps the newest `limit` in a top-k (see ``_topk``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
-from .._codec import Undecodable, decode, to_datetime
+from .._codec import Invalid, to_datetime
 from .._errors import CorruptEntry, NotFound
 from .._redis import translate_errors
 from ..structs.processes import Process, ProcessHealth, ProcessList
-from ._base import BaseReader, text
+from ._base import BaseReader, Deadline, text
+from ._chunks import HashWalk
+from ._cursor import decode_cursor, encode_cursor
+from ._pages import PROCESS_PAGE
+from ._skips import Skips
+from ._topk import TopK
 
 __all__ = [
     "DEFAULT_WINDOW_MINUTES",
     "HEALTH_WINDOW_MINUTES",
+    "PROCESS_PAGE",
     "ProcessReader",
     "split_process_id",
 ]
@@ -57,11 +69,22 @@ class _StoredProcess(msgspec.Struct):
     heartbeat: str | float | None = None
 
 
+# A process's place in a listing: newest update first (no update time last), then by id.
+_Rank = tuple[float, str]
+
+
 @dataclass
 class _Found:
-    processes: list[Process] = field(default_factory=list)
+    """What one read of the active processes found, counted as it went."""
+
     skipped: int = 0
     expired: int = 0
+    partial: bool = False
+    skips: dict[str, Skips] = field(default_factory=dict)
+
+    def skip(self, key: str, what: str, reason: object) -> None:
+        self.skips.setdefault(key, Skips(key)).add(what, reason)
+        self.skipped += 1
 
 
 def split_process_id(process_id: str) -> tuple[str, str, str] | None:
@@ -85,19 +108,37 @@ class ProcessReader(BaseReader):
         process_type: str | None = None,
         component: str | None = None,
         since_minutes: int = DEFAULT_WINDOW_MINUTES,
+        cursor: str | None = None,
+        limit: int = PROCESS_PAGE.default,
     ) -> ProcessList:
-        """Processes active in the last `since_minutes`, newest update first.
+        """The `limit` processes active in the last `since_minutes` that come after `cursor`,
+        newest update first.
 
-        SCAN ``process:active:*`` (or ``process:active:{type}``) TYPE hash, HGETALL each in one
-        pipeline, then one MGET of the ``process:data:{id}`` keys still in the window.
+        SCAN ``process:active:*`` (or ``process:active:{type}``) TYPE hash, HSCAN each, one
+        MGET of the ``process:data:{id}`` keys in the window per reply, within the budget.
         """
-        found = await self._find(process_type, component, since_minutes)
+        after = None if cursor is None else decode_cursor(cursor, "k", tuple[float, str])
+        top: TopK[Process] = TopK(limit)
+        eligible = 0
+
+        def keep(process: Process) -> None:
+            nonlocal eligible
+            rank = _rank(process)
+            if after is None or rank > after:
+                eligible += 1
+                top.offer(process.process_id, rank, process)
+
+        found = await self._find(process_type, component, since_minutes, keep)
+        processes = [process for _, process in top.smallest()]
+        more = eligible > len(processes)
         return ProcessList(
             since_minutes=since_minutes,
-            count=len(found.processes),
+            count=len(processes),
             skipped=found.skipped,
             expired=found.expired,
-            processes=found.processes,
+            partial=found.partial,
+            next_cursor=encode_cursor("k", *_rank(processes[-1])) if more else None,
+            processes=processes,
         )
 
     async def system_health(self) -> ProcessHealth:
@@ -105,19 +146,27 @@ class ProcessReader(BaseReader):
 
         Unhealthy when any process has a stale heartbeat or the status ``error``.
         """
-        found = await self._find(None, None, HEALTH_WINDOW_MINUTES)
-        by_type = Counter(process.process_type for process in found.processes)
-        by_status = Counter(process.status or "unknown" for process in found.processes)
-        stale = sum(process.heartbeat_stale for process in found.processes)
+        by_type: Counter[str] = Counter()
+        by_status: Counter[str] = Counter()
+        stale = 0
+
+        def count(process: Process) -> None:
+            nonlocal stale
+            by_type[process.process_type] += 1
+            by_status[process.status or "unknown"] += 1
+            stale += process.heartbeat_stale
+
+        found = await self._find(None, None, HEALTH_WINDOW_MINUTES, count)
         errors = by_status.get("error", 0)
         return ProcessHealth(
             healthy=stale == 0 and errors == 0,
-            total_processes=len(found.processes),
+            total_processes=sum(by_type.values()),
             by_type=dict(sorted(by_type.items())),
             by_status=dict(sorted(by_status.items())),
             stale_processes=stale,
             error_processes=errors,
             skipped=found.skipped,
+            partial=found.partial,
         )
 
     async def one(self, process_id: str, *, since_minutes: int = DEFAULT_WINDOW_MINUTES) -> Process:
@@ -131,89 +180,106 @@ class ProcessReader(BaseReader):
         if raw is None:
             raise NotFound(f"no process {process_id!r} in the cache (never, stopped or expired)")
         now = datetime.now(UTC)
-        try:
-            return _process(process_id, None, raw, now, now - timedelta(minutes=since_minutes))
-        except Undecodable as exc:
-            raise CorruptEntry(f"{key} is not a valid process document: {exc}") from None
+        stored = self.limits.decode(raw, _StoredProcess)
+        if isinstance(stored, Invalid):
+            raise CorruptEntry(f"{key} is not a valid process document: {stored.reason}")
+        return _process(process_id, None, stored, now, now - timedelta(minutes=since_minutes))
 
     async def _find(
-        self, process_type: str | None, component: str | None, since_minutes: int
+        self,
+        process_type: str | None,
+        component: str | None,
+        since_minutes: int,
+        sink: Callable[[Process], None],
     ) -> _Found:
+        """Every process of `component` active within the window, handed to `sink`."""
         now = datetime.now(UTC)
         cutoff = now - timedelta(minutes=since_minutes)
         found = _Found()
-        wanted = await self._recent(process_type, component, cutoff, found)
-        documents = await self._documents(list(wanted))
-        gone = [pid for pid, raw in zip(wanted, documents, strict=True) if raw is None]
-        retyped = await self._retyped(gone)
+        deadline = Deadline(self.limits.budget)
+        scanned = await self.scan_typed(f"{_ACTIVE}{process_type or '*'}", "hash", deadline)
+        found.skipped += len(scanned.wrong_type)
+        for key in scanned.keys:
+            if deadline.spent():
+                break
+            async for entries in HashWalk(self.redis, key, self.limits, deadline=deadline).chunks():
+                wanted = self._recent(key, entries, component, cutoff, found)
+                for process in await self._documents(wanted, now, cutoff, found):
+                    if component is None or process.component == component:
+                        sink(process)
+        for skips in found.skips.values():
+            self.report(skips)
+        found.partial = deadline.cut
+        return found
+
+    def _recent(
+        self,
+        key: str,
+        entries: dict[Any, Any],
+        component: str | None,
+        cutoff: datetime,
+        found: _Found,
+    ) -> dict[str, str]:
+        """Ids (-> type from the key) of `component` whose active time is within the window."""
+        recent: dict[str, str] = {}
+        for raw_id, raw_time in entries.items():
+            pid = text(raw_id)
+            if not _may_match(pid, component):
+                continue
+            when = to_datetime(text(raw_time)) if len(raw_time) <= 64 else None
+            if when is None:
+                found.skip(key, pid, f"active time {text(raw_time[:40])!r} is unreadable")
+            elif when >= cutoff:
+                recent[pid] = key.removeprefix(_ACTIVE)
+        return recent
+
+    async def _documents(
+        self, wanted: dict[str, str], now: datetime, cutoff: datetime, found: _Found
+    ) -> list[Process]:
+        """The documents of `wanted` (one MGET; a data key of another Redis type reads as nil,
+        like a gone one, and is told apart by TYPE)."""
+        if not wanted:
+            return []
+        with translate_errors("process:data keys"):
+            documents: list[bytes | str | None] = await self.redis.mget(
+                [f"{_DATA}{pid}" for pid in wanted]
+            )
+        retyped = await self._retyped(
+            [pid for pid, raw in zip(wanted, documents, strict=True) if raw is None]
+        )
+        processes: list[Process] = []
         for (pid, ptype), raw in zip(wanted.items(), documents, strict=True):
             if raw is None:
                 if pid in retyped:
-                    found.skipped += 1
+                    found.skip(f"{_DATA}{pid}", pid, retyped[pid])
                 else:
                     found.expired += 1
                 continue
-            try:
-                process = _process(pid, ptype, raw, now, cutoff)
-            except Undecodable as exc:
-                self.skipped(pid, f"{_DATA}{pid}", exc)
-                found.skipped += 1
+            stored = self.limits.decode(raw, _StoredProcess)
+            if isinstance(stored, Invalid):
+                found.skip("process:data", pid, stored.reason)
                 continue
-            if component is None or process.component == component:
-                found.processes.append(process)
-        found.processes.sort(key=lambda process: process.process_id)
-        found.processes.sort(key=lambda process: process.updated_at or _EPOCH, reverse=True)
-        return found
+            processes.append(_process(pid, ptype, stored, now, cutoff))
+        return processes
 
-    async def _recent(
-        self, process_type: str | None, component: str | None, cutoff: datetime, found: _Found
-    ) -> dict[str, str]:
-        """Ids (-> type from the key) of `component` whose active time is within the window."""
-        scanned = await self.scan_typed(f"{_ACTIVE}{process_type or '*'}", "hash")
-        keys = scanned.keys
-        found.skipped += len(scanned.wrong_type)
-        with translate_errors("process:active hashes"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hgetall(key)
-                hashes: list[dict[bytes, bytes]] = await pipe.execute()
-        recent: dict[str, str] = {}
-        for key, entries in zip(keys, hashes, strict=True):
-            for raw_id, raw_time in entries.items():
-                pid = text(raw_id)
-                if not _may_match(pid, component):
-                    continue
-                when = to_datetime(text(raw_time))
-                if when is None:
-                    self.skipped(pid, key, f"active time {text(raw_time)[:40]!r} is unreadable")
-                    found.skipped += 1
-                elif when >= cutoff:
-                    recent[pid] = key.removeprefix(_ACTIVE)
-        return recent
-
-    async def _retyped(self, process_ids: list[str]) -> set[str]:
+    async def _retyped(self, process_ids: list[str]) -> dict[str, str]:
         """Of ids whose document MGET read as nil, those whose data key exists with another
-        Redis type (corrupt: logged, counted as skipped); the rest are gone (expired).
+        Redis type (corrupt: skipped), with why; the rest are gone (expired).
 
         One TYPE pipeline, only when some document read as nil.
         """
         keys = [f"{_DATA}{pid}" for pid in process_ids]
-        retyped: set[str] = set()
-        for pid, key, kind in zip(process_ids, keys, await self.types_of(keys), strict=True):
-            if kind != "none":
-                self.skipped(pid, key, f"wrong Redis type: {kind}, expected string")
-                retyped.add(pid)
-        return retyped
+        return {
+            pid: f"wrong Redis type: {kind}, expected string"
+            for pid, kind in zip(process_ids, await self.types_of(keys), strict=True)
+            if kind != "none"
+        }
 
-    async def _documents(self, process_ids: list[str]) -> list[bytes | str | None]:
-        """MGET of the data keys (a key of another Redis type reads as nil, like a gone one)."""
-        if not process_ids:
-            return []
-        with translate_errors("process:data keys"):
-            values: list[bytes | str | None] = await self.redis.mget(
-                [f"{_DATA}{pid}" for pid in process_ids]
-            )
-        return values
+
+def _rank(process: Process) -> _Rank:
+    """A process's place: newest update first (none: last), then by id."""
+    updated = process.updated_at or _EPOCH
+    return (-updated.timestamp(), process.process_id)
 
 
 def _may_match(process_id: str, component: str | None) -> bool:
@@ -227,9 +293,8 @@ def _may_match(process_id: str, component: str | None) -> bool:
 
 
 def _process(
-    process_id: str, key_type: str | None, raw: bytes | str, now: datetime, cutoff: datetime
+    process_id: str, key_type: str | None, stored: _StoredProcess, now: datetime, cutoff: datetime
 ) -> Process:
-    stored = decode(raw, _StoredProcess)
     parts = split_process_id(process_id)
     id_type, id_component, id_epoch = parts if parts is not None else (None, None, None)
     heartbeat = to_datetime(stored.heartbeat)

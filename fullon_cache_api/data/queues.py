@@ -17,7 +17,7 @@ from ..structs.orders import OrderQueue, OrderQueues
 from ..structs.trades import TradeQueueState, TradeQueueStatus
 from ..structs.views import TradeStatusAge
 from ._base import BaseReader, Deadline, Scanned, text
-from .views._scan import age_of, socket_timeout
+from .views._scan import age_of
 
 __all__ = ["QueueReader"]
 
@@ -67,7 +67,7 @@ class QueueReader(BaseReader):
         seconds (default: the socket timeout) are spent, and the answer says ``partial``.
         """
         now = time.time()
-        deadline = Deadline(socket_timeout(self.redis) if budget is None else budget)
+        deadline = Deadline(self.limits.budget if budget is None else budget)
         admin = only is None
         shared = await self._scan(f"{_TRADES}*", "list", deadline) if admin else Scanned()
         users = await self._scan(f"{_USER_TRADES}*", "list", deadline)

@@ -1,26 +1,35 @@
 """Reader of ``tickers:{exchange}`` hashes (field: symbol, value: ``Tick.to_dict()`` JSON).
 
-Listing an exchange is the large read (500 tickers: ~90 KB of JSON). A ticker's answer is a
-function of its stored value, except ``age_seconds`` which moves with the clock. So the reader
-keeps, per exchange, what each stored value became (its encoded answer up to the age, and its
-time in epoch milliseconds); a request decodes only the values that changed since the last
-one, and closes every prepared answer with its age, all ages encoded by one msgspec call.
+Listing an exchange is the large read (500 tickers: ~90 KB of JSON). It is a page: a hash of up
+to about `chunk` (1000) fields comes whole in one HSCAN reply and is answered sorted by symbol;
+a bigger one is answered `limit` fields at a time, each page decoded reply by reply (see
+``_chunks``) and sorted, with a ``next_cursor``.
+
+A ticker's answer is a function of its stored value, except ``age_seconds`` which moves with
+the clock. So the reader keeps, per exchange whose hash comes whole in one reply, what each
+stored value became (its encoded answer up to the age, and its time in epoch milliseconds); a
+request decodes only the values that changed since the last one, and closes every prepared
+answer with its age, all ages encoded by one msgspec call.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
-from .._codec import Undecodable, decode, to_datetime
+from .._codec import Invalid, decode, to_datetime
 from .._errors import CorruptEntry, NotFound
 from .._redis import translate_errors
 from .._responses import encode
 from ..structs.tickers import ExchangeTickers, Ticker, TickerExchanges, TickerList
-from ._base import BaseReader, text
+from ._base import BaseReader, Deadline, text
+from ._chunks import HashWalk, pipelined
+from ._cursor import decode_cursor, encode_cursor
+from ._limits import ReadLimits
+from ._pages import ENTRY_PAGE, KEY_PAGE
+from ._skips import Skips
 
 __all__ = ["TickerReader"]
 
@@ -38,12 +47,12 @@ class _StoredTick(msgspec.Struct):
 
 # A prepared ticker: (stored value, its answer up to the age, its time in epoch ms or None).
 _Prepared = tuple[bytes, bytes, int | None]
-# What a list read found: the prepared answers and times, and the corrupt values (symbol, why).
-_Found = tuple[list[bytes], list[int | None], list[tuple[str, Undecodable]]]
+# What a list read found: the prepared answers and their times, in symbol order.
+_Found = tuple[list[bytes], list[int | None]]
 # How an unaged Ticker's encoding ends: its head is all before (`age_seconds` is the last field).
 _NO_AGE = b"null}"
-# Exchanges whose prepared tickers are kept (each bounded by its hash's current fields), and
-# the largest stored value kept (a ticker is ~160 bytes; a huge one is prepared every time).
+# Exchanges whose prepared tickers are kept (each bounded by its hash's current fields, which
+# came in one reply), and the largest stored value kept (a ticker is ~160 bytes).
 _MAX_BOOKS = 64
 _MAX_KEPT = 4096
 
@@ -67,28 +76,29 @@ class _Book:
             self.prepared = {f: p for f, p in self.prepared.items() if f in stored}
         return self.ranked
 
-    def answers(self, exchange: str, stored: dict[bytes, bytes]) -> _Found:
+    def answers(
+        self, exchange: str, stored: dict[bytes, bytes], limits: ReadLimits, skips: Skips
+    ) -> _Found:
         """Every stored ticker prepared, by symbol; values unchanged since the last read are
-        not decoded again."""
+        not decoded again. Corrupt and oversized ones are added to `skips`."""
         heads: list[bytes] = []
         stamps: list[int | None] = []
-        corrupt: list[tuple[str, Undecodable]] = []
         ranked = self.ranked_fields(stored)  # first: it may replace `self.prepared`
         prepared = self.prepared
         for field in ranked:
             raw = stored[field]
             entry = prepared.get(field)
             if entry is None or entry[0] != raw:
-                try:
-                    entry = _prepare(exchange, text(field), raw)
-                except Undecodable as exc:
-                    corrupt.append((text(field), exc))
+                found = _prepare(exchange, field, raw, limits)
+                if isinstance(found, str):
+                    skips.add(text(field), found)
                     continue
+                entry = found
                 if len(raw) <= _MAX_KEPT:
                     prepared[field] = entry
             heads.append(entry[1])
             stamps.append(entry[2])
-        return heads, stamps, corrupt
+        return heads, stamps
 
 
 class TickerReader(BaseReader):
@@ -96,41 +106,76 @@ class TickerReader(BaseReader):
 
     _books: dict[str, _Book] | None = None
 
-    async def exchanges(self) -> TickerExchanges:
-        """Exchanges with a ``tickers:`` hash and their ticker counts (SCAN, then HLEN each);
-        a ``tickers:`` key of another Redis type is counted in `skipped`."""
-        scanned = await self.scan_typed("tickers:*", "hash")
+    async def exchanges(
+        self, *, cursor: str | None = None, limit: int = KEY_PAGE.default
+    ) -> TickerExchanges:
+        """Exchanges with a ``tickers:`` hash and their ticker counts (SCAN, then HLEN each), a
+        page of about `limit` keys; a ``tickers:`` key of another Redis type is counted in
+        `skipped`."""
+        start = 0 if cursor is None else decode_cursor(cursor, "s", tuple[int])[0]
+        deadline = Deadline(self.limits.budget)
+        scanned = await self.scan_typed("tickers:*", "hash", deadline, start=start, limit=limit)
         keys = scanned.keys
-        with translate_errors("ticker hashes"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hlen(key)
-                counts = await pipe.execute()
+        counts = await pipelined(
+            self.redis, "ticker hashes", keys, lambda pipe, key: pipe.hlen(key), self.limits.chunk
+        )
         found = [
             ExchangeTickers(exchange=key.removeprefix("tickers:"), tickers=count)
             for key, count in zip(keys, counts, strict=True)
-            if count
+            if isinstance(count, int) and count
         ]
-        return TickerExchanges(count=len(found), skipped=len(scanned.wrong_type), exchanges=found)
+        return TickerExchanges(
+            count=len(found),
+            skipped=len(scanned.wrong_type),
+            next_cursor=_next("s", scanned.next),
+            exchanges=found,
+        )
 
-    async def all(self, exchange: str) -> TickerList:
-        """Every ticker of `exchange` (HGETALL); 404 when the exchange has none."""
+    async def all(
+        self, exchange: str, *, cursor: str | None = None, limit: int = ENTRY_PAGE.default
+    ) -> TickerList:
+        """A page of the tickers of `exchange` (HSCAN), sorted by symbol; 404 when the exchange
+        has none. A hash that fits the page comes whole; `next_cursor` continues a bigger one."""
         key = f"tickers:{exchange}"
-        with translate_errors(key):
-            # Fields and values are bytes: the gateway's client never decodes replies.
-            stored: dict[Any, Any] = await self.redis.hgetall(key)
-        if not stored:
+        start = 0 if cursor is None else decode_cursor(cursor, "h", tuple[int])[0]
+        walk = HashWalk(self.redis, key, self.limits, start=start, limit=limit)
+        skips = Skips(key)
+        heads: list[bytes] = []
+        stamps: list[int | None] = []
+        stored = await walk.reply()
+        if stored is not None and walk.whole:  # one reply held the whole hash
+            heads, stamps = self._book(exchange).answers(exchange, stored, self.limits, skips)
+        elif stored is not None:
+            prepared = self._prepared(exchange, stored, skips)
+            while (stored := await walk.reply()) is not None:
+                prepared.extend(self._prepared(exchange, stored, skips))
+            prepared.sort()
+            heads = [head for _, head, _ in prepared]
+            stamps = [stamp for _, _, stamp in prepared]
+        self.report(skips)
+        if walk.whole and walk.read == 0:
             raise NotFound(f"no tickers cached for exchange {exchange!r}")
-        heads, stamps, corrupt = self._book(exchange).answers(exchange, stored)
-        for symbol, exc in corrupt:
-            self.skipped(symbol, key, exc)
         tickers = _aged(heads, stamps, time.time())
         return TickerList(
             exchange=exchange,
             count=len(tickers),
-            skipped=len(stored) - len(tickers),
+            skipped=skips.count,
+            next_cursor=_next("h", walk.next),
             tickers=tickers,
         )
+
+    def _prepared(
+        self, exchange: str, stored: dict[bytes, bytes], skips: Skips
+    ) -> list[tuple[bytes, bytes, int | None]]:
+        """(symbol, prepared answer, time) of each ticker of one reply; the rest in `skips`."""
+        found: list[tuple[bytes, bytes, int | None]] = []
+        for field, raw in stored.items():
+            entry = _prepare(exchange, field, raw, self.limits)
+            if isinstance(entry, str):
+                skips.add(text(field), entry)
+            else:
+                found.append((field, entry[1], entry[2]))
+        return found
 
     def _book(self, exchange: str) -> _Book:
         """The prepared tickers of `exchange` (the oldest exchange is dropped beyond 64)."""
@@ -151,16 +196,26 @@ class TickerReader(BaseReader):
             raw = await self.redis.hget(key, symbol)
         if not raw:
             raise NotFound(f"no ticker cached for {symbol!r} on {exchange!r}")
-        try:
-            return _ticker(exchange, symbol, raw, time.time())
-        except Undecodable as exc:
-            raise CorruptEntry(f"ticker {symbol!r} in {key} is not valid JSON: {exc}") from None
+        stored = self.limits.decode(raw, _StoredTick)
+        if isinstance(stored, Invalid):
+            raise CorruptEntry(f"ticker {symbol!r} in {key} is not valid: {stored.reason}")
+        return _from_stored(exchange, symbol, stored, time.time())
+
+
+def _next(kind: str, cursor: int | None) -> str | None:
+    """The next_cursor of a SCAN (``s``) or HSCAN (``h``) page that stopped at `cursor`."""
+    return None if cursor is None else encode_cursor(kind, cursor)
 
 
 def _ticker(exchange: str, symbol: str, raw: bytes | str, now: float | None) -> Ticker:
-    """The ticker stored as `raw`, aged at `now` (no age when `now` is None)."""
+    """The ticker stored as `raw`, aged at `now` (no age when `now` is None); raises
+    `Undecodable`."""
+    return _from_stored(exchange, symbol, decode(raw, _StoredTick), now)
+
+
+def _from_stored(exchange: str, symbol: str, stored: _StoredTick, now: float | None) -> Ticker:
+    """The answer of a decoded ticker, aged at `now` (no age when `now` is None)."""
     # Like fullon_cache, trust the key and field over the JSON for exchange and symbol.
-    stored = decode(raw, _StoredTick)
     when = to_datetime(stored.time)
     return Ticker(
         exchange=exchange,
@@ -184,9 +239,13 @@ def _age(stamp: int, now: float) -> float:
     return (round(now * 1000) - stamp) / 1000
 
 
-def _prepare(exchange: str, symbol: str, raw: bytes) -> _Prepared:
-    """`raw` as its encoded answer cut before the age value, and its time in epoch ms."""
-    ticker = _ticker(exchange, symbol, raw, None)
+def _prepare(exchange: str, field: bytes, raw: bytes, limits: ReadLimits) -> _Prepared | str:
+    """`raw` as its encoded answer cut before the age value, and its time in epoch ms; or why
+    it is left out (oversized values are not decoded)."""
+    stored = limits.decode(raw, _StoredTick)
+    if isinstance(stored, Invalid):
+        return stored.reason
+    ticker = _from_stored(exchange, text(field), stored, None)
     stamp = None if ticker.time is None else _millis(ticker.time)
     return raw, encode(ticker)[: -len(_NO_AGE)], stamp
 

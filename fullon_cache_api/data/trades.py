@@ -3,18 +3,21 @@ and the ``TRADE:STATUS:{key}`` strings.
 
 The queues are transient: fullon_cache's own ``get_trades`` does LRANGE then DEL and its
 ``pop_*`` methods pop. This reader only ever issues LLEN and LRANGE on them, so reading never
-consumes a trade.
+consumes a trade. A queue is answered a page at a time, newest trades last, read in LRANGE
+windows of `chunk` (see ``_lists``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 
 from .._access import sees
 from .._auth import Ownership
-from .._codec import Undecodable, decode, to_datetime
+from .._codec import Invalid, decode, to_datetime
 from .._errors import NotFound
-from .._redis import translate_errors
+from .._redis import CacheClient
 from ..structs.trades import (
     Trade,
     TradeList,
@@ -23,9 +26,15 @@ from ..structs.trades import (
     TradeStatus,
     UserTradeList,
 )
-from ._base import BaseReader, text
+from ._base import BaseReader, Deadline, Scanned, text
+from ._chunks import pipelined
+from ._cursor import decode_cursor, encode_cursor
+from ._limits import ReadLimits
+from ._lists import ListWalk
+from ._pages import KEY_PAGE, TRADE_PAGE
+from ._skips import Skips
 
-__all__ = ["TradeReader"]
+__all__ = ["OWNED_WINDOW", "TRADE_PAGE", "TradeReader"]
 
 _QUEUE_PREFIX = "trades:"
 # With the trailing colon, unlike fullon_cache's ``TRADE:STATUS*`` glob (which also matches
@@ -34,6 +43,8 @@ _STATUS_PREFIX = "TRADE:STATUS:"
 _EMPTY_OVERVIEW = TradeOverview(
     skipped=0, queue_count=0, queues=[], status_count=0, status_skipped=0, statuses=[]
 )
+# The two SCANs of the overview, run one after the other by one cursor.
+_PHASES = ((f"{_QUEUE_PREFIX}*", "list"), (f"{_STATUS_PREFIX}*", "string"))
 # How far back a non-admin's trades are looked for in a shared queue: its newest entries.
 OWNED_WINDOW = 10000
 
@@ -70,27 +81,49 @@ class TradeReader(BaseReader):
     overview names no owner and is admin-only.
     """
 
-    async def overview(self, *, only: Ownership | None = None) -> TradeOverview:
-        """Queues and statuses: SCAN ``trades:*`` (list), SCAN ``TRADE:STATUS:*`` (string),
-        then one pipeline of LLEN per queue plus one MGET of the statuses."""
+    async def overview(
+        self,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = KEY_PAGE.default,
+    ) -> TradeOverview:
+        """A page of queues and statuses: SCAN ``trades:*`` (list), then SCAN
+        ``TRADE:STATUS:*`` (string), about `limit` keys in all; then LLEN per queue and MGET
+        of the statuses, `chunk` keys per round trip."""
         if only is not None:
             return _EMPTY_OVERVIEW
-        queue_scan = await self.scan_typed(f"{_QUEUE_PREFIX}*", "list")
-        status_scan = await self.scan_typed(f"{_STATUS_PREFIX}*", "string")
-        queue_keys, status_keys = queue_scan.keys, status_scan.keys
-        wrong_type = len(queue_scan.wrong_type) + len(status_scan.wrong_type)
-        if not queue_keys and not status_keys:
-            return msgspec.structs.replace(_EMPTY_OVERVIEW, skipped=wrong_type)
-        with translate_errors("trade queues and statuses"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in queue_keys:
-                    pipe.llen(key)
-                if status_keys:
-                    pipe.mget(status_keys)
-                # A key retyped since SCAN answers an error reply; it is left out below.
-                replies = await pipe.execute(raise_on_error=False)
-        lengths = replies[: len(queue_keys)]
-        values = replies[len(queue_keys)] if status_keys else []
+        phase, start = (0, 0) if cursor is None else decode_cursor(cursor, "s2", tuple[int, int])
+        if phase not in (0, 1):
+            phase, start = 1, 0
+        deadline = Deadline(self.limits.budget)
+        scans: list[Scanned] = [Scanned(), Scanned()]
+        while True:
+            pattern, kind = _PHASES[phase]
+            room = limit - sum(len(found.keys) + len(found.wrong_type) for found in scans)
+            scans[phase] = await self.scan_typed(pattern, kind, deadline, start=start, limit=room)
+            stop = scans[phase].next
+            if stop is not None or phase == 1 or deadline.spent() or room <= 0:
+                break
+            phase, start = 1, 0
+        next_cursor = None if stop is None and phase == 1 else encode_cursor("s2", phase, stop or 0)
+        queue_keys, status_keys = scans[0].keys, scans[1].keys
+        wrong_type = len(scans[0].wrong_type) + len(scans[1].wrong_type)
+        chunk = self.limits.chunk
+        lengths = await pipelined(
+            self.redis, "trade queues", queue_keys, lambda pipe, key: pipe.llen(key), chunk
+        )
+        values = [
+            value
+            for reply in await pipelined(
+                self.redis,
+                "trade statuses",
+                [status_keys[i : i + chunk] for i in range(0, len(status_keys), chunk)],
+                lambda pipe, keys: pipe.mget(keys),
+                1,
+            )
+            for value in (reply if isinstance(reply, list) else [])
+        ]
         queues = self._queues(queue_keys, lengths)
         statuses = self._statuses(status_keys, values)
         return TradeOverview(
@@ -100,86 +133,71 @@ class TradeReader(BaseReader):
             status_count=len(statuses),
             # Keys deleted between SCAN and MGET are gone, not corrupt.
             status_skipped=sum(value is not None for value in values) - len(statuses),
+            next_cursor=next_cursor,
             statuses=statuses,
         )
 
     async def queue(
-        self, exchange: str, symbol: str, limit: int, *, only: Ownership | None = None
+        self,
+        exchange: str,
+        symbol: str,
+        limit: int = TRADE_PAGE.default,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
     ) -> TradeList:
-        """The newest `limit` trades of ``trades:{exchange}:{symbol without /}``, oldest
-        first, and the queue length (one pipeline: LLEN, LRANGE -limit -1)."""
+        """The newest `limit` trades of ``trades:{exchange}:{symbol without /}`` older than
+        `cursor`, oldest first, and the queue length (LLEN, LRANGE windows)."""
         key = f"{_QUEUE_PREFIX}{exchange}:{symbol.replace('/', '')}"
         if only is None:
-            length, raws = await self._window(key, limit)
-            trades = self._trades(key, raws)
-            skipped = len(raws) - len(trades)
+            page = await _page(self.redis, key, self.limits, limit, cursor)
         else:
-            length, trades, skipped = await self._owned(key, limit, only)
-        if not length:
+            page = await _owned(self.redis, key, self.limits, limit, cursor, only)
+        self.report(page.skips)
+        if not page.length:
             raise NotFound(f"no trade queue for {symbol!r} on {exchange!r}")
         return TradeList(
             exchange=exchange,
             symbol=symbol,
             key=key,
-            length=length,
-            count=len(trades),
-            skipped=skipped,
-            trades=trades,
+            length=page.length,
+            count=len(page.trades),
+            skipped=page.skips.count if only is None else 0,
+            next_cursor=page.next_cursor,
+            trades=page.trades,
         )
 
     async def user_queue(
-        self, uid: str, exchange: str, limit: int, *, only: Ownership | None = None
+        self,
+        uid: str,
+        exchange: str,
+        limit: int = TRADE_PAGE.default,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
     ) -> UserTradeList:
-        """The newest `limit` trades of ``user_trades:{uid}:{exchange}``, oldest first, and
-        the queue length (one pipeline: LLEN, LRANGE -limit -1); a foreign uid is a miss."""
+        """The newest `limit` trades of ``user_trades:{uid}:{exchange}`` older than `cursor`,
+        oldest first, and the queue length (LLEN, LRANGE windows); a foreign uid is a miss."""
         key = f"user_trades:{uid}:{exchange}"
-        length, raws = await self._window(key, limit) if sees(only, uid=uid) else (0, [])
-        if not length:
-            raise NotFound(f"no trade queue for user {uid} on {exchange!r}")
-        trades = self._trades(key, raws)
+        missing = NotFound(f"no trade queue for user {uid} on {exchange!r}")
+        if not sees(only, uid=uid):
+            raise missing
+        page = await _page(self.redis, key, self.limits, limit, cursor)
+        self.report(page.skips)
+        if not page.length:
+            raise missing
         return UserTradeList(
             uid=uid,
             exchange=exchange,
             key=key,
-            length=length,
-            count=len(trades),
-            skipped=len(raws) - len(trades),
-            trades=trades,
+            length=page.length,
+            count=len(page.trades),
+            skipped=page.skips.count,
+            next_cursor=page.next_cursor,
+            trades=page.trades,
         )
 
-    async def _window(self, key: str, limit: int) -> tuple[int, list[bytes]]:
-        # LRANGE, never LPOP/DEL: the queue stays as it was for its real consumer.
-        with translate_errors(key):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.llen(key)
-                pipe.lrange(key, -limit, -1)
-                # Per-command errors come back unwrapped, so WRONGTYPE reads as such (502).
-                length, raws = await pipe.execute()
-        return int(length), list(raws)
-
-    async def _owned(self, key: str, limit: int, only: Ownership) -> tuple[int, list[Trade], int]:
-        """The caller's trades among the newest `OWNED_WINDOW` of a shared queue: how many,
-        the newest `limit` of them, and 0 skipped (a corrupt entry's owner is unknown)."""
-        with translate_errors(key):
-            raws = await self.redis.lrange(key, -OWNED_WINDOW, -1)
-        mine = [
-            trade
-            for raw in raws
-            if (trade := _decoded(raw)) is not None
-            and sees(only, ex_id=trade.ex_id, uid=trade.uid, bot_id=trade.bot_id)
-        ]
-        return len(mine), mine[-limit:], 0
-
-    def _trades(self, key: str, raws: list[bytes]) -> list[Trade]:
-        trades: list[Trade] = []
-        for index, raw in enumerate(raws):
-            try:
-                trades.append(_trade(raw))
-            except Undecodable as exc:
-                self.skipped(f"trade #{index} of the window", key, exc)
-        return trades
-
-    def _queues(self, keys: list[str], lengths: list[int | Exception]) -> list[TradeQueue]:
+    def _queues(self, keys: list[str], lengths: list[Any]) -> list[TradeQueue]:
         queues: list[TradeQueue] = []
         for key, length in zip(keys, lengths, strict=True):
             # The exchange name has no ':'; the symbol part may (e.g. BTCUSDT:USDT).
@@ -190,26 +208,108 @@ class TradeReader(BaseReader):
 
     def _statuses(self, keys: list[str], values: list[bytes | None]) -> list[TradeStatus]:
         statuses: list[TradeStatus] = []
+        skips = Skips("trade statuses")
         for key, value in zip(keys, values, strict=True):
             if value is None:
                 continue
-            when = to_datetime(text(value))
+            when = to_datetime(text(value)) if len(value) <= 64 else None
             if when is None:
-                self.skipped(key, "trade statuses", f"not a timestamp: {text(value)[:40]!r}")
+                skips.add(key, f"not a timestamp: {text(value[:40])!r}")
                 continue
             statuses.append(TradeStatus(key=key.removeprefix(_STATUS_PREFIX), updated_at=when))
+        self.report(skips)
         return statuses
 
 
-def _decoded(raw: bytes | str) -> Trade | None:
-    try:
-        return _trade(raw)
-    except Undecodable:
-        return None
+class _Page:
+    """What one page of a trade queue found."""
+
+    def __init__(self, key: str) -> None:
+        self.length = 0
+        self.trades: list[Trade] = []
+        self.skips = Skips(key)
+        self.next_cursor: str | None = None
+
+
+async def _page(
+    redis: CacheClient, key: str, limits: ReadLimits, limit: int, cursor: str | None
+) -> _Page:
+    """The newest `limit` trades older than `cursor` (LRANGE windows, never popped)."""
+    page = _Page(key)
+    walk = ListWalk(redis, key, limits, limit=limit, cursor=cursor)
+    await walk.open()
+    windows: list[list[Trade]] = []
+    async for raws in walk.windows():
+        windows.append(_decoded(raws, limits, page.skips))
+    page.length, page.next_cursor = walk.length, walk.next_cursor
+    page.trades = [trade for window in reversed(windows) for trade in window]
+    return page
+
+
+async def _owned(
+    redis: CacheClient,
+    key: str,
+    limits: ReadLimits,
+    limit: int,
+    cursor: str | None,
+    only: Ownership,
+) -> _Page:
+    """The caller's trades among the newest `OWNED_WINDOW` of a shared queue: how many (as
+    `length`), and the newest `limit` of them older than `cursor`. Corrupt entries are not
+    counted: their owner is unknown."""
+    page = _Page(key)
+    window = ListWalk(redis, key, limits, limit=OWNED_WINDOW)
+    await window.open()
+    top = window.top
+    if cursor is not None:
+        below = ListWalk(redis, key, limits, limit=limit, cursor=cursor)
+        await below.open()  # finds the cursor's element again
+        top = below.top
+    mine: list[Trade] = []  # newest first
+    oldest: tuple[int, bytes] | None = None
+    older = 0  # the caller's trades below the page
+    async for raws in window.windows():
+        start = window.window_start
+        for offset in range(len(raws) - 1, -1, -1):
+            stored = limits.decode(raws[offset], _StoredTrade)
+            if isinstance(stored, Invalid) or not _sees(only, stored):
+                continue
+            page.length += 1
+            if start + offset > top:
+                continue
+            if len(mine) < limit:
+                mine.append(_from_stored(stored))
+                oldest = (start + offset, raws[offset])
+            else:
+                older += 1
+    page.trades = mine[::-1]
+    if older and oldest is not None:
+        page.next_cursor = ListWalk.cursor_at(*oldest)
+    return page
+
+
+def _sees(only: Ownership, stored: _StoredTrade) -> bool:
+    return sees(only, ex_id=stored.ex_id, uid=stored.uid, bot_id=stored.bot_id)
+
+
+def _decoded(raws: list[bytes], limits: ReadLimits, skips: Skips) -> list[Trade]:
+    """The trades of one window, oldest first; corrupt and oversized ones in `skips`."""
+    trades: list[Trade] = []
+    for raw in raws:
+        stored = limits.decode(raw, _StoredTrade)
+        if isinstance(stored, Invalid):
+            skips.add("a trade", stored.reason)
+        else:
+            trades.append(_from_stored(stored))
+    return trades
 
 
 def _trade(raw: bytes | str) -> Trade:
-    stored = decode(raw, _StoredTrade)
+    """The trade stored as `raw`; raises `Undecodable`."""
+    return _from_stored(decode(raw, _StoredTrade))
+
+
+def _from_stored(stored: _StoredTrade) -> Trade:
     fields = msgspec.structs.asdict(stored)
     fields["time"] = to_datetime(stored.time)
     return Trade(**fields)

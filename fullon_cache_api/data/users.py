@@ -26,16 +26,13 @@ from ..structs.bots import Bot
 from ..structs.orders import Order
 from ..structs.users import UserBot, UserSummary
 from ._base import BaseReader, Deadline, text
+from ._order_values import _order
 from .accounts import ACCOUNTS_KEY, POSITIONS_KEY, _account, _object
 from .bots import _bot, _natural
-from .orders import _order, sees_order
-from .views._scan import socket_timeout
+from .orders import sees_order
 from .views.stats import OPEN_STATUSES
 
-__all__ = ["SUMMARY_CHUNK", "Basis", "Owner", "UserReader", "hscan_chunks"]
-
-# Fields per HSCAN step and per HMGET: a reply never carries much more than this.
-SUMMARY_CHUNK = 500
+__all__ = ["Basis", "Owner", "UserReader", "hscan_chunks"]
 
 _ORDERS = "order_status:"
 _BOT_STATUS = "bot_status"
@@ -96,10 +93,11 @@ class UserReader(BaseReader):
     """Per-user summaries (fullon_cache's ``get_user_order_count`` / ``get_user_bot_status``)."""
 
     async def summary(
-        self, owner: Owner, *, budget: float | None = None, chunk: int = SUMMARY_CHUNK
+        self, owner: Owner, *, budget: float | None = None, chunk: int | None = None
     ) -> UserSummary:
         """What `owner` owns: the owned fields first (HMGET), then the hashes to search (HSCAN)."""
-        deadline = Deadline(socket_timeout(self.redis) if budget is None else budget)
+        deadline = Deadline(self.limits.budget if budget is None else budget)
+        chunk = self.limits.chunk if chunk is None else chunk
         tally = _Tally()
         if owner.granted is not None:
             await self._owned_accounts(owner.granted, tally, deadline, chunk)

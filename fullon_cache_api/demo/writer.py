@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-__all__ = ["CacheWriter", "iso_now"]
+__all__ = ["CacheWriter", "iso_now", "order_value", "ticker_value"]
 
 _OHLCV_MAX_BARS = 10000
 _PROCESS_TTL = 86400
@@ -28,6 +28,27 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def ticker_value(exchange: str, symbol: str, **tick: Any) -> str:
+    """The JSON ``set_ticker`` stores in ``tickers:{ex}`` for `symbol` (``Tick.to_dict()``)."""
+    body = {
+        "symbol": symbol,
+        "exchange": exchange,
+        "price": tick.get("price", 0.0),
+        "volume": tick.get("volume", 0.0),
+        "time": tick["time"],
+        "bid": tick.get("bid"),
+        "ask": tick.get("ask"),
+        "last": tick.get("last"),
+    }
+    return json.dumps(body)
+
+
+def order_value(order: Mapping[str, Any], timestamp: str | None = None) -> tuple[str, str]:
+    """The hash field and JSON ``save_order`` stores for `order` (written at `timestamp`)."""
+    field = str(order.get("ex_order_id") or order.get("order_id"))
+    return field, json.dumps({**order, "order_id": field, "timestamp": timestamp or iso_now()})
+
+
 class CacheWriter:
     """fullon_cache's write side, for seeding a Redis the gateway then reads."""
 
@@ -37,17 +58,7 @@ class CacheWriter:
     # -- TickCache ------------------------------------------------------------------------
     async def set_ticker(self, exchange: str, symbol: str, **tick: Any) -> str:
         """HSET ``tickers:{ex}``, SET ``ticker_time:{ex}:{symbol}``, PUBLISH; returns the JSON."""
-        body = {
-            "symbol": symbol,
-            "exchange": exchange,
-            "price": tick.get("price", 0.0),
-            "volume": tick.get("volume", 0.0),
-            "time": tick["time"],
-            "bid": tick.get("bid"),
-            "ask": tick.get("ask"),
-            "last": tick.get("last"),
-        }
-        value = json.dumps(body)
+        value = ticker_value(exchange, symbol, **tick)
         await self.redis.hset(f"tickers:{exchange}", symbol, value)
         await self.redis.set(f"ticker_time:{exchange}:{symbol}", str(tick["time"]))
         await self.redis.publish(f"ticker_updates:{exchange}:{symbol}", value)
@@ -89,11 +100,10 @@ class CacheWriter:
         stored ``order_id`` is that field and ``timestamp`` the write time. A ``canceled``
         status makes the whole hash expire in an hour, as in fullon_cache.
         """
-        field = str(order.get("ex_order_id") or order.get("order_id"))
-        body = {**order, "order_id": field, "timestamp": iso_now()}
+        field, value = order_value(order)
         name = f"order_status:{key}"
-        await self.redis.hset(name, field, json.dumps(body))
-        if body.get("status") == "canceled":
+        await self.redis.hset(name, field, value)
+        if order.get("status") == "canceled":
             await self.redis.expire(name, _CANCELED_TTL)
         return field
 

@@ -11,7 +11,6 @@ rules to that value in memory, so callers with different rights share one poller
 from __future__ import annotations
 
 import hashlib
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,7 @@ from .._redis import CacheClient, translate_errors
 from ..data import CacheReader
 from ..data._base import SCAN_COUNT, text
 from ..data.bots import _natural, _remembered_bot  # one decoder for HTTP and streams
-from ..data.orders import sees_order
+from ..data.orders import ORDER_PAGE, next_order_cursor, sees_order
 from ..data.trades import OWNED_WINDOW, TradeReader, _trade
 from ..structs.bots import Bot, BotList
 from ..structs.orders import OrderList
@@ -44,7 +43,8 @@ __all__ = [
     "Trades",
 ]
 
-_ALL = sys.maxsize  # a limit that keeps everything
+# The newest orders a shared order poller keeps: every stream's `?limit=` is at most this.
+_ALL = ORDER_PAGE.maximum
 
 
 class _View(PollSpec):
@@ -126,12 +126,16 @@ class Orders(_View):
         if not orders and not skipped:
             raise missing
         kept = orders[: self.limit]
+        # The shared read keeps the newest ORDER_PAGE.maximum: an admin's count is the hash's.
+        matched = shared.matched if self.only is None else len(orders)
         return OrderList(
             key=shared.key,
             ttl_seconds=shared.ttl_seconds,
             count=len(kept),
-            matched=len(orders),
+            matched=matched,
             skipped=skipped,
+            partial=shared.partial,
+            next_cursor=next_order_cursor(kept, matched),
             orders=kept,
         )
 

@@ -8,16 +8,22 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import EX_ID, path_param
+from .._params import CURSOR, EX_ID, Bound, Pattern, path_param, query_int, query_text
 from .._responses import MsgspecResponse
+from ..data._pages import DOCUMENT_PAGE
 from ..structs.accounts import Account, AccountList, AccountPositions, PositionList
 from ._common import ApiRoute, ownership_of, reader_from
 
+_PAGE: dict[str, Pattern | Bound] = {"limit": DOCUMENT_PAGE, "cursor": CURSOR}
+
 
 async def list_accounts(request: Request) -> Response:
-    """Balances of every account the caller owns, sorted by ex_id."""
+    """Balances of the accounts the caller owns, a page at a time, sorted by ex_id."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", DOCUMENT_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).accounts.all(only=only))
+    found = await reader_from(request).accounts.all(only=only, cursor=cursor, limit=limit)
+    return MsgspecResponse(found)
 
 
 async def one_account(request: Request) -> Response:
@@ -35,13 +41,17 @@ async def account_positions(request: Request) -> Response:
 
 
 async def list_positions(request: Request) -> Response:
-    """Positions of every account the caller owns, sorted by ex_id then symbol."""
+    """Positions of the accounts the caller owns, a page of accounts at a time, sorted by
+    ex_id then symbol."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", DOCUMENT_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).accounts.all_positions(only=only))
+    accounts = reader_from(request).accounts
+    return MsgspecResponse(await accounts.all_positions(only=only, cursor=cursor, limit=limit))
 
 
 routes = [
-    ApiRoute("/accounts", list_accounts, response=AccountList, access="private"),
+    ApiRoute("/accounts", list_accounts, response=AccountList, query=_PAGE, access="private"),
     ApiRoute("/accounts/{ex_id}", one_account, response=Account, access="private"),
     ApiRoute(
         "/accounts/{ex_id}/positions",
@@ -49,5 +59,5 @@ routes = [
         response=AccountPositions,
         access="private",
     ),
-    ApiRoute("/positions", list_positions, response=PositionList, access="private"),
+    ApiRoute("/positions", list_positions, response=PositionList, query=_PAGE, access="private"),
 ]

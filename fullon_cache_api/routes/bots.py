@@ -9,8 +9,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import ACCOUNT, BOT_ID, SYMBOL, Pattern, path_param
+from .._params import ACCOUNT, BOT_ID, CURSOR, SYMBOL, Pattern, path_param, query_int, query_text
 from .._responses import MsgspecResponse
+from ..data._pages import DOCUMENT_PAGE, ENTRY_PAGE
 from ..structs.bots import BlockCheck, BlockList, Bot, BotList, OpeningPositionList
 from ._common import ApiRoute, ownership_of, reader_from
 
@@ -21,21 +22,32 @@ BLOCK_EX_ID = Pattern(
 
 
 async def list_bots(request: Request) -> Response:
-    """Status documents of every bot the caller owns, sorted by bot id."""
+    """Status documents of the bots the caller owns, a page at a time, sorted by bot id."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", DOCUMENT_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).bots.all(only=only))
+    return MsgspecResponse(
+        await reader_from(request).bots.all(only=only, cursor=cursor, limit=limit)
+    )
 
 
 async def list_blocks(request: Request) -> Response:
-    """Every exchange/symbol block held by a bot the caller owns."""
+    """The exchange/symbol blocks held by bots the caller owns, a page at a time."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", ENTRY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).bots.blocks(only=only))
+    return MsgspecResponse(
+        await reader_from(request).bots.blocks(only=only, cursor=cursor, limit=limit)
+    )
 
 
 async def list_opening_positions(request: Request) -> Response:
-    """Every opening-position mark of a bot the caller owns, with its time."""
+    """The opening-position marks of bots the caller owns, with their time, a page at a time."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", ENTRY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).bots.opening_positions(only=only))
+    bots = reader_from(request).bots
+    return MsgspecResponse(await bots.opening_positions(only=only, cursor=cursor, limit=limit))
 
 
 async def block_check(request: Request) -> Response:
@@ -66,8 +78,20 @@ async def one_bot(request: Request) -> Response:
 
 
 routes = [
-    ApiRoute("/bots", list_bots, response=BotList, access="private"),
-    ApiRoute("/bots/blocks", list_blocks, response=BlockList, access="private"),
+    ApiRoute(
+        "/bots",
+        list_bots,
+        response=BotList,
+        query={"limit": DOCUMENT_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
+    ApiRoute(
+        "/bots/blocks",
+        list_blocks,
+        response=BlockList,
+        query={"limit": ENTRY_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
     ApiRoute(
         "/bots/blocks/{ex_id}/{symbol:path}",
         block_check,
@@ -80,6 +104,7 @@ routes = [
         "/bots/opening-positions",
         list_opening_positions,
         response=OpeningPositionList,
+        query={"limit": ENTRY_PAGE, "cursor": CURSOR},
         access="private",
     ),
     ApiRoute("/bots/{bot_id}/status", bot_status, response=Bot, access="private"),

@@ -5,34 +5,44 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import SYMBOL, TIMEFRAME, Bound, path_param, query_int
+from .._params import CURSOR, SYMBOL, TIMEFRAME, path_param, query_int, query_text
 from .._responses import MsgspecResponse
+from ..data._pages import BAR_PAGE, KEY_PAGE
 from ..structs.ohlcv import OhlcvBars, OhlcvSeriesList
 from ._common import ApiRoute, reader_from
 
 # How many of the newest bars one request returns (fullon_cache keeps at most 10000).
-BAR_LIMIT = Bound(default=100, minimum=1, maximum=10000)
+BAR_LIMIT = BAR_PAGE
 
 
 async def list_series(request: Request) -> Response:
-    """Every cached bar series with its bar count and first/last bar time."""
-    return MsgspecResponse(await reader_from(request).ohlcv.series())
+    """Cached bar series with their bar count and first/last bar time, a page at a time."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
+    return MsgspecResponse(await reader_from(request).ohlcv.series(cursor=cursor, limit=limit))
 
 
 async def latest_bars(request: Request) -> Response:
-    """The newest bars of one symbol and timeframe, oldest first."""
+    """The newest bars of one symbol and timeframe, oldest first (`cursor`: older ones)."""
     symbol = path_param(request, "symbol", SYMBOL)
     timeframe = path_param(request, "timeframe", TIMEFRAME)
-    limit = query_int(request, "limit", BAR_LIMIT)
-    return MsgspecResponse(await reader_from(request).ohlcv.bars(symbol, timeframe, limit))
+    limit = query_int(request, "limit", BAR_PAGE)
+    cursor = query_text(request, "cursor", CURSOR)
+    ohlcv = reader_from(request).ohlcv
+    return MsgspecResponse(await ohlcv.bars(symbol, timeframe, limit, cursor=cursor))
 
 
 routes = [
-    ApiRoute("/ohlcv", list_series, response=OhlcvSeriesList),
+    ApiRoute(
+        "/ohlcv",
+        list_series,
+        response=OhlcvSeriesList,
+        query={"limit": KEY_PAGE, "cursor": CURSOR},
+    ),
     ApiRoute(
         "/ohlcv/{symbol:path}/{timeframe}",
         latest_bars,
         response=OhlcvBars,
-        query={"limit": BAR_LIMIT},
+        query={"limit": BAR_PAGE, "cursor": CURSOR},
     ),
 ]

@@ -15,16 +15,17 @@ from starlette.responses import Response
 
 from .._params import (
     ACCOUNT,
+    CURSOR,
     ORDER_ID,
     STATUS,
     SYMBOL,
-    Bound,
     Pattern,
     path_param,
     query_int,
     query_text,
 )
 from .._responses import MsgspecResponse
+from ..data._pages import KEY_PAGE, ORDER_PAGE
 from ..structs.orders import (
     Order,
     OrderHashes,
@@ -36,53 +37,66 @@ from ..structs.orders import (
 )
 from ._common import ApiRoute, ownership_of, reader_from
 
-# Orders returned by one list call; a hash holds every order of an account, so cap it.
-ORDER_LIMIT = Bound(default=1000, minimum=1, maximum=10000)
+# Orders returned by one list call (also the limit of an order stream).
+ORDER_LIMIT = ORDER_PAGE
 # The name of an open-order queue, ``new_orders:{local_oid}``.
 LOCAL_OID = Pattern("local_oid", r"[A-Za-z0-9][A-Za-z0-9_.\-:]*", 128, "open-order queue id")
 
 
 async def list_order_hashes(request: Request) -> Response:
-    """Every order hash with its order count and TTL; `?order_id=` finds one order in all."""
+    """A page of the order hashes with their order count and TTL; `?order_id=` finds one
+    order in them."""
     reader = reader_from(request).orders
     order_id = query_text(request, "order_id", ORDER_ID)
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
     if order_id is not None:
-        return MsgspecResponse(await reader.find(order_id, only=only))
-    return MsgspecResponse(await reader.hashes(only=only))
+        return MsgspecResponse(await reader.find(order_id, only=only, cursor=cursor, limit=limit))
+    return MsgspecResponse(await reader.hashes(only=only, cursor=cursor, limit=limit))
 
 
 async def list_queues(request: Request) -> Response:
-    """Open-order queues (``new_orders:*``) with their lengths; nothing is popped (admin only)."""
+    """A page of the open-order queues (``new_orders:*``) with their lengths; nothing is
+    popped (admin only)."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).orders.queues(only=only))
+    orders = reader_from(request).orders
+    return MsgspecResponse(await orders.queues(only=only, cursor=cursor, limit=limit))
 
 
 async def queue_size(request: Request) -> Response:
     """Open-order queue sizes (fullon_cache's get_queue_size), as /orders/queues.
 
-    Every ``new_orders:*`` queue with its length (SCAN, LLEN each); with `local_oid`, that
-    queue alone (TYPE + LLEN, no SCAN). Nothing is popped. The queues name no owner: admins
-    only, others get an empty list.
+    A page of the ``new_orders:*`` queues with their lengths (SCAN, LLEN each); with `local_oid`,
+    that queue alone (TYPE + LLEN, no SCAN). Nothing is popped. The queues name no owner:
+    admins only, others get an empty list.
     """
     local_oid = query_text(request, "local_oid", LOCAL_OID)
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
     reader = reader_from(request)
     if local_oid is None:
-        return MsgspecResponse(await reader.orders.queues(only=only))
+        return MsgspecResponse(await reader.orders.queues(only=only, cursor=cursor, limit=limit))
     return MsgspecResponse(await reader.queues.open_orders(local_oid, only=only))
 
 
 async def order_status(request: Request) -> Response:
     """The status of one order wherever it is cached; 404 when no order hash holds it.
 
-    Every ``order_status:*`` hash, keyed by exchange name or by ex_id, is searched (SCAN, then
-    HGET each), as ``/orders?order_id=`` does; each hit names the key it was found under. An
-    order you do not own is not shown (a 404 when none is yours).
+    The ``order_status:*`` hashes, keyed by exchange name or by ex_id, are searched a page of
+    keys at a time (SCAN, then HGET each; `next_cursor` continues), as ``/orders?order_id=``
+    does; each hit names the key it was found under. An order you do not own is not shown (a
+    404 when none is yours).
     """
     order_id = path_param(request, "order_id", ORDER_ID)
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
-    found = await reader_from(request).orders.find(order_id, only=only)
+    orders = reader_from(request).orders
+    found = await orders.find(order_id, only=only, cursor=cursor, limit=limit)
     return MsgspecResponse(_statuses(found))
 
 
@@ -103,20 +117,28 @@ def _statuses(found: OrderMatches) -> OrderStatusList:
         for order in found.orders
     ]
     return OrderStatusList(
-        order_id=found.order_id, count=found.count, skipped=found.skipped, orders=statuses
+        order_id=found.order_id,
+        count=found.count,
+        skipped=found.skipped,
+        next_cursor=found.next_cursor,
+        orders=statuses,
     )
 
 
 async def account_orders(request: Request) -> Response:
-    """Orders under one key (exchange name or ex_id), filtered by status and symbol."""
+    """Orders under one key (exchange name or ex_id), newest first, filtered by status and
+    symbol, a page at a time (`partial` when the read budget ran out first)."""
     account = path_param(request, "account", ACCOUNT)
     status = query_text(request, "status", STATUS)
     symbol = query_text(request, "symbol", SYMBOL)
-    limit = query_int(request, "limit", ORDER_LIMIT)
+    limit = query_int(request, "limit", ORDER_PAGE)
+    cursor = query_text(request, "cursor", CURSOR)
     only = await ownership_of(request)
     orders = reader_from(request).orders
     return MsgspecResponse(
-        await orders.all(account, status=status, symbol=symbol, limit=limit, only=only)
+        await orders.all(
+            account, status=status, symbol=symbol, limit=limit, only=only, cursor=cursor
+        )
     )
 
 
@@ -133,25 +155,37 @@ routes = [
         "/orders",
         list_order_hashes,
         response=OrderHashes | OrderMatches,
-        query={"order_id": ORDER_ID},
+        query={"order_id": ORDER_ID, "limit": KEY_PAGE, "cursor": CURSOR},
         access="private",
         misses=True,  # ?order_id= of an order in no hash (or none the caller may see): 404
     ),
-    ApiRoute("/orders/queues", list_queues, response=OrderQueues, access="private"),
+    ApiRoute(
+        "/orders/queues",
+        list_queues,
+        response=OrderQueues,
+        query={"limit": KEY_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
     # The specification's literal paths, before the parameterised ones they would fall into.
     ApiRoute(
         "/orders/queue/size",
         queue_size,
         response=OrderQueues,
-        query={"local_oid": LOCAL_OID},
+        query={"local_oid": LOCAL_OID, "limit": KEY_PAGE, "cursor": CURSOR},
         access="private",
     ),
-    ApiRoute("/orders/{order_id}/status", order_status, response=OrderStatusList, access="private"),
+    ApiRoute(
+        "/orders/{order_id}/status",
+        order_status,
+        response=OrderStatusList,
+        query={"limit": KEY_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
     ApiRoute(
         "/orders/{account}",
         account_orders,
         response=OrderList,
-        query={"status": STATUS, "symbol": SYMBOL, "limit": ORDER_LIMIT},
+        query={"status": STATUS, "symbol": SYMBOL, "limit": ORDER_PAGE, "cursor": CURSOR},
         access="private",
     ),
     ApiRoute("/orders/{account}/{order_id:path}", one_order, response=Order, access="private"),

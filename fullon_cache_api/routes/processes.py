@@ -5,8 +5,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import COMPONENT, PROCESS_ID, PROCESS_TYPE, Bound, path_param, query_int, query_text
+from .._params import (
+    COMPONENT,
+    CURSOR,
+    PROCESS_ID,
+    PROCESS_TYPE,
+    Bound,
+    path_param,
+    query_int,
+    query_text,
+)
 from .._responses import MsgspecResponse
+from ..data._pages import PROCESS_PAGE
 from ..data.processes import DEFAULT_WINDOW_MINUTES
 from ..structs.processes import (
     Process,
@@ -23,12 +33,19 @@ SINCE_MINUTES = Bound(default=DEFAULT_WINDOW_MINUTES, minimum=1, maximum=10080)
 
 
 async def active_processes(request: Request) -> Response:
-    """Processes active in the last `since_minutes`; filters `type` and `component`."""
+    """Processes active in the last `since_minutes`, newest update first, a page at a time;
+    filters `type` and `component`."""
     process_type = query_text(request, "type", PROCESS_TYPE)
     component = query_text(request, "component", COMPONENT)
     since_minutes = query_int(request, "since_minutes", SINCE_MINUTES)
+    limit = query_int(request, "limit", PROCESS_PAGE)
+    cursor = query_text(request, "cursor", CURSOR)
     found = await reader_from(request).processes.active(
-        process_type=process_type, component=component, since_minutes=since_minutes
+        process_type=process_type,
+        component=component,
+        since_minutes=since_minutes,
+        cursor=cursor,
+        limit=limit,
     )
     return MsgspecResponse(found)
 
@@ -87,7 +104,13 @@ routes = [
         "/processes",
         active_processes,
         response=ProcessList,
-        query={"type": PROCESS_TYPE, "component": COMPONENT, "since_minutes": SINCE_MINUTES},
+        query={
+            "type": PROCESS_TYPE,
+            "component": COMPONENT,
+            "since_minutes": SINCE_MINUTES,
+            "limit": PROCESS_PAGE,
+            "cursor": CURSOR,
+        },
         ages=True,
     ),
     ApiRoute("/processes/health", processes_health, response=ProcessHealth),

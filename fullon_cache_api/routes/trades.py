@@ -11,19 +11,35 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import EXCHANGE, SYMBOL, UID, Bound, path_param, query_int
+from .._params import (
+    CURSOR,
+    EXCHANGE,
+    SYMBOL,
+    UID,
+    Bound,
+    Pattern,
+    path_param,
+    query_int,
+    query_text,
+)
 from .._responses import MsgspecResponse
+from ..data._pages import KEY_PAGE, TRADE_PAGE
 from ..structs.trades import TradeList, TradeOverview, TradeQueueStatus, UserTradeList
 from ._common import ApiRoute, ownership_of, reader_from
 
 # How many of the newest trades one request returns.
-TRADE_LIMIT = Bound(default=100, minimum=1, maximum=10000)
+TRADE_LIMIT = TRADE_PAGE
+_PAGE: dict[str, Pattern | Bound] = {"limit": TRADE_PAGE, "cursor": CURSOR}
 
 
 async def overview(request: Request) -> Response:
-    """Trade queues with their lengths, and the last update time of each trade status (admin)."""
+    """A page of the trade queues with their lengths, then of the trade statuses with their
+    last update time (admin)."""
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).trades.overview(only=only))
+    trades = reader_from(request).trades
+    return MsgspecResponse(await trades.overview(only=only, cursor=cursor, limit=limit))
 
 
 async def queue_status(request: Request) -> Response:
@@ -40,27 +56,37 @@ async def queue_status(request: Request) -> Response:
 
 
 async def user_trades(request: Request) -> Response:
-    """The newest trades of a user's queue on one exchange, oldest first; nothing is popped."""
+    """The newest trades of a user's queue on one exchange, oldest first, a page at a time
+    (`cursor`: older ones); nothing is popped."""
     uid = path_param(request, "uid", UID)
     exchange = path_param(request, "exchange", EXCHANGE)
-    limit = query_int(request, "limit", TRADE_LIMIT)
+    limit = query_int(request, "limit", TRADE_PAGE)
+    cursor = query_text(request, "cursor", CURSOR)
     only = await ownership_of(request)
     trades = reader_from(request).trades
-    return MsgspecResponse(await trades.user_queue(uid, exchange, limit, only=only))
+    return MsgspecResponse(await trades.user_queue(uid, exchange, limit, only=only, cursor=cursor))
 
 
 async def symbol_trades(request: Request) -> Response:
-    """The newest trades of one exchange and symbol, oldest first; nothing is consumed."""
+    """The newest trades of one exchange and symbol, oldest first, a page at a time
+    (`cursor`: older ones); nothing is consumed."""
     exchange = path_param(request, "exchange", EXCHANGE)
     symbol = path_param(request, "symbol", SYMBOL)
-    limit = query_int(request, "limit", TRADE_LIMIT)
+    limit = query_int(request, "limit", TRADE_PAGE)
+    cursor = query_text(request, "cursor", CURSOR)
     only = await ownership_of(request)
     trades = reader_from(request).trades
-    return MsgspecResponse(await trades.queue(exchange, symbol, limit, only=only))
+    return MsgspecResponse(await trades.queue(exchange, symbol, limit, only=only, cursor=cursor))
 
 
 routes = [
-    ApiRoute("/trades", overview, response=TradeOverview, access="private"),
+    ApiRoute(
+        "/trades",
+        overview,
+        response=TradeOverview,
+        query={"limit": KEY_PAGE, "cursor": CURSOR},
+        access="private",
+    ),
     # Before /trades/{exchange}/{symbol}: an exchange named "queue" is not addressable there.
     ApiRoute(
         "/trades/queue/status",
@@ -73,14 +99,14 @@ routes = [
         "/trades/users/{uid}/{exchange}",
         user_trades,
         response=UserTradeList,
-        query={"limit": TRADE_LIMIT},
+        query=_PAGE,
         access="private",
     ),
     ApiRoute(
         "/trades/{exchange}/{symbol:path}",
         symbol_trades,
         response=TradeList,
-        query={"limit": TRADE_LIMIT},
+        query=_PAGE,
         access="private",
     ),
 ]

@@ -123,7 +123,7 @@ async def trade_stats(request: Request) -> Response:
     `length` = LLEN; oldest/newest = min/max trade ``time``; buy/sell counts and
     ``sum(volume)`` per side (exact); `status_age_seconds` = now - ``TRADE:STATUS:{exchange}``.
     At most the newest 100000 trades per queue are read (then the queue's `partial`), 1000 per
-    LRANGE. `skipped` counts keys of another Redis type.
+    LRANGE (``FULLON_CACHE_API_READ_CHUNK``). `skipped` counts keys of another Redis type.
     """
     only = await ownership_of(request)
     return MsgspecResponse(await _views(request).trade_stats(only=only))
@@ -154,9 +154,9 @@ async def process_metrics(request: Request) -> Response:
 async def cache_status(request: Request) -> Response:
     """Redis INFO (version, uptime, memory, clients, ops/s) and key counts per domain.
 
-    Keys are counted by one SCAN (COUNT 1000) classified by fullon_cache prefix; it stops
-    after half the Redis socket timeout (at most 2 s) and then says ``partial: true``. INFO
-    and the counts of every domain are for operators (admins, API keys flagged ``:ops``);
+    Keys are counted by one SCAN (COUNT 1000, the read chunk) classified by fullon_cache prefix;
+    it stops after half the Redis socket timeout (at most 2 s) and then says ``partial: true``.
+    INFO and the counts of every domain are for operators (admins, API keys flagged ``:ops``);
     anyone else gets view ``market``: no INFO, the tickers, ohlcv and processes counts.
     """
     status = await _views(request).cache_status()

@@ -18,11 +18,13 @@ class Account(msgspec.Struct, frozen=True, kw_only=True):
     balances: dict[str, Any]
 
 
-class AccountList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every account's balances, sorted by ex_id; corrupt entries are counted in `skipped`."""
+class AccountList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of account balances, sorted by ex_id; corrupt and oversized entries are counted
+    in `skipped`; `next_cursor` fetches the next page (null: this was the last)."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     accounts: list[Account]
 
 
@@ -49,9 +51,11 @@ class AccountPositions(msgspec.Struct, frozen=True, kw_only=True):
     positions: list[Position]
 
 
-class PositionList(msgspec.Struct, frozen=True, kw_only=True):
-    """Positions of every account, sorted by (ex_id, symbol); corrupt entries are counted."""
+class PositionList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The positions of a page of accounts, sorted by (ex_id, symbol); corrupt entries are
+    counted in `skipped`; `next_cursor` fetches the next page of accounts."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     positions: list[Position]

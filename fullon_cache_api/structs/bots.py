@@ -35,11 +35,13 @@ class Bot(msgspec.Struct, frozen=True, kw_only=True):
     fields: dict[str, Any]
 
 
-class BotList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every bot status document, sorted by bot id; corrupt ones are counted in `skipped`."""
+class BotList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of bot status documents, sorted by bot id; corrupt and oversized ones are counted
+    in `skipped`; `next_cursor` fetches the next page (null: this was the last)."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     bots: list[Bot]
 
 
@@ -51,11 +53,13 @@ class Block(msgspec.Struct, frozen=True, kw_only=True):
     bot_id: str
 
 
-class BlockList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every block, sorted by ex_id then symbol; malformed fields are counted in `skipped`."""
+class BlockList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of blocks, sorted by ex_id then symbol; malformed fields are counted in
+    `skipped`; `next_cursor` fetches the next page (null: this was the last)."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     blocks: list[Block]
 
 
@@ -68,11 +72,13 @@ class OpeningPosition(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime
 
 
-class OpeningPositionList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every opening-position mark, sorted by ex_id then symbol; malformed ones are skipped."""
+class OpeningPositionList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of opening-position marks, sorted by ex_id then symbol; malformed ones are
+    counted in `skipped`; `next_cursor` fetches the next page (null: this was the last)."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     opening_positions: list[OpeningPosition]
 
 

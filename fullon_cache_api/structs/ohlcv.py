@@ -36,17 +36,19 @@ class OhlcvSeries(msgspec.Struct, frozen=True, kw_only=True):
     last_time: datetime | None
 
 
-class OhlcvSeriesList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every series found by scanning ``ohlcv:*``, sorted by key; `skipped` counts ``ohlcv:``
-    keys of another Redis type than list."""
+class OhlcvSeriesList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the series found by scanning ``ohlcv:*``, sorted by key; `skipped` counts
+    ``ohlcv:`` keys of another Redis type than list; `next_cursor` continues the scan."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     series: list[OhlcvSeries]
 
 
-class OhlcvBars(msgspec.Struct, frozen=True, kw_only=True):
-    """The newest bars of one series, oldest first; `key` is the spelling found in Redis."""
+class OhlcvBars(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the newest bars of one series, oldest first; `key` is the spelling found in
+    Redis; `next_cursor` fetches the page of older bars (null: none)."""
 
     symbol: str
     timeframe: str
@@ -54,4 +56,5 @@ class OhlcvBars(msgspec.Struct, frozen=True, kw_only=True):
     length: int
     count: int
     skipped: int
+    next_cursor: str | None = None
     bars: Bars

@@ -49,23 +49,30 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     tick: float | None
 
 
-class OrderList(msgspec.Struct, frozen=True, kw_only=True):
-    """Orders under one key, newest write first; `matched` counts them before `limit`."""
+class OrderList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the orders under one key, newest write first; `matched` counts the orders
+    matching the filters (before `limit`); `partial`: the read budget ran out before the end of
+    the hash, so these are the newest of the orders read; `next_cursor` fetches the next page
+    (null: no more matching orders)."""
 
     key: str
     ttl_seconds: int | None
     count: int
     matched: int
     skipped: int
+    partial: bool = False
+    next_cursor: str | None = None
     orders: list[Order]
 
 
-class OrderMatches(msgspec.Struct, frozen=True, kw_only=True):
-    """Every order hash holding `order_id`, each order carrying the key it was found under."""
+class OrderMatches(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The order hashes of one page of the scan that hold `order_id` (each order carries the
+    key it was found under); `next_cursor` continues the search over the next hashes."""
 
     order_id: str
     count: int
     skipped: int
+    next_cursor: str | None = None
     orders: list[Order]
 
 
@@ -77,12 +84,15 @@ class OrderHash(msgspec.Struct, frozen=True, kw_only=True):
     ttl_seconds: int | None
 
 
-class OrderHashes(msgspec.Struct, frozen=True, kw_only=True):
-    """Every order hash found by scanning ``order_status:*``, sorted by key; `skipped` counts
-    ``order_status:`` keys of another Redis type than hash."""
+class OrderHashes(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the order hashes found by scanning ``order_status:*``, sorted by key; `skipped`
+    counts ``order_status:`` keys of another Redis type than hash; `partial`: a shared hash
+    could not be counted to its end within the read budget; `next_cursor` continues the scan."""
 
     count: int
     skipped: int
+    partial: bool = False
+    next_cursor: str | None = None
     hashes: list[OrderHash]
 
 
@@ -93,12 +103,13 @@ class OrderQueue(msgspec.Struct, frozen=True, kw_only=True):
     length: int
 
 
-class OrderQueues(msgspec.Struct, frozen=True, kw_only=True):
+class OrderQueues(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Every open-order queue found by scanning ``new_orders:*``, sorted by local_oid;
     `skipped` counts ``new_orders:`` keys of another Redis type than list."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     queues: list[OrderQueue]
 
 
@@ -117,11 +128,13 @@ class OrderStatus(msgspec.Struct, frozen=True, kw_only=True):
     timestamp: datetime | None
 
 
-class OrderStatusList(msgspec.Struct, frozen=True, kw_only=True):
-    """The status of `order_id` in every ``order_status:*`` hash holding it, by key; `skipped`
-    counts hashes where it is stored corrupt (or keys of another Redis type)."""
+class OrderStatusList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The status of `order_id` in the ``order_status:*`` hashes of one page of the scan
+    holding it, by key; `skipped` counts hashes where it is stored corrupt (or keys of another
+    Redis type); `next_cursor` continues the search over the next hashes."""
 
     order_id: str
     count: int
     skipped: int
+    next_cursor: str | None = None
     orders: list[OrderStatus]

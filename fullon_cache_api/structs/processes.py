@@ -26,22 +26,27 @@ class Process(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_stale: bool
 
 
-class ProcessList(msgspec.Struct, frozen=True, kw_only=True):
-    """Processes active in the last `since_minutes`, newest update first.
+class ProcessList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the processes active in the last `since_minutes`, newest update first.
 
     `skipped` counts corrupt entries (bad JSON or active time); `expired` counts active
-    entries whose 24 h data key is gone, which is normal and not corruption.
+    entries whose 24 h data key is gone, which is normal and not corruption. `partial`: the
+    read budget ran out before every active entry was read (these are the newest of those
+    read); `next_cursor` fetches the next page (null: this was the last).
     """
 
     since_minutes: int
     count: int
     skipped: int
     expired: int
+    partial: bool = False
+    next_cursor: str | None = None
     processes: list[Process]
 
 
-class ProcessHealth(msgspec.Struct, frozen=True, kw_only=True):
-    """System health over the last 60 minutes, as fullon_cache's ``get_system_health``."""
+class ProcessHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """System health over the last 60 minutes, as fullon_cache's ``get_system_health``;
+    `partial`: the read budget ran out before every active entry was counted."""
 
     healthy: bool
     total_processes: int
@@ -50,6 +55,7 @@ class ProcessHealth(msgspec.Struct, frozen=True, kw_only=True):
     stale_processes: int
     error_processes: int
     skipped: int
+    partial: bool = False
 
 
 class ProcessBrief(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,12 +31,15 @@ TickerJson = Annotated[
 ]
 
 
-class TickerList(msgspec.Struct, frozen=True, kw_only=True):
-    """Every ticker of one exchange, sorted by symbol; corrupt entries are counted in `skipped`."""
+class TickerList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the tickers of one exchange, sorted by symbol (the whole hash when it fits);
+    corrupt and oversized entries are counted in `skipped`; `next_cursor` fetches the next
+    page (null: this was the last)."""
 
     exchange: str
     count: int
     skipped: int
+    next_cursor: str | None = None
     tickers: list[TickerJson]
 
 
@@ -47,10 +50,11 @@ class ExchangeTickers(msgspec.Struct, frozen=True, kw_only=True):
     tickers: int
 
 
-class TickerExchanges(msgspec.Struct, frozen=True, kw_only=True):
-    """Every exchange found by scanning ``tickers:*``; `skipped` counts ``tickers:`` keys of
-    another Redis type than hash."""
+class TickerExchanges(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The exchanges found by scanning ``tickers:*`` (a page of keys, sorted); `skipped` counts
+    ``tickers:`` keys of another Redis type than hash; `next_cursor` continues the scan."""
 
     count: int
     skipped: int
+    next_cursor: str | None = None
     exchanges: list[ExchangeTickers]

@@ -44,8 +44,9 @@ class Trade(msgspec.Struct, frozen=True, kw_only=True):
     time: datetime | None
 
 
-class TradeList(msgspec.Struct, frozen=True, kw_only=True):
-    """The newest trades of ``trades:{exchange}:{symbol without /}``, oldest first; not consumed."""
+class TradeList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the newest trades of ``trades:{exchange}:{symbol without /}``, oldest first;
+    not consumed. `next_cursor` fetches the page of older trades (null: none)."""
 
     exchange: str
     symbol: str
@@ -53,11 +54,13 @@ class TradeList(msgspec.Struct, frozen=True, kw_only=True):
     length: int
     count: int
     skipped: int
+    next_cursor: str | None = None
     trades: list[Trade]
 
 
-class UserTradeList(msgspec.Struct, frozen=True, kw_only=True):
-    """The newest trades of ``user_trades:{uid}:{exchange}``, oldest first; not consumed."""
+class UserTradeList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the newest trades of ``user_trades:{uid}:{exchange}``, oldest first; not
+    consumed. `next_cursor` fetches the page of older trades (null: none)."""
 
     uid: str
     exchange: str
@@ -65,6 +68,7 @@ class UserTradeList(msgspec.Struct, frozen=True, kw_only=True):
     length: int
     count: int
     skipped: int
+    next_cursor: str | None = None
     trades: list[Trade]
 
 
@@ -83,8 +87,9 @@ class TradeStatus(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime | None
 
 
-class TradeOverview(msgspec.Struct, frozen=True, kw_only=True):
-    """Every trade queue with its length, and every trade status with its time.
+class TradeOverview(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the trade queues with their lengths, then of the trade statuses with their
+    times (queues first; `next_cursor` continues).
 
     `skipped` counts ``trades:`` and ``TRADE:STATUS:`` keys of another Redis type (not a list,
     not a string); `status_skipped` counts statuses whose value is not a timestamp.
@@ -95,6 +100,7 @@ class TradeOverview(msgspec.Struct, frozen=True, kw_only=True):
     status_count: int
     status_skipped: int
     skipped: int
+    next_cursor: str | None = None
     statuses: list[TradeStatus]
 
 

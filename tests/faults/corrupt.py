@@ -50,14 +50,15 @@ async def deep_junk(redis: Redis, key: str) -> None:
     await _rewrite(redis, key, lambda value: b"[" * HUGE)
 
 
-async def pad_valid(redis: Redis, key: str) -> None:
-    """Every JSON object value gains a 10 MiB string field; every bar list 10 MiB of zeros."""
+async def pad_valid(redis: Redis, key: str, size: int = HUGE) -> None:
+    """Every JSON object value gains a `size`-byte string field (10 MiB by default); every bar
+    list `size` bytes of zeros. The values stay valid JSON of their kind."""
 
     def pad(value: bytes) -> bytes:
         if value.startswith(b"{"):
-            return b'{"pad": "' + b"x" * HUGE + b'", ' + value[1:]
+            return b'{"pad": "' + b"x" * size + b'", ' + value[1:]
         if value.startswith(b"["):
-            return value[:-1] + b", 0" * (HUGE // 3) + b"]"
+            return value[:-1] + b", 0" * (size // 3) + b"]"
         return value
 
     await _rewrite(redis, key, pad)

@@ -20,6 +20,7 @@ from ...structs.views import (
     TradeStats,
 )
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
+from .._limits import DEFAULT_LIMITS, ReadLimits
 from ._scan import Deadline, socket_timeout
 from .activity import ActivityReader
 from .freshness import FreshnessReader
@@ -43,13 +44,13 @@ def status_budget(redis: CacheClient) -> float:
 class ViewReader:
     """Every derived view, one method each (``reader.views.ticker_status(60)``)."""
 
-    def __init__(self, redis: CacheClient) -> None:
+    def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis
-        self._portfolio = PortfolioReader(redis)
-        self._freshness = FreshnessReader(redis)
-        self._stats = StatsReader(redis)
-        self._activity = ActivityReader(redis)
-        self._status = StatusReader(redis)
+        self._portfolio = PortfolioReader(redis, limits)
+        self._freshness = FreshnessReader(redis, limits)
+        self._stats = StatsReader(redis, limits)
+        self._activity = ActivityReader(redis, limits)
+        self._status = StatusReader(redis, limits)
 
     def _deadline(self, budget: float | None) -> Deadline:
         """The budget of one view: `budget` seconds, by default the Redis socket timeout."""

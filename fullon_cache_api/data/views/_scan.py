@@ -21,9 +21,10 @@ from typing import Any, cast
 from ..._codec import to_float
 from ..._redis import CacheClient, translate_errors
 from .._base import Deadline, text
+from .._chunks import HashWalk, checkpoint
+from .._limits import ReadLimits
 
 __all__ = [
-    "HSCAN_THRESHOLD",
     "Deadline",
     "age_of",
     "as_float",
@@ -35,11 +36,6 @@ __all__ = [
     "money",
     "socket_timeout",
 ]
-
-# Hashes up to this size are read whole (one HGETALL); bigger ones in HSCAN pages, so a view
-# never holds more than a page of a huge hash in memory at once.
-HSCAN_THRESHOLD = 1000
-_HSCAN_COUNT = 500
 
 # Two 17-digit floats multiply to at most 34 digits; 60 keeps products and long sums exact
 # (the default context's 28 would round them).
@@ -89,38 +85,16 @@ def socket_timeout(redis: CacheClient) -> float:
 
 
 async def hash_batches(
-    redis: CacheClient, key: str, deadline: Deadline | None = None
+    redis: CacheClient, key: str, limits: ReadLimits, deadline: Deadline | None = None
 ) -> AsyncIterator[list[tuple[str, bytes | str]]]:
-    """The fields of hash `key` in batches: one HGETALL when small, HSCAN pages when big.
+    """The fields of hash `key`, one HSCAN reply (about `chunk` fields) per batch; a hash that
+    fits one reply comes whole. With a `deadline`, no further reply is read once it is spent.
 
-    With a `deadline`, no further HSCAN page is read once it is spent.
-
-    HSCAN may return a field twice while Redis rehashes, so field names already seen are
-    remembered (names only, never values) and duplicates dropped.
+    No field names are remembered across replies (a view of a million fields would hold them
+    all): Redis repeats a field only while a hash shrinks, and a view counts it twice then.
     """
-    with translate_errors(key):
-        size = await redis.hlen(key)
-    if size <= HSCAN_THRESHOLD:
-        if size:
-            with translate_errors(key):
-                stored = await redis.hgetall(key)
-            yield [(text(field), value) for field, value in stored.items()]
-        return
-    seen: set[str] = set()
-    cursor = 0
-    while True:
-        with translate_errors(key):
-            cursor, page = cast(
-                tuple[int, dict[bytes | str, bytes | str]],
-                await redis.hscan(key, cursor, count=_HSCAN_COUNT),
-            )
-        batch = [(text(field), value) for field, value in page.items()]
-        batch = [(field, value) for field, value in batch if field not in seen]
-        seen.update(field for field, _ in batch)
-        if batch:
-            yield batch
-        if cursor == 0 or (deadline is not None and deadline.spent()):
-            return
+    async for found in HashWalk(redis, key, limits, deadline=deadline).chunks():
+        yield [(text(field), value) for field, value in found.items()]
 
 
 async def list_windows(
@@ -140,6 +114,8 @@ async def list_windows(
     """
     position = start
     while position <= stop:
+        if position != start:
+            await checkpoint()
         last = min(position + window - 1, stop)
         with translate_errors(key):
             # The gateway's client does not decode responses: elements are bytes.

@@ -5,15 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..._access import ex_id_of, sees
 from ..._auth import Ownership
-from ..._codec import Undecodable
+from ..._codec import Invalid, Undecodable
 from ...structs.bots import Bot
 from ...structs.views import BotActivity, BotActivityList, BotFeedActivity, BotHold
 from .._base import BaseReader, Deadline, text
-from ..bots import _bot, _natural, _opening_position, _split_pair
+from .._skips import Skips
+from ..bots import _bot_of, _natural, _opening_position, _split_pair
 from ._scan import age_of, hash_batches
+
+# A block's bot id or an opening mark is short: a longer value is no mark at all.
+_MAX_MARK = 1024
 
 __all__ = ["ActivityReader"]
 
@@ -39,18 +44,22 @@ class ActivityReader(BaseReader):
         """
         now = time.time()
         seen: dict[str, _Seen] = {}
-        skipped = 0
+        skips = Skips("bot_status")
         async for batch in self._batches("bot_status", deadline):
             for bot_id, raw in batch:
                 if not sees(only, bot_id=bot_id):
                     continue
-                try:
-                    seen.setdefault(bot_id, _Seen()).bot = _bot(bot_id, raw)
-                except Undecodable as exc:
-                    self.skipped(bot_id, "bot_status", exc)
-                    skipped += 1
+                document = self.limits.decode(raw, dict[str, Any])
+                if isinstance(document, Invalid):
+                    skips.add(bot_id, document.reason)
+                else:
+                    seen.setdefault(bot_id, _Seen()).bot = _bot_of(bot_id, document)
+        self.report(skips)
+        skipped = skips.count
         async for batch in self._batches("block_exchange", deadline):
             for pair_field, value in batch:
+                if len(value) > _MAX_MARK:
+                    continue  # counted by /bots/blocks
                 pair, bot_id = _split_pair(pair_field), text(value)
                 if pair is not None and _sees_mark(only, pair[0], bot_id):
                     hold = BotHold(ex_id=pair[0], symbol=pair[1], since=None, age_seconds=None)
@@ -58,6 +67,8 @@ class ActivityReader(BaseReader):
         async for batch in self._batches("opening_position", deadline):
             for pair_field, value in batch:
                 try:
+                    if len(value) > _MAX_MARK:
+                        raise Undecodable("too long")
                     mark = _opening_position(pair_field, text(value))
                 except Undecodable:
                     continue  # counted by /bots/opening-positions
@@ -86,7 +97,7 @@ class ActivityReader(BaseReader):
         """`hash_batches` of `key`, none when the deadline is already spent."""
         if deadline.spent():
             return
-        async for batch in hash_batches(self.redis, key, deadline):
+        async for batch in hash_batches(self.redis, key, self.limits, deadline):
             yield batch
 
 

@@ -9,21 +9,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from ..._codec import Undecodable
+from ..._codec import Invalid, to_datetime
 from ..._redis import CacheClient
 from ...structs.ohlcv import OhlcvSeries
 from ...structs.views import OhlcvFreshness, OhlcvStatus, TickerFeedStatus, TickerStatus
 from .._base import BaseReader, Deadline
+from .._limits import DEFAULT_LIMITS, ReadLimits
+from .._skips import Skips
 from ..ohlcv import OhlcvReader
-from ..tickers import _ticker
+from ..tickers import _StoredTick
 from ._scan import age_of, hash_batches
 
 __all__ = ["FreshnessReader", "interval_seconds"]
 
 _TICKERS = "tickers:"
 _OHLCV = "ohlcv:"
-# OHLCV series read per pipeline (3 commands each), so the budget is checked between them.
-_SERIES_CHUNK = 200
 _STALE_SYMBOLS_SHOWN = 100
 # Seconds per timeframe unit; a month and a year are taken as 30 and 365 days.
 _UNIT_SECONDS = {
@@ -76,9 +76,9 @@ class _Feed:
 class FreshnessReader(BaseReader):
     """Ticker feed status and OHLCV series freshness."""
 
-    def __init__(self, redis: CacheClient) -> None:
-        super().__init__(redis)
-        self._ohlcv = OhlcvReader(redis)
+    def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
+        super().__init__(redis, limits)
+        self._ohlcv = OhlcvReader(redis, limits)
 
     async def tickers(self, stale_after: int, deadline: Deadline) -> TickerStatus:
         """SCAN ``tickers:*`` (hash), then each hash whole or in HSCAN pages, until done or
@@ -89,17 +89,17 @@ class FreshnessReader(BaseReader):
         for key in scanned.keys:
             if deadline.spent():
                 break
-            feed = _Feed()
-            async for batch in hash_batches(self.redis, key, deadline):
+            feed, skips = _Feed(), Skips(key)
+            async for batch in hash_batches(self.redis, key, self.limits, deadline):
                 for symbol, raw in batch:
-                    try:
-                        when = _ticker("", symbol, raw, now).time
-                    except Undecodable as exc:
-                        self.skipped(symbol, key, exc)
+                    stored = self.limits.decode(raw, _StoredTick)
+                    if isinstance(stored, Invalid):
+                        skips.add(symbol, stored.reason)
                         feed.symbols += 1
                         feed.skipped += 1
                         continue
-                    feed.add(symbol, when, now - stale_after)
+                    feed.add(symbol, to_datetime(stored.time), now - stale_after)
+            self.report(skips)
             if feed.symbols:
                 feeds.append(_feed_status(key.removeprefix(_TICKERS), feed, now))
         return TickerStatus(
@@ -114,14 +114,15 @@ class FreshnessReader(BaseReader):
 
     async def ohlcv(self, deadline: Deadline) -> OhlcvStatus:
         """The domain reader's series (SCAN ``ohlcv:*``, then LLEN and end bars), read
-        _SERIES_CHUNK keys per pipeline until done or `deadline` spent."""
+        `chunk` commands per pipeline until done or `deadline` spent."""
         now = time.time()
         scanned = await self.scan_typed(f"{_OHLCV}*", "list", deadline)
         series: list[OhlcvFreshness] = []
-        for start in range(0, len(scanned.keys), _SERIES_CHUNK):
+        step = max(1, self.limits.chunk // 3)  # 3 commands per series
+        for start in range(0, len(scanned.keys), step):
             if deadline.spent():
                 break
-            chunk = scanned.keys[start : start + _SERIES_CHUNK]
+            chunk = scanned.keys[start : start + step]
             series.extend(_freshness(found, now) for found in await self._ohlcv.series_of(chunk))
         return OhlcvStatus(
             count=len(series),

@@ -18,14 +18,15 @@ import msgspec
 
 from ..._access import ex_id_of, owned, sees
 from ..._auth import Ownership
-from ..._codec import Undecodable, decode
+from ..._codec import Invalid, Undecodable
 from ..._errors import CorruptEntry, NotFound
 from ..._redis import CacheClient, translate_errors
 from ...structs.accounts import Position
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
 from .._base import BaseReader, Deadline
+from .._limits import DEFAULT_LIMITS, ReadLimits
+from .._order_values import _id, _text
 from ..accounts import AccountReader, _account, _ex_id_order, _object
-from ..orders import _id, _text
 from ._scan import exact_sum, hash_batches
 from ._valuation import Prices, Valued, balance_value, position_value
 
@@ -34,8 +35,6 @@ __all__ = ["PortfolioReader"]
 _ACCOUNTS = "accounts"
 _POSITIONS = "account_positions"
 _ORDERS = "order_status:"
-# Balance documents and positions are fetched this many accounts per HMGET.
-_CHUNK = 200
 
 Source = Literal["query", "orders"]
 
@@ -43,9 +42,9 @@ Source = Literal["query", "orders"]
 class PortfolioReader(BaseReader):
     """Portfolio summaries over ``accounts``, ``account_positions``, orders and tickers."""
 
-    def __init__(self, redis: CacheClient) -> None:
-        super().__init__(redis)
-        self._accounts = AccountReader(redis)
+    def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
+        super().__init__(redis, limits)
+        self._accounts = AccountReader(redis, limits)
 
     async def one(
         self,
@@ -88,10 +87,11 @@ class PortfolioReader(BaseReader):
         names_cut = deadline.cut
         summaries: list[_Account] = []
         skipped = 0
-        for start in range(0, len(wanted), _CHUNK):
+        step = self.limits.chunk  # accounts per HMGET
+        for start in range(0, len(wanted), step):
             if deadline.spent():
                 break
-            chunk = wanted[start : start + _CHUNK]
+            chunk = wanted[start : start + step]
             for ex_id, documents in zip(chunk, await self._documents(chunk), strict=True):
                 if documents == (None, None):
                     continue
@@ -112,7 +112,7 @@ class PortfolioReader(BaseReader):
         """Every field of both hashes (HSCAN pages when big), in ex_id order."""
         found: set[str] = set()
         for key in (_ACCOUNTS, _POSITIONS):
-            async for batch in hash_batches(self.redis, key, deadline):
+            async for batch in hash_batches(self.redis, key, self.limits, deadline):
                 found.update(field for field, _ in batch)
         return sorted(found, key=_ex_id_order)
 
@@ -135,9 +135,9 @@ class PortfolioReader(BaseReader):
                 continue  # another account's own hash (save_order_data): nothing for us
             if deadline.spent():
                 break
-            async for batch in hash_batches(self.redis, key, deadline):
+            async for batch in hash_batches(self.redis, key, self.limits, deadline):
                 for _, raw in batch:
-                    pair = _order_pair(account, raw)
+                    pair = _order_pair(account, raw, self.limits)
                     if pair is not None and pair[0] in wanted:
                         found.setdefault(pair[0], set()).add(pair[1])
         return found
@@ -153,6 +153,10 @@ class PortfolioReader(BaseReader):
         partial: bool,
     ) -> _Account:
         balances_raw, positions_raw = documents
+        for raw in documents:
+            why = None if raw is None else self.limits.oversized(raw)
+            if why is not None:
+                raise Undecodable(why)
         account = _account(ex_id, balances_raw) if balances_raw is not None else None
         positions: list[Position] = []
         if positions_raw is not None:
@@ -215,11 +219,10 @@ class _OrderRef(msgspec.Struct):
     exchange: Any = None
 
 
-def _order_pair(account: str, raw: bytes | str) -> tuple[str, str] | None:
+def _order_pair(account: str, raw: bytes | str, limits: ReadLimits) -> tuple[str, str] | None:
     """(ex_id, exchange name) an order tells, or None when it does not tell both."""
-    try:
-        ref = decode(raw, _OrderRef)
-    except Undecodable:
+    ref = limits.decode(raw, _OrderRef)
+    if isinstance(ref, Invalid):
         return None
     # The orders domain's own normalisers: an id as written (a whole float is an int).
     stored_id, stored_name = _id(ref.ex_id), _text(ref.exchange)

@@ -11,8 +11,8 @@ from typing import Literal
 
 from ..._access import may_hold, sees, sees_corrupt
 from ..._auth import Ownership
-from ..._codec import Undecodable, to_datetime
-from ..._redis import CacheClient, translate_errors
+from ..._codec import Invalid, to_datetime
+from ..._redis import CacheClient
 from ...structs.orders import Order, OrderQueues
 from ...structs.trades import Trade
 from ...structs.views import (
@@ -23,8 +23,13 @@ from ...structs.views import (
     TradeStatusAge,
 )
 from .._base import BaseReader, Deadline, text
-from ..orders import OrderReader, _order, sees_order
-from ..trades import _trade
+from .._chunks import pipelined
+from .._limits import DEFAULT_LIMITS, ReadLimits
+from .._order_values import _from_stored, _StoredOrder
+from .._skips import Skips
+from ..orders import OrderReader, sees_order
+from ..trades import _from_stored as _trade_from
+from ..trades import _StoredTrade
 from ._scan import age_of, exact_sum, hash_batches, list_windows, money
 
 __all__ = ["OPEN_STATUSES", "TRADE_SCAN_CAP", "StatsReader"]
@@ -33,9 +38,10 @@ _ORDERS = "order_status:"
 # Order statuses (case-insensitive) whose volume is still on the book: fullon's factories use
 # pending/open/partially_filled, ccxt-style writers new/open.
 OPEN_STATUSES = frozenset({"new", "open", "pending", "partially_filled"})
-# Trades read per LRANGE, and at most per queue (the newest ones when a queue is longer).
-TRADE_WINDOW = 1000
+# Trades read at most per queue (the newest ones when a queue is longer), `chunk` per LRANGE.
 TRADE_SCAN_CAP = 100_000
+# Every queue key of the scan: the view's own budget bounds it.
+_ALL_KEYS = 1 << 62
 _STATUS = "TRADE:STATUS:"
 
 
@@ -90,12 +96,12 @@ class _TradeCounts:
 class StatsReader(BaseReader):
     """Order and trade statistics, streaming over the data in bounded batches."""
 
-    def __init__(self, redis: CacheClient) -> None:
-        super().__init__(redis)
-        self._orders = OrderReader(redis)
+    def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
+        super().__init__(redis, limits)
+        self._orders = OrderReader(redis, limits)
 
     async def orders(self, *, only: Ownership | None, deadline: Deadline) -> OrderStats:
-        """Per ``order_status:*`` hash (SCAN, TTL, then HGETALL or HSCAN pages): counts.
+        """Per ``order_status:*`` hash (SCAN, TTL, then HSCAN replies of `chunk`): counts.
 
         Visibility follows the orders domain (`_access`): a non-admin sees the hash of an
         owned ex_id whole and, in exchange-named hashes, the orders carrying its ids; the
@@ -114,7 +120,7 @@ class StatsReader(BaseReader):
                 stats.append(_key_stats(key.removeprefix(_ORDERS), counts, ttl))
         queues = OrderQueues(count=0, skipped=0, queues=[])
         if not deadline.spent():
-            queues = await self._orders.queues(only=only)
+            queues = await self._orders.queues(only=only, limit=_ALL_KEYS)
         wrong = sum(sees_corrupt(only, key.removeprefix(_ORDERS)) for key in scanned.wrong_type)
         return OrderStats(
             count=len(stats),
@@ -128,29 +134,28 @@ class StatsReader(BaseReader):
         )
 
     async def _ttls(self, keys: list[str]) -> list[int]:
-        """TTL of each key, in one pipeline."""
-        with translate_errors("order hashes"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.ttl(key)
-                ttls: list[int] = await pipe.execute()
-        return ttls
+        """TTL of each key, `chunk` per pipeline (an error reply counts as no TTL)."""
+        ttls = await pipelined(
+            self.redis, "order hashes", keys, lambda pipe, key: pipe.ttl(key), self.limits.chunk
+        )
+        return [ttl if isinstance(ttl, int) else -1 for ttl in ttls]
 
     async def _order_counts(
         self, key: str, only: Ownership | None, deadline: Deadline
     ) -> _OrderCounts:
         account = key.removeprefix(_ORDERS)
-        counts = _OrderCounts()
-        async for batch in hash_batches(self.redis, key, deadline):
+        counts, skips = _OrderCounts(), Skips(key)
+        async for batch in hash_batches(self.redis, key, self.limits, deadline):
             for order_id, raw in batch:
-                try:
-                    order = _order(account, order_id, raw)
-                except Undecodable as exc:
-                    self.skipped(order_id, key, exc)
+                stored = self.limits.decode(raw, _StoredOrder)
+                if isinstance(stored, Invalid):
+                    skips.add(order_id, stored.reason)
                     counts.skipped += sees_corrupt(only, account)
                     continue
+                order = _from_stored(account, order_id, stored)
                 if sees_order(only, order):
                     counts.add(order)
+        self.report(skips)
         return counts
 
     async def trades(self, *, only: Ownership | None, deadline: Deadline) -> TradeStats:
@@ -224,37 +229,48 @@ class StatsReader(BaseReader):
         keys = scanned.keys
         if not keys or deadline.spent():
             return {}, len(scanned.wrong_type)
-        with translate_errors("trade statuses"):
-            values: list[bytes | str | None] = await self.redis.mget(keys)
+        chunk = self.limits.chunk
+        replies = await pipelined(
+            self.redis,
+            "trade statuses",
+            [keys[i : i + chunk] for i in range(0, len(keys), chunk)],
+            lambda pipe, some: pipe.mget(some),
+            1,
+        )
+        values = [value for reply in replies for value in reply]
         found: dict[str, TradeStatusAge] = {}
         for key, value in zip(keys, values, strict=True):
-            if value is None:
-                continue  # deleted since the SCAN
+            if value is None or len(value) > 64:
+                continue  # deleted since the SCAN, or not a time
             when = to_datetime(text(value))
             name = key.removeprefix(_STATUS)
             found[name] = TradeStatusAge(key=name, updated_at=when, age_seconds=age_of(when, now))
         return found, len(scanned.wrong_type)
 
+    async def _llen(self, key: str) -> int:
+        replies = await pipelined(self.redis, key, [key], lambda pipe, k: pipe.llen(k), 1)
+        return replies[0] if isinstance(replies[0], int) else 0
+
     async def _queue(
         self, key: str, only: Ownership | None, deadline: Deadline, *, whole: bool
     ) -> _Queue | None:
         """Counts over the newest TRADE_SCAN_CAP trades of `key`, read TRADE_WINDOW at a time."""
-        with translate_errors(key):
-            length = int(await self.redis.llen(key))
+        length = await self._llen(key)
         start = max(0, length - TRADE_SCAN_CAP)
-        counts = _TradeCounts()
-        windows = list_windows(self.redis, key, start, length - 1, TRADE_WINDOW, deadline)
+        counts, skips = _TradeCounts(), Skips(key)
+        windows = list_windows(self.redis, key, start, length - 1, self.limits.chunk, deadline)
         async for window in windows:
             for raw in window:
-                try:
-                    trade = _trade(raw)
-                except Undecodable as exc:
+                stored = self.limits.decode(raw, _StoredTrade)
+                if isinstance(stored, Invalid):
                     if whole:
-                        self.skipped("a trade", key, exc)
+                        skips.add("a trade", stored.reason)
                         counts.skipped += 1
                     continue
+                trade = _trade_from(stored)
                 if whole or sees(only, ex_id=trade.ex_id, uid=trade.uid, bot_id=trade.bot_id):
                     counts.add(trade)
+        self.report(skips)
         if whole and length:
             return _Queue(length=length, partial=start > 0, counts=counts)
         if counts.scanned:

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from ..._codec import Undecodable, decode, to_datetime
+from ..._codec import Invalid, to_datetime
 from ..._redis import translate_errors
 from ...structs.views import CacheStatus, ProcessMetrics, RedisInfo
 from .._base import BaseReader, text
+from .._skips import Skips
 from ..processes import _StoredProcess
 from ._scan import Deadline, age_of
 
@@ -38,7 +39,6 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "ohlcv": ("ohlcv:",),
     "processes": ("process:",),
 }
-_STATUS_SCAN_COUNT = 1000
 _COMPONENTS = "process:components"
 
 
@@ -84,19 +84,20 @@ class StatusReader(BaseReader):
                 continue
             with translate_errors("process:data keys"):
                 values: list[bytes | str | None] = await self.redis.mget(keys)
+            skips = Skips("process:data")
             for key, raw in zip(keys, values, strict=True):
                 if raw is None:
                     continue  # expired since the SCAN
-                try:
-                    stored = decode(raw, _StoredProcess)
-                except Undecodable as exc:
-                    self.skipped(key, "process:data", exc)
-                    skipped += 1
+                stored = self.limits.decode(raw, _StoredProcess)
+                if isinstance(stored, Invalid):
+                    skips.add(key, stored.reason)
                     continue
                 by_status[stored.status or "unknown"] += 1
                 beat = to_datetime(stored.heartbeat)
                 if beat is not None and (oldest is None or beat < oldest[0]):
                     oldest = (beat, key.removeprefix("process:data:"))
+            skipped += skips.count
+            self.report(skips)
         return ProcessMetrics(
             total_processes=total,
             active_processes=sum(active),
@@ -111,7 +112,7 @@ class StatusReader(BaseReader):
         )
 
     async def cache_status(self, budget: float) -> CacheStatus:
-        """INFO, then SCAN of every key (COUNT 1000 per step) until done or `budget` spent."""
+        """INFO, then SCAN of every key (COUNT `chunk` per step) until done or `budget` spent."""
         deadline = Deadline(budget)
         with translate_errors("INFO"):
             info: dict[str, Any] = await self.redis.info()
@@ -119,7 +120,7 @@ class StatusReader(BaseReader):
         scanned, cursor, partial = 0, 0, False
         while True:
             with translate_errors("keys"):
-                cursor, keys = await self.redis.scan(cursor, count=_STATUS_SCAN_COUNT)
+                cursor, keys = await self.redis.scan(cursor, count=self.limits.chunk)
             for key in keys:
                 counts[domain_of(text(key))] += 1
             scanned += len(keys)
