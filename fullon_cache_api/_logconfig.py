@@ -146,8 +146,23 @@ def _file_handler(config: LogConfig) -> logging.Handler:
         ) from None
 
 
+_STOP = logging.makeLogRecord({"msg": "stop"})
+# What the writer thread is handed: a record, or request lines already formatted.
+_Item = logging.LogRecord | str
+
+
 class _Handoff(logging.handlers.QueueHandler):
-    """Hands records to the writer thread with their message and traceback already text."""
+    """Hands records to the writer thread with their message and traceback already text,
+    after the request lines queued before them (so the log keeps their order)."""
+
+    def __init__(self, records: queue.SimpleQueue[_Item], lane: RequestLane) -> None:
+        super().__init__(records)
+        self.lane = lane
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        if lines := self.lane.take():
+            self.queue.put_nowait(lines)
+        self.queue.put_nowait(record)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = copy.copy(record)
@@ -175,10 +190,10 @@ def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Cal
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(RedactSecrets())
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    records: queue.SimpleQueue[_Item] = queue.SimpleQueue()
     lane = RequestLane(config.format)
     writer = _Writer(records, lane, handlers)
-    handoff = _Handoff(records)
+    handoff = _Handoff(records, lane)
     root = logging.getLogger()
     previous_level = root.level
     root.addHandler(handoff)
@@ -198,12 +213,13 @@ def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Cal
 
 
 class _Writer(threading.Thread):
-    """The thread that writes: records handed over one by one (`_Handoff`), and request lines
-    in batches, at least every `FLUSH_SECONDS`."""
+    """The thread that writes: records handed over one by one (`_Handoff`, each after the
+    request lines queued before it), and request lines in batches, at least every
+    `FLUSH_SECONDS`."""
 
     def __init__(
         self,
-        records: queue.SimpleQueue[logging.LogRecord],
+        records: queue.SimpleQueue[_Item],
         lane: RequestLane,
         handlers: list[logging.Handler],
     ) -> None:
@@ -213,31 +229,27 @@ class _Writer(threading.Thread):
     def run(self) -> None:
         while True:
             try:
-                record = self.records.get(timeout=FLUSH_SECONDS)
+                item = self.records.get(timeout=FLUSH_SECONDS)
             except queue.Empty:
-                record = None
-            self._write_requests()
-            if record is _STOP:
+                item = self.lane.take()  # request lines only: write what accumulated
+            if item is _STOP:
+                self._write(self.lane.take())
                 return
-            if record is None:
-                continue
-            for handler in self.handlers:
-                handler.handle(record)
+            if isinstance(item, str):
+                self._write(item)
+            else:
+                for handler in self.handlers:
+                    handler.handle(item)
 
     def stop(self) -> None:
         """Write everything queued, then end the thread."""
         self.records.put(_STOP)
         self.join()
 
-    def _write_requests(self) -> None:
-        text = self.lane.take()
-        if not text:
-            return
-        for handler in self.handlers:
-            _append(handler, text)
-
-
-_STOP = logging.makeLogRecord({"msg": "stop"})
+    def _write(self, lines: str) -> None:
+        if lines:
+            for handler in self.handlers:
+                _append(handler, lines)
 
 
 def _append(handler: logging.Handler, text: str) -> None:

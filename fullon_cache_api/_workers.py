@@ -1,4 +1,4 @@
-"""``serve --workers N``: N gateway processes sharing one listening socket (uvicorn workers).
+"""``serve --workers N``: N gateway processes sharing one port (uvicorn or granian workers).
 
 Each worker is a fresh interpreter (spawn) that imports `create_worker_app` by name, configures
 logging from the environment as the parent did, and builds its own app from the environment:
@@ -31,14 +31,19 @@ def create_worker_app() -> Starlette:
     return create_app()
 
 
-def serve_workers(sock: socket.socket, workers: int, log_level: str, grace: int) -> None:
+def serve_workers(
+    sock: socket.socket, workers: int, log_level: str, grace: int, server: str = "uvicorn"
+) -> None:
     """Serve on `sock` with `workers` processes until SIGINT / SIGTERM, then stop them all.
 
     uvicorn's supervisor replaces a worker that dies or hangs and stops them gracefully on a
     signal (SIGTERM to each worker, whose app ends its streams at once, see `_runtime`; its
     requests in flight get `grace` seconds); we pass our own socket so a busy port and
-    ``--port 0`` behave as with one worker.
+    ``--port 0`` behave as with one worker. granian: see `_granian_workers`.
     """
+    if server == "granian":
+        _granian_workers(sock, workers, log_level, grace)
+        return
     config = uvicorn.Config(
         WORKER_APP,
         factory=True,
@@ -58,3 +63,32 @@ def _supervisor(config: uvicorn.Config, sock: socket.socket) -> Multiprocess:
         supervisor: Multiprocess = legacy(config, target=uvicorn.Server(config).run, sockets=[sock])
         return supervisor
     return Multiprocess(config, sockets=[sock])
+
+
+def _granian_workers(sock: socket.socket, workers: int, log_level: str, grace: int) -> None:
+    """granian's supervisor: each worker listens on `sock`'s port itself (SO_REUSEPORT; `sock`
+    only reserves the port, see `__main__._reserve`), runs the app's lifespan after its
+    connections drained, and is killed if it is not done `grace` seconds after SIGTERM."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+    from granian.server.mp import MPServer
+
+    from ._granian_server import GRANIAN_LOGGING, quiet_experimental
+
+    host, port = sock.getsockname()[:2]
+    quiet_experimental()
+    MPServer(
+        WORKER_APP,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        http=HTTPModes.http1,
+        websockets=True,
+        backlog=2048,
+        log_level=LogLevels(log_level),
+        log_dictconfig=GRANIAN_LOGGING,
+        workers_kill_timeout=grace,
+        respawn_failed_workers=True,
+    ).serve()
