@@ -20,10 +20,14 @@ __all__ = [
 
 
 class App(msgspec.Struct, frozen=True, kw_only=True):
-    """An ASGI app factory to serve; `python_path` goes first on its PYTHONPATH."""
+    """What to serve, and how: an ASGI app factory under `server` ("uvicorn" or "granian"),
+    the documented ``fullon-cache-api serve`` command with `args` ("serve"), or webdis
+    ("webdis"). `python_path` goes first on its PYTHONPATH."""
 
     key: str
-    factory: str
+    factory: str = ""
+    server: str = "uvicorn"
+    args: tuple[str, ...] = ()
     python_path: tuple[str, ...] = ()
     env: dict[str, str] = {}
     version: str | None = None  # what GET /version must start with (client candidates)
@@ -40,6 +44,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _EX, _SYM = DATA.exchange, DATA.symbol
+SERVE_SERVERS = ("uvicorn", "granian")
+_NO_AUTH = {"FULLON_CACHE_API_AUTH": "off"}  # as `benchmarks.apps:gateway` (auth=False)
 _LONG, _SHORT = DATA.long_series, DATA.short_series
 
 # The gateway's routes per case name (the FastAPI baseline serves the same paths).
@@ -74,6 +80,21 @@ APPS = {
         App(key="gateway", factory="benchmarks.apps:gateway"),
         App(key="fastapi", factory="benchmarks.fastapi_app:create"),
         App(key="payloads", factory="benchmarks.payloads:create"),
+        # The same ceilings and gateway under granian (its CLI: one worker process).
+        App(key="granian.raw-asgi", factory="benchmarks.apps:raw_asgi", server="granian"),
+        App(
+            key="granian.starlette-json", factory="benchmarks.apps:starlette_json", server="granian"
+        ),
+        App(key="granian.gateway", factory="benchmarks.apps:gateway", server="granian"),
+        # The documented command, as the README tells users to run it (default log level),
+        # under each server, and with two workers; authentication off like the other cases.
+        *(
+            App(key=f"serve.{name}", server="serve", args=("--server", name), env=_NO_AUTH)
+            for name in SERVE_SERVERS
+        ),
+        App(key="serve.workers-2", server="serve", args=("--workers", "2"), env=_NO_AUTH),
+        # The C anchor: webdis (one thread) answering HGET straight from Redis.
+        App(key="webdis", server="webdis"),
     )
 }
 
@@ -109,6 +130,7 @@ def all_cases(connections: int, p99_connections: int, candidates: list[App]) -> 
             cases.append(Case(id=case_id, app="gateway", path=path, connections=p99_connections))
     for name, path in {**SINGLE_KEY, **BULK}.items():
         cases.append(Case(id=f"fastapi.{name}", app="fastapi", path=path, connections=connections))
+    cases += _server_cases(connections)
     for name, path in _PAYLOADS.items():
         cases.append(Case(id=f"payload.{name}", app="payloads", path=path, connections=connections))
     for variant in _STACK:
@@ -119,6 +141,37 @@ def all_cases(connections: int, p99_connections: int, candidates: list[App]) -> 
     for app in candidates:
         path = f"/tickers/{_EX}/{_SYM}"
         cases.append(Case(id=f"client.{app.key}", app=app.key, path=path, connections=connections))
+    return cases
+
+
+def _server_cases(connections: int) -> list[Case]:
+    """granian beside uvicorn, the documented `serve` under both, two workers, and webdis."""
+    ticker, bulk = SINGLE_KEY["ticker"], BULK
+    cases = [
+        Case(id="granian.raw-asgi", app="granian.raw-asgi", path="/", connections=connections),
+        Case(
+            id="granian.starlette-json",
+            app="granian.starlette-json",
+            path="/",
+            connections=connections,
+        ),
+        Case(
+            id="granian.gateway.ticker", app="granian.gateway", path=ticker, connections=connections
+        ),
+    ]
+    for server in SERVE_SERVERS:
+        for name, path in {"ticker": ticker, **bulk}.items():
+            case_id = f"serve.{server}.{name}"
+            cases.append(
+                Case(id=case_id, app=f"serve.{server}", path=path, connections=connections)
+            )
+    cases.append(
+        Case(
+            id="serve.workers-2.ticker", app="serve.workers-2", path=ticker, connections=connections
+        )
+    )
+    webdis = f"/HGET/tickers:{_EX}/{_SYM.replace('/', '%2F')}"
+    cases.append(Case(id="webdis.ticker", app="webdis", path=webdis, connections=connections))
     return cases
 
 

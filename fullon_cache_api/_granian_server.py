@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 from typing import Any
@@ -31,6 +32,7 @@ from starlette.applications import Starlette
 __all__ = [
     "GRANIAN_LOGGING",
     "GRANIAN_MISSING",
+    "embedded_server",
     "granian_available",
     "quiet_experimental",
     "serve_granian",
@@ -71,8 +73,11 @@ class _Experimental(logging.Filter):
         return "experimental" not in str(record.msg)
 
 
-def _server(app: Starlette, sock: socket.socket, log_level: str) -> Any:
-    """granian's embedded server for `app` on `sock` (no lifespan: we run it)."""
+def embedded_server(
+    app: Any, sock: socket.socket, log_level: str, *, lifespan: bool = False
+) -> Any:
+    """granian's embedded server for `app` on `sock` (listening); it runs the app's lifespan
+    only when asked (`serve_granian` runs it around the server instead)."""
     from granian._granian import SocketHolder
     from granian.constants import HTTPModes, Interfaces
     from granian.log import LogLevels
@@ -82,16 +87,17 @@ def _server(app: Starlette, sock: socket.socket, log_level: str) -> Any:
 
     class Embedded(Server):
         def _init_shared_socket(self) -> None:
-            # The socket `serve` bound (busy port, --port 0), not a new one.
+            # The socket `serve` bound (busy port, --port 0), not a new one. granian closes
+            # the descriptor it is given when it stops: it gets a duplicate, ours stays ours.
             self._ssp = None
-            self._shd = holder(sock.fileno(), False, _BACKLOG)
+            self._shd = holder(os.dup(sock.fileno()), False, _BACKLOG)
 
     host, port = sock.getsockname()[:2]
     server = Embedded(
         app,
         address=host,
         port=port,
-        interface=Interfaces.ASGINL,
+        interface=Interfaces.ASGI if lifespan else Interfaces.ASGINL,
         http=HTTPModes.http1,
         websockets=True,
         backlog=_BACKLOG,
@@ -111,7 +117,7 @@ def quiet_experimental() -> None:
 
 async def serve_granian(app: Starlette, sock: socket.socket, log_level: str, grace: int) -> None:
     """Serve `app` on `sock` until SIGTERM / SIGINT, then shut down (see the module)."""
-    server = _server(app, sock, log_level)
+    server = embedded_server(app, sock, log_level)
     loop = asyncio.get_running_loop()
     signals = asyncio.Queue[int]()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -16,7 +16,7 @@ __all__ = ["DEFAULT_SERVER", "SERVERS", "loop_factory", "unavailable"]
 
 Serve = Callable[[Starlette, socket.socket, str, int], Coroutine[Any, Any, None]]
 SERVERS: dict[str, Serve] = {"uvicorn": serve_uvicorn, "granian": serve_granian}
-DEFAULT_SERVER = "uvicorn"
+DEFAULT_SERVER = "granian"
 
 
 def unavailable(server: str) -> str | None:

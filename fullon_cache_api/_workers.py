@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import inspect
+import multiprocessing
 import socket
 from typing import Any
 
@@ -77,6 +78,9 @@ def _granian_workers(sock: socket.socket, workers: int, log_level: str, grace: i
 
     host, port = sock.getsockname()[:2]
     quiet_experimental()
+    # Fresh interpreters, as uvicorn's workers: a fork would copy this process's logging
+    # (its writer thread does not survive a fork) and event-loop state into every worker.
+    multiprocessing.set_start_method("spawn", force=True)
     MPServer(
         WORKER_APP,
         address=host,
