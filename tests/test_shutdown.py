@@ -110,11 +110,15 @@ def redis_url(flushed: RedisServer) -> str:
     return flushed.url
 
 
-async def test_serve_ends_streams_on_sigterm(redis_url: str) -> None:
-    """`serve`: SIGTERM ends every SSE stream with ``close`` (shutdown), every WebSocket with
-    1001, and the process exits 0."""
+SERVERS = ("uvicorn", "granian")
+
+
+@pytest.mark.parametrize("server", SERVERS)
+async def test_serve_ends_streams_on_sigterm(redis_url: str, server: str) -> None:
+    """`serve` (either server): SIGTERM ends every SSE stream with ``close`` (shutdown), every
+    WebSocket with 1001, and the process exits 0."""
     env = {**AUTH_OFF, "REDIS_URL": redis_url}
-    with running([*CLI, "serve", "--port", "0"], env) as gateway:
+    with running([*CLI, "serve", "--port", "0", "--server", server], env) as gateway:
         assert await check_shutdown(gateway) == 0
 
 
@@ -143,11 +147,12 @@ async def test_mounted_in_a_host_ends_streams_on_sigterm(redis_url: str) -> None
         assert exited_by_sigterm(status)
 
 
-async def test_workers_end_streams_on_sigterm(redis_url: str) -> None:
-    """`serve --workers 2` with streams held by both workers: SIGTERM to the supervisor ends
-    every stream in every worker (SSE ``close``, WebSocket 1001), and it exits 0."""
+@pytest.mark.parametrize("server", SERVERS)
+async def test_workers_end_streams_on_sigterm(redis_url: str, server: str) -> None:
+    """`serve --workers 2` (either server) with streams held by both workers: SIGTERM to the
+    supervisor ends every stream in every worker (SSE ``close``, WebSocket 1001), exit 0."""
     env = {**AUTH_OFF, "REDIS_URL": redis_url}
-    command = [*CLI, "serve", "--workers", "2", "--port", "0"]
+    command = [*CLI, "serve", "--workers", "2", "--port", "0", "--server", server]
     with running(command, env) as gateway:
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(
@@ -209,18 +214,20 @@ async def answers_while_frozen(
                 read.cancel()
 
 
-async def test_serve_grace_outlasts_the_redis_timeout() -> None:
-    """`serve` with a frozen Redis and REDIS_SOCKET_TIMEOUT=4 (over the old 3 s grace): on
-    SIGTERM every read in flight ends with its own 504 problem, and the process exits 0."""
-    with frozen_redis() as (server, pid):
+@pytest.mark.parametrize("server", SERVERS)
+async def test_serve_grace_outlasts_the_redis_timeout(server: str) -> None:
+    """`serve` (either server) with a frozen Redis and REDIS_SOCKET_TIMEOUT=4 (over the old
+    3 s grace): on SIGTERM every read in flight ends with its own 504 problem, exit 0."""
+    with frozen_redis() as (store, redis_pid):
         env = {
             **AUTH_OFF,
-            "REDIS_URL": server.url,
+            "REDIS_URL": store.url,
             "REDIS_SOCKET_TIMEOUT": "4",
             "FULLON_CACHE_API_NEAR_CACHE_TTL": "0",  # every read goes to Redis
         }
-        with running([*CLI, "serve", "--port", "0"], env) as gateway:
-            answers = await answers_while_frozen(gateway, pid, server.port)
+        command = [*CLI, "serve", "--port", "0", "--server", server]
+        with running(command, env) as gateway:
+            answers = await answers_while_frozen(gateway, redis_pid, store.port)
             assert gateway.process.returncode == 0
     assert [answer.status_code for answer in answers] == [504] * 5
     assert {answer.headers["content-type"] for answer in answers} == {"application/problem+json"}
