@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fullon_cache_api._servers import DEFAULT_SERVER
 
+from ._cases import SERVE_SERVERS
 from ._report import Ratio, Result
 
 __all__ = ["summary_table"]
@@ -15,15 +16,27 @@ __all__ = ["summary_table"]
 # (label, case under uvicorn, case under granian); "" where a case has no such column.
 _ROWS = (
     ("raw ASGI, constant body (server ceiling)", "baseline.raw-asgi", "granian.raw-asgi"),
-    ("Starlette, constant JSON (framework ceiling)", "baseline.starlette-json", "granian.starlette-json"),
-    ("gateway, one ticker: plain server, warnings only", "gateway.ticker", "granian.gateway.ticker"),
-    ("`fullon-cache-api serve`, one ticker (every request logged)", "serve.uvicorn.ticker", "serve.granian.ticker"),
+    (
+        "Starlette, constant JSON (framework ceiling)",
+        "baseline.starlette-json",
+        "granian.starlette-json",
+    ),
+    (
+        "gateway, one ticker, plain server, warnings only",
+        "gateway.ticker",
+        "granian.gateway.ticker",
+    ),
+    (
+        "`fullon-cache-api serve`, one ticker (every request logged)",
+        "serve.uvicorn.ticker",
+        "serve.granian.ticker",
+    ),
     ("`serve`, 500 tickers (94 KB)", "serve.uvicorn.tickers-500", "serve.granian.tickers-500"),
     ("`serve`, 1000 bars (65 KB)", "serve.uvicorn.ohlcv-1000", "serve.granian.ohlcv-1000"),
     ("FastAPI + pydantic, one ticker", "fastapi.ticker", ""),
-    ("FastAPI + pydantic, 500 tickers / 1000 bars", "fastapi.tickers-500", ""),
-    ("", "fastapi.ohlcv-1000", ""),
-)  # fmt: skip
+    ("FastAPI + pydantic, 500 tickers", "fastapi.tickers-500", ""),
+    ("FastAPI + pydantic, 1000 bars", "fastapi.ohlcv-1000", ""),
+)
 
 
 def summary_table(results: list[Result], ratios: list[Ratio]) -> str:

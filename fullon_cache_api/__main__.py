@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         "--server",
         choices=sorted(SERVERS),
         default=DEFAULT_SERVER,
-        help=f"the ASGI server (default: {DEFAULT_SERVER}); granian needs the granian extra",
+        help=f"the ASGI server (default: {DEFAULT_SERVER})",
     )
     serve.set_defaults(command=_serve)
     demo.set_defaults(command=_demo)

@@ -39,8 +39,8 @@ __all__ = [
 ]
 
 GRANIAN_MISSING = (
-    "--server granian needs granian: pip install 'fullon_cache_api[granian]' (or pip install "
-    "granian)"
+    "--server granian needs granian, a dependency of fullon_cache_api that is not importable "
+    "here: pip install 'granian>=2.8,<3' (or use --server uvicorn)"
 )
 _BACKLOG = 2048
 # granian's own loggers: no handler, level from --log-level, records to the root logger.
