@@ -42,9 +42,7 @@ _ROWS = (
 def summary_table(results: list[Result], ratios: list[Ratio]) -> str:
     """A Markdown table: the cases under each server, then the run's target ratios."""
     found = {result.id: result for result in results}
-    marks = {
-        name: " (default)" if name == DEFAULT_SERVER else "" for name in ("uvicorn", "granian")
-    }
+    marks = {name: " (default)" if name == DEFAULT_SERVER else "" for name in SERVE_SERVERS}
     lines = [
         f"| case | uvicorn{marks['uvicorn']} | granian{marks['granian']} |",
         "|---|---|---|",
