@@ -1,8 +1,9 @@
 """``python -m benchmarks``: seed a private Redis, serve each app, drive it with wrk, report.
 
-Everything runs on 127.0.0.1. Each app gets its own uvicorn process, started once for all of
-its cases; every case is first checked with one GET (it must answer 200, so a benchmark never
-measures 404s), warmed up, then measured for ``--duration`` seconds.
+Everything runs on 127.0.0.1. Each app gets its own server process (uvicorn, granian, the
+documented ``fullon-cache-api serve``, or webdis), started once for all of its cases; every
+case is first checked with one GET (it must answer 200, so a benchmark never measures 404s),
+warmed up, then measured for ``--duration`` seconds.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ _PACKAGES = (
 def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--duration", type=float, default=8.0, help="seconds measured per case (default: 8)"
+        "--duration", type=float, default=6.0, help="seconds measured per case (default: 6)"
     )
     parser.add_argument(
         "--warmup",

@@ -186,3 +186,25 @@ def test_the_filter_redacts_the_params_field_of_a_record() -> None:
     RedactSecrets().filter(record)
     assert record.params == {"symbol": "[redacted]"}
     assert JWT not in record.getMessage()
+
+
+async def test_records_keep_their_place_among_request_lines(client: httpx.AsyncClient) -> None:
+    """A record logged between two requests is written between their lines, though request
+    lines wait for their batch and records do not."""
+    out = io.StringIO()
+    undo = configure_logging(LogConfig(), stream=out)
+    test_log = logging.getLogger("fullon.api.cache.test")
+    try:
+        await client.get("/tickers/binance/ETH/USDT")
+        test_log.warning("between the two")
+        await client.get("/tickers/binance/XRP/USDT")
+        test_log.warning("after both")
+    finally:
+        undo()
+    order = [
+        word
+        for line in out.getvalue().splitlines()
+        for word in ("ETH", "between", "XRP", "after")
+        if word in line
+    ]
+    assert order == ["ETH", "between", "XRP", "after"]
