@@ -155,14 +155,17 @@ class _Handoff(logging.handlers.QueueHandler):
     """Hands records to the writer thread with their message and traceback already text,
     after the request lines queued before them (so the log keeps their order)."""
 
-    def __init__(self, records: queue.SimpleQueue[_Item], lane: RequestLane) -> None:
+    def __init__(
+        self, records: queue.SimpleQueue[_Item], lane: RequestLane, order: threading.Lock
+    ) -> None:
         super().__init__(records)
-        self.lane = lane
+        self.lane, self.order = lane, order
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        if lines := self.lane.take():
-            self.queue.put_nowait(lines)
-        self.queue.put_nowait(record)
+        with self.order:  # see `_Writer.run`
+            if lines := self.lane.take():
+                self.queue.put_nowait(lines)
+            self.queue.put_nowait(record)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = copy.copy(record)
@@ -191,9 +194,9 @@ def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Cal
         handler.setFormatter(formatter)
         handler.addFilter(RedactSecrets())
     records: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-    lane = RequestLane(config.format)
-    writer = _Writer(records, lane, handlers)
-    handoff = _Handoff(records, lane)
+    lane, order = RequestLane(config.format), threading.Lock()
+    writer = _Writer(records, lane, handlers, order)
+    handoff = _Handoff(records, lane, order)
     root = logging.getLogger()
     previous_level = root.level
     root.addHandler(handoff)
@@ -222,16 +225,20 @@ class _Writer(threading.Thread):
         records: queue.SimpleQueue[_Item],
         lane: RequestLane,
         handlers: list[logging.Handler],
+        order: threading.Lock,
     ) -> None:
         super().__init__(name="fullon-cache-api-log", daemon=True)
-        self.records, self.lane, self.handlers = records, lane, handlers
+        self.records, self.lane, self.handlers, self.order = records, lane, handlers, order
 
     def run(self) -> None:
         while True:
             try:
                 item = self.records.get(timeout=FLUSH_SECONDS)
             except queue.Empty:
-                item = self.lane.take()  # request lines only: write what accumulated
+                # Request lines only: write what accumulated, unless a record came meanwhile
+                # (the lines before it are queued ahead of it; `order` keeps the two apart).
+                with self.order:
+                    item = self.lane.take() if self.records.empty() else ""
             if item is _STOP:
                 self._write(self.lane.take())
                 return

@@ -83,7 +83,7 @@ class RequestLane:
             hit = "true" if 200 <= status < 300 or status == 304 else "false"
             line = (
                 f'{{"time":"{second[1]}{_MILLIS[fraction]}+00:00",{parts[1]} -> {status} in '
-                f'{latency_ms:.2f} ms",{parts[2]}{round(latency_ms, 3)!r},"cache_hit":{hit},'
+                f'{latency_ms:.2f} ms",{parts[2]}{latency_ms:.3f},"cache_hit":{hit},'
                 f'"status":{status}}}\n'
             )
         else:
