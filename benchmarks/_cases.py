@@ -93,6 +93,12 @@ APPS = {
             for name in SERVE_SERVERS
         ),
         App(key="serve.workers-2", server="serve", args=("--workers", "2"), env=_NO_AUTH),
+        App(
+            key="serve.uvicorn-workers-2",
+            server="serve",
+            args=("--server", "uvicorn", "--workers", "2"),
+            env=_NO_AUTH,
+        ),
         # What the request log costs: the default server with warnings only (no request lines).
         App(key="serve.quiet", server="serve", args=("--log-level", "warning"), env=_NO_AUTH),
         # The C anchor: webdis (one thread) answering HGET straight from Redis.

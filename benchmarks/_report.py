@@ -99,6 +99,11 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
     add(
         "serve --workers 2 / 1 worker", "serve.workers-2.ticker", f"{serve}.ticker", WORKERS_SCALING
     )
+    add(
+        "serve uvicorn --workers 2 / 1 worker",
+        "serve.uvicorn-workers-2.ticker",
+        "serve.uvicorn.ticker",
+    )
     add(f"serve ticker / webdis (aim {WEBDIS_AIM:g})", f"{serve}.ticker", "webdis.ticker")
     # Logged / not logged: by CPU, 1 / (1 + the log's share of a request).
     add(

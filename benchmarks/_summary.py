@@ -50,11 +50,15 @@ def summary_table(results: list[Result], ratios: list[Ratio]) -> str:
     for label, uvicorn, granian in _ROWS:
         if uvicorn in found or granian in found:
             lines.append(f"| {label} | {_cell(found.get(uvicorn))} | {_cell(found.get(granian))} |")
-    workers = found.get("serve.workers-2.ticker")
-    if workers is not None:
-        cells = {DEFAULT_SERVER: _cell(workers, cores=True), "other": ""}
-        row = [cells.get(name, "") for name in ("uvicorn", "granian")]
+    workers = {DEFAULT_SERVER: found.get("serve.workers-2.ticker")}
+    workers["uvicorn"] = workers.get("uvicorn") or found.get("serve.uvicorn-workers-2.ticker")
+    if any(workers.values()):
+        row = [_cell(workers.get(name), cores=True) for name in ("uvicorn", "granian")]
         lines.append(f"| `serve --workers 2`, one ticker | {row[0]} | {row[1]} |")
+        singles = [
+            _cell(found.get(f"serve.{name}.ticker"), cores=True) for name in ("uvicorn", "granian")
+        ]
+        lines.append(f"| the same, one worker | {singles[0]} | {singles[1]} |")
     webdis = found.get("webdis.ticker")
     if webdis is not None:
         lines.append(f"| webdis (C, 1 thread), HGET of the same ticker | {_cell(webdis)} | |")
