@@ -173,11 +173,8 @@ def _server_cases(connections: int) -> list[Case]:
             cases.append(
                 Case(id=case_id, app=f"serve.{server}", path=path, connections=connections)
             )
-    cases.append(
-        Case(
-            id="serve.workers-2.ticker", app="serve.workers-2", path=ticker, connections=connections
-        )
-    )
+    for app in ("serve.workers-2", "serve.uvicorn-workers-2", "serve.quiet"):
+        cases.append(Case(id=f"{app}.ticker", app=app, path=ticker, connections=connections))
     webdis = f"/HGET/tickers:{_EX}/{_SYM.replace('/', '%2F')}"
     cases.append(Case(id="webdis.ticker", app="webdis", path=webdis, connections=connections))
     return cases
