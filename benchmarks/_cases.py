@@ -136,9 +136,11 @@ def all_cases(connections: int, p99_connections: int, candidates: list[App]) -> 
         for name, path in SINGLE_KEY.items():
             case_id = f"gateway.{name}@c{p99_connections}"
             cases.append(Case(id=case_id, app="gateway", path=path, connections=p99_connections))
+    # The servers' cases next to the gateway's and FastAPI's: the ratios compare cases run
+    # within minutes of each other.
+    cases += _server_cases(connections)
     for name, path in {**SINGLE_KEY, **BULK}.items():
         cases.append(Case(id=f"fastapi.{name}", app="fastapi", path=path, connections=connections))
-    cases += _server_cases(connections)
     for name, path in _PAYLOADS.items():
         cases.append(Case(id=f"payload.{name}", app="payloads", path=path, connections=connections))
     for variant in _STACK:

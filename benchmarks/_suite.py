@@ -93,8 +93,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--budget",
         type=float,
-        default=540.0,
-        help="seconds the whole run may take: retries stop when they would pass it (default: 540)",
+        default=720.0,
+        help="seconds the whole run may take: retries stop when they would pass it (default: 720)",
     )
     parser.add_argument("--cases", help="comma-separated globs or words selecting case ids")
     parser.add_argument("--list", action="store_true", help="list the case ids and exit")
