@@ -54,9 +54,13 @@ import gc, sys, uvicorn
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
+from fullon_cache_api.hub import StreamSettings
 port, url, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 admin = ApiKey(name="bench", sha256=hash_api_key(key), admin=True)
-app = create_app(settings=Settings(redis_url=url, auth=AuthConfig(api_keys=(admin,))))
+# Every client uses the one key: lift the per-identity stream limit (default 100) for it.
+streams = StreamSettings(max_per_identity=1_000_000)
+settings = Settings(redis_url=url, auth=AuthConfig(api_keys=(admin,)))
+app = create_app(settings=settings, streams=streams)
 if sys.argv[4] == "tuned":  # an operator's choice for the whole process, not the library's
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
