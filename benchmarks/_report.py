@@ -93,7 +93,7 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
             f"serve {server} ticker / its starlette",
             f"serve.{server}.ticker",
             ceiling,
-            SERVE_CEILING_SHARE,
+            SERVE_CEILING_SHARE if server == DEFAULT_SERVER else None,  # the documented one
         )
     add("granian gateway / its starlette", "granian.gateway.ticker", "granian.starlette-json")
     add(

@@ -52,6 +52,7 @@ _PACKAGES = (
     "msgspec",
     "starlette",
     "uvicorn",
+    "granian",
     "uvloop",
     "httptools",
     "fastapi",
