@@ -125,17 +125,30 @@ async def serve_granian(app: Starlette, sock: socket.socket, log_level: str, gra
     try:
         async with app.router.lifespan_context(app):
             serving = asyncio.ensure_future(server.serve())
-            await signals.get()
+            if await _first(serving, signals):  # granian stopped by itself (a failed start)
+                await serving
+                return
             server.stop()
-            second = asyncio.ensure_future(signals.get())
-            await asyncio.wait({serving, second}, timeout=grace, return_when="FIRST_COMPLETED")
-            second.cancel()
-            if not serving.done():  # grace over, or asked twice: cancel what still runs
+            if not await _first(serving, signals, within=grace):  # grace over, or a 2nd signal
                 _cancel_requests(server, serving)
-            await serving
+                await asyncio.wait({serving}, timeout=grace)  # bounded, whatever a request does
+            if serving.done():
+                serving.result()  # granian's own failure, if any, is ours
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+async def _first(
+    serving: asyncio.Future[Any], signals: asyncio.Queue[int], within: float | None = None
+) -> bool:
+    """Wait for `serving` to end, a signal, or `within` seconds; True when `serving` ended."""
+    signalled = asyncio.ensure_future(signals.get())
+    try:
+        await asyncio.wait({serving, signalled}, timeout=within, return_when="FIRST_COMPLETED")
+    finally:
+        signalled.cancel()
+    return serving.done()
 
 
 def _cancel_requests(server: Any, serving: asyncio.Future[Any]) -> None:

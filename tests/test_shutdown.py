@@ -81,9 +81,12 @@ async def close_code(ws: ClientConnection) -> int | None:
     return ws.close_code
 
 
-async def terminate(process: subprocess.Popen[str]) -> int:
-    """SIGTERM, and the exit status (within the bound)."""
-    process.send_signal(signal.SIGTERM)
+async def terminate(process: subprocess.Popen[str], times: int = 1) -> int:
+    """SIGTERM (`times` times, 0.5 s apart), and the exit status (within the bound)."""
+    for n in range(times):
+        if n:
+            await asyncio.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
     return await asyncio.to_thread(process.wait, WAIT)
 
 
@@ -196,9 +199,10 @@ def frozen_redis() -> Iterator[tuple[RedisServer, int]]:
 
 
 async def answers_while_frozen(
-    gateway: Running, redis_pid: int, redis_port: int
+    gateway: Running, redis_pid: int, redis_port: int, signals: int = 1
 ) -> list[httpx.Response]:
-    """Freeze Redis, send five reads, SIGTERM once all five wait on Redis: their answers."""
+    """Freeze Redis, send five reads, SIGTERM (`signals` times) once all five wait on Redis:
+    their answers."""
     async with httpx.AsyncClient(base_url=gateway.url, timeout=WAIT) as http:
         assert (await http.get("/tickers/binance")).status_code == 404  # the pool is up
         os.kill(redis_pid, signal.SIGSTOP)
@@ -207,7 +211,7 @@ async def answers_while_frozen(
             async with asyncio.timeout(WAIT):  # each read holds a connection to Redis
                 while sockets(gateway.process.pid, remote_port=redis_port) < 5:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
-            await terminate(gateway.process)
+            await terminate(gateway.process, signals)
             return await asyncio.gather(*reads)
         finally:
             for read in reads:
@@ -259,6 +263,26 @@ async def test_cancelled_by_a_short_grace_answers_503() -> None:
         with running(command, env, url=f"http://127.0.0.1:{port}", banner_lines=0) as gateway:
             answers = await answers_while_frozen(gateway, pid, server.port)
             assert exited_by_sigterm(gateway.process.returncode)
+    assert [answer.status_code for answer in answers] == [503] * 5
+    assert {answer.headers["content-type"] for answer in answers} == {"application/problem+json"}
+    assert all(answer.headers["retry-after"] == "1" for answer in answers)
+
+
+async def test_granian_second_signal_cancels_reads_with_503() -> None:
+    """`serve --server granian`, a frozen Redis and REDIS_SOCKET_TIMEOUT=4: a second SIGTERM
+    does not wait for the reads in flight (they would answer 504 after the timeout): each is
+    cancelled and answers a 503 problem, and the process exits 0."""
+    with frozen_redis() as (store, redis_pid):
+        env = {
+            **AUTH_OFF,
+            "REDIS_URL": store.url,
+            "REDIS_SOCKET_TIMEOUT": "4",
+            "FULLON_CACHE_API_NEAR_CACHE_TTL": "0",
+        }
+        command = [*CLI, "serve", "--port", "0", "--server", "granian"]
+        with running(command, env) as gateway:
+            answers = await answers_while_frozen(gateway, redis_pid, store.port, signals=2)
+            assert gateway.process.returncode == 0
     assert [answer.status_code for answer in answers] == [503] * 5
     assert {answer.headers["content-type"] for answer in answers} == {"application/problem+json"}
     assert all(answer.headers["retry-after"] == "1" for answer in answers)
