@@ -209,8 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings, streams = read_configuration()
     if (missing := unavailable(args.server)) is not None:
         raise CLIError(missing)
-    # granian's workers listen on the port themselves: we only reserve it for them.
-    sock = _bind(args.host, args.port, listen=args.workers == 1 or args.server != "granian")
+    sock = _bind(args.host, args.port)
     check_start(settings)  # warnings: nobody could authenticate, Redis unreachable
     target = settings.redacted_target()
     if args.workers > 1:
@@ -327,20 +326,11 @@ async def _stop(task: asyncio.Task[None], within: float) -> bool:
     return task.done()
 
 
-def _bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
-    """Listen on host:port ourselves, so a busy port is a clear error and port 0 works.
-
-    ``listen=False`` only reserves the port, with SO_REUSEPORT, for servers whose workers
-    listen on it themselves (granian's): the reserving socket never accepts a connection.
-    """
+def _bind(host: str, port: int) -> socket.socket:
+    """Listen on host:port ourselves, so a busy port is a clear error and port 0 works."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        if listen:
-            listener = socket.create_server((host, port), family=family, backlog=2048)
-        else:
-            listener = socket.socket(family, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            listener.bind((host, port))
+        listener = socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise CLIError(

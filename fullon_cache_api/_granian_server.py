@@ -6,11 +6,13 @@ and the shutdown watch behave the same. granian parses HTTP and writes answers i
 thread beside the Python one, which is where its throughput comes from.
 
 Shutdown: SIGTERM / SIGINT reach the app's shutdown watch first (it chains in front of our
-handler on the first request, `_runtime._signals`), which ends every stream; then granian stops
-accepting and waits for the requests in flight (it only returns once they are answered). If
-they are not done within the grace period (or on a second signal), they are cancelled: each
-then answers 503 (`GatewayMiddleware`). The app's lifespan runs around the whole (granian's
-own lifespan handling would close the Redis pool while requests are still in flight).
+handler on the first request, `_runtime._signals`), which ends every stream; `serve` then waits
+(bounded) until each stream has sent its ``close`` before granian stops accepting and waits for
+the requests in flight (it only returns once they are answered). If they are not done within
+the grace period (or on a second signal), they are cancelled: each then answers 503
+(`GatewayMiddleware`). The app's lifespan runs around the whole (granian's own lifespan handling
+would close the Redis pool while requests are still in flight). ``serve --workers N`` runs the
+same in each worker (`_workers`).
 
 Logging: granian's loggers (``_granian``, the Rust side included, and ``granian.access``) get
 no handler of their own and propagate to the root logger, i.e. to the handlers ``serve``
@@ -28,6 +30,8 @@ import socket
 from typing import Any
 
 from starlette.applications import Starlette
+
+from ._uvicorn_server import end_streams
 
 __all__ = [
     "GRANIAN_LOGGING",
@@ -128,6 +132,7 @@ async def serve_granian(app: Starlette, sock: socket.socket, log_level: str, gra
             if await _first(serving, signals):  # granian stopped by itself (a failed start)
                 await serving
                 return
+            await end_streams(app)  # before granian stops: no stream is cut off
             server.stop()
             if not await _first(serving, signals, within=grace):  # grace over, or a 2nd signal
                 _cancel_requests(server, serving)

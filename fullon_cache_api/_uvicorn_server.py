@@ -7,7 +7,11 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
-__all__ = ["serve_uvicorn"]
+__all__ = ["STREAMS_END_WITHIN", "end_streams", "serve_uvicorn"]
+
+# How long a shutdown waits for the streams to send their `close` (they do at once, unless
+# the machine is starved).
+STREAMS_END_WITHIN = 2.0
 
 
 async def serve_uvicorn(app: Starlette, sock: socket.socket, log_level: str, grace: int) -> None:
@@ -35,7 +39,15 @@ class _Server(uvicorn.Server):
     """
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        hub = getattr(getattr(self.config.app, "state", None), "hub", None)
-        if hub is not None:
-            await hub.aclose()
+        await end_streams(self.config.app)
         await super().shutdown(sockets)
+
+
+async def end_streams(app: object) -> None:
+    """End the app's streams and wait (bounded) until each sent its ``close``: the server
+    closes what is left of its connections next (uvicorn with 1012, granian without a word)."""
+    hub = getattr(getattr(app, "state", None), "hub", None)
+    if hub is not None:
+        hub.shutdown()
+        await hub.streams_ended(STREAMS_END_WITHIN)
+        await hub.aclose()
