@@ -6,6 +6,8 @@ import fnmatch
 
 import msgspec
 
+from fullon_cache_api._servers import DEFAULT_SERVER
+
 from ._seed import DATA
 
 __all__ = [
@@ -175,7 +177,12 @@ def _server_cases(connections: int) -> list[Case]:
             cases.append(
                 Case(id=case_id, app=f"serve.{server}", path=path, connections=connections)
             )
-    for app in ("serve.workers-2", "serve.uvicorn-workers-2", "serve.quiet"):
+            if case_id == f"serve.{DEFAULT_SERVER}.ticker":  # the log's cost: side by side
+                quiet = Case(
+                    id="serve.quiet.ticker", app="serve.quiet", path=ticker, connections=connections
+                )
+                cases.append(quiet)
+    for app in ("serve.workers-2", "serve.uvicorn-workers-2"):
         cases.append(Case(id=f"{app}.ticker", app=app, path=ticker, connections=connections))
     webdis = f"/HGET/tickers:{_EX}/{_SYM.replace('/', '%2F')}"
     cases.append(Case(id="webdis.ticker", app="webdis", path=webdis, connections=connections))
