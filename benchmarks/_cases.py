@@ -6,6 +6,8 @@ import fnmatch
 
 import msgspec
 
+from fullon_cache_api._servers import DEFAULT_SERVER
+
 from ._seed import DATA
 
 __all__ = [
@@ -20,10 +22,14 @@ __all__ = [
 
 
 class App(msgspec.Struct, frozen=True, kw_only=True):
-    """An ASGI app factory to serve; `python_path` goes first on its PYTHONPATH."""
+    """What to serve, and how: an ASGI app factory under `server` ("uvicorn" or "granian"),
+    the documented ``fullon-cache-api serve`` command with `args` ("serve"), or webdis
+    ("webdis"). `python_path` goes first on its PYTHONPATH."""
 
     key: str
-    factory: str
+    factory: str = ""
+    server: str = "uvicorn"
+    args: tuple[str, ...] = ()
     python_path: tuple[str, ...] = ()
     env: dict[str, str] = {}
     version: str | None = None  # what GET /version must start with (client candidates)
@@ -40,6 +46,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _EX, _SYM = DATA.exchange, DATA.symbol
+SERVE_SERVERS = ("uvicorn", "granian")
+_NO_AUTH = {"FULLON_CACHE_API_AUTH": "off"}  # as `benchmarks.apps:gateway` (auth=False)
 _LONG, _SHORT = DATA.long_series, DATA.short_series
 
 # The gateway's routes per case name (the FastAPI baseline serves the same paths).
@@ -74,6 +82,29 @@ APPS = {
         App(key="gateway", factory="benchmarks.apps:gateway"),
         App(key="fastapi", factory="benchmarks.fastapi_app:create"),
         App(key="payloads", factory="benchmarks.payloads:create"),
+        # The same ceilings and gateway under granian (its CLI: one worker process).
+        App(key="granian.raw-asgi", factory="benchmarks.apps:raw_asgi", server="granian"),
+        App(
+            key="granian.starlette-json", factory="benchmarks.apps:starlette_json", server="granian"
+        ),
+        App(key="granian.gateway", factory="benchmarks.apps:gateway", server="granian"),
+        # The documented command, as the README tells users to run it (default log level),
+        # under each server, and with two workers; authentication off like the other cases.
+        *(
+            App(key=f"serve.{name}", server="serve", args=("--server", name), env=_NO_AUTH)
+            for name in SERVE_SERVERS
+        ),
+        App(key="serve.workers-2", server="serve", args=("--workers", "2"), env=_NO_AUTH),
+        App(
+            key="serve.uvicorn-workers-2",
+            server="serve",
+            args=("--server", "uvicorn", "--workers", "2"),
+            env=_NO_AUTH,
+        ),
+        # What the request log costs: the default server with warnings only (no request lines).
+        App(key="serve.quiet", server="serve", args=("--log-level", "warning"), env=_NO_AUTH),
+        # The C anchor: webdis (one thread) answering HGET straight from Redis.
+        App(key="webdis", server="webdis"),
     )
 }
 
@@ -107,6 +138,9 @@ def all_cases(connections: int, p99_connections: int, candidates: list[App]) -> 
         for name, path in SINGLE_KEY.items():
             case_id = f"gateway.{name}@c{p99_connections}"
             cases.append(Case(id=case_id, app="gateway", path=path, connections=p99_connections))
+    # The servers' cases next to the gateway's and FastAPI's: the ratios compare cases run
+    # within minutes of each other.
+    cases += _server_cases(connections)
     for name, path in {**SINGLE_KEY, **BULK}.items():
         cases.append(Case(id=f"fastapi.{name}", app="fastapi", path=path, connections=connections))
     for name, path in _PAYLOADS.items():
@@ -119,6 +153,39 @@ def all_cases(connections: int, p99_connections: int, candidates: list[App]) -> 
     for app in candidates:
         path = f"/tickers/{_EX}/{_SYM}"
         cases.append(Case(id=f"client.{app.key}", app=app.key, path=path, connections=connections))
+    return cases
+
+
+def _server_cases(connections: int) -> list[Case]:
+    """granian beside uvicorn, the documented `serve` under both, two workers, and webdis."""
+    ticker, bulk = SINGLE_KEY["ticker"], BULK
+    cases = [
+        Case(id="granian.raw-asgi", app="granian.raw-asgi", path="/", connections=connections),
+        Case(
+            id="granian.starlette-json",
+            app="granian.starlette-json",
+            path="/",
+            connections=connections,
+        ),
+        Case(
+            id="granian.gateway.ticker", app="granian.gateway", path=ticker, connections=connections
+        ),
+    ]
+    for server in SERVE_SERVERS:
+        for name, path in {"ticker": ticker, **bulk}.items():
+            case_id = f"serve.{server}.{name}"
+            cases.append(
+                Case(id=case_id, app=f"serve.{server}", path=path, connections=connections)
+            )
+            if case_id == f"serve.{DEFAULT_SERVER}.ticker":  # the log's cost: side by side
+                quiet = Case(
+                    id="serve.quiet.ticker", app="serve.quiet", path=ticker, connections=connections
+                )
+                cases.append(quiet)
+    for app in ("serve.workers-2", "serve.uvicorn-workers-2"):
+        cases.append(Case(id=f"{app}.ticker", app=app, path=ticker, connections=connections))
+    webdis = f"/HGET/tickers:{_EX}/{_SYM.replace('/', '%2F')}"
+    cases.append(Case(id="webdis.ticker", app="webdis", path=webdis, connections=connections))
     return cases
 
 

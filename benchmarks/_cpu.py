@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import time
@@ -54,12 +55,13 @@ def _busy_seconds(fields: list[str]) -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) process `pid` has used so far; 0 when unknown."""
-    try:
-        return _pid_seconds(pid)
-    except (OSError, ValueError, IndexError):
-        return 0.0
+def cpu_seconds(*pids: int) -> float:
+    """CPU time (user + system) processes `pids` have used so far; 0 for one unknown."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += _pid_seconds(pid)
+    return total
 
 
 def _pid_seconds(pid: int) -> float:

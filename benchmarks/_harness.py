@@ -1,11 +1,15 @@
-"""The measuring machinery: an app under uvicorn in a subprocess, and `wrk` driving load at it.
+"""The measuring machinery: an app under a server in a subprocess, and `wrk` driving load at it.
 
-Every server binds 127.0.0.1 only. One uvicorn worker with uvloop and httptools, the way the
-master API runs; access logs off so the terminal is not what we measure.
+Every server binds 127.0.0.1 only. An app factory runs under uvicorn (one worker, uvloop,
+httptools, the way the master API runs) or granian (its CLI: one worker process, uvloop),
+access logs off and warnings only, so the terminal is not what we measure. The documented
+``fullon-cache-api serve`` runs as the README shows it (its default log level included: every
+request logged, to a file here). webdis runs with one thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import platform
@@ -25,11 +29,13 @@ import msgspec
 from fullon_cache_api.demo.server import free_port
 
 __all__ = [
+    "WEBDIS_MISSING",
     "WRK_MISSING",
     "BenchError",
     "Measurement",
     "Server",
     "check_get",
+    "descendants",
     "find_wrk",
     "machine",
     "run_wrk",
@@ -38,6 +44,7 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 
+WEBDIS_MISSING = "webdis is not installed (the C anchor): apt-get install -y webdis (Debian/Ubuntu)"
 WRK_MISSING = (
     "wrk is not installed: the benchmarks drive load with it. "
     "Install it with `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk` (macOS)."
@@ -64,28 +71,86 @@ def find_wrk() -> str | None:
 
 
 class Server:
-    """One ASGI app factory served by uvicorn in a subprocess on a free loopback port."""
+    """One server in a subprocess on a free loopback port (see the module for the kinds)."""
 
     def __init__(
         self,
         factory: str,
         env: Mapping[str, str] | None = None,
         python_path: tuple[str, ...] = (),
+        *,
+        kind: str = "uvicorn",
+        args: tuple[str, ...] = (),
     ) -> None:
         self.factory = factory
+        self.kind, self.args = kind, args
         self.port = free_port()
         self._env = dict(env or {})
         # Extra import roots go first, so a candidate's redis shadows the venv's.
         self._python_path = (*python_path, str(ROOT))
         self._log = tempfile.TemporaryFile()  # noqa: SIM115  # closed in stop()
+        self._dir = tempfile.TemporaryDirectory()  # webdis's configuration; removed in stop()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
-        """The server process id (uvicorn with one worker serves in this process)."""
+        """The process we started (the one that serves, but for granian's and `serve
+        --workers`' supervisors: see `pids`)."""
         if self._process is None:
             raise BenchError("server not started")
         return self._process.pid
+
+    def pids(self) -> list[int]:
+        """The process we started and all its descendants (workers): their CPU is the
+        server's."""
+        return descendants(self.pid)
+
+    def command(self) -> list[str]:
+        """How this kind of server is started."""
+        host, port = "127.0.0.1", str(self.port)
+        if self.kind == "uvicorn":
+            return [
+                sys.executable, "-m", "uvicorn", self.factory, "--factory",
+                "--host", host, "--port", port, "--workers", "1",
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                "--log-level", "warning", "--backlog", "2048",
+            ]  # fmt: skip
+        if self.kind == "granian":
+            return [
+                sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+                "--host", host, "--port", port, "--workers", "1", "--loop", "uvloop",
+                "--http", "1", "--log-level", "warning", "--backlog", "2048", self.factory,
+            ]  # fmt: skip
+        if self.kind == "serve":
+            script = Path(sys.executable).with_name("fullon-cache-api")
+            cli = [str(script)] if script.exists() else [sys.executable, "-m", "fullon_cache_api"]
+            return [*cli, "serve", "--host", host, "--port", port, *self.args]
+        if self.kind == "webdis":
+            return [_webdis_binary(), self._webdis_config()]
+        raise BenchError(f"unknown server kind {self.kind!r}")
+
+    def _webdis_config(self) -> str:
+        """webdis's JSON configuration: our Redis, one thread, no daemon, no log."""
+        redis_url = self._env.get("REDIS_URL") or os.environ.get("REDIS_URL", "")
+        found = re.fullmatch(r"redis://([^:/]+):(\d+)(?:/\d+)?", redis_url)
+        if found is None:
+            raise BenchError(f"webdis needs REDIS_URL=redis://host:port, not {redis_url!r}")
+        path = Path(self._dir.name) / "webdis.json"
+        config = {
+            "redis_host": found[1],
+            "redis_port": int(found[2]),
+            "http_host": "127.0.0.1",
+            "http_port": self.port,
+            "threads": 1,
+            "pool_size": 4,
+            "daemonize": False,
+            "websockets": False,
+            "database": 0,
+            "verbosity": 0,
+            "logfile": str(Path(self._dir.name) / "webdis.log"),
+        }
+        path.write_bytes(msgspec.json.encode(config))
+        return str(path)
 
     def url(self, path: str) -> str:
         """The http:// URL of `path` on this server."""
@@ -97,14 +162,16 @@ class Server:
         env["PYTHONPATH"] = os.pathsep.join(
             [*self._python_path, *filter(None, [os.environ.get("PYTHONPATH")])]
         )
-        command = [
-            sys.executable, "-m", "uvicorn", self.factory, "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning", "--backlog", "2048",
-        ]  # fmt: skip
+        if self.kind == "serve":  # as documented: the log level and format are its defaults
+            for name in ("LOG_LEVEL", "LOG_FORMAT", "LOG_FILE_PATH"):
+                env.pop(name, None)
         self._process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            self.command(),
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: `stop` reaches the workers too
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -138,7 +205,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if process is not None:  # whatever the group left behind (workers)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
         self._log.close()
+        self._dir.cleanup()
 
     def __enter__(self) -> Server:
         return self
@@ -147,6 +218,30 @@ class Server:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _webdis_binary() -> str:
+    found = shutil.which("webdis")
+    if found is None:
+        raise BenchError(WEBDIS_MISSING)
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (Linux /proc; just `pid` elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
 
 
 def check_get(url: str, expect_status: int | None = 200, headers: tuple[str, ...] = ()) -> bytes:

@@ -6,7 +6,9 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from ._cases import BULK, SINGLE_KEY
+from fullon_cache_api._servers import DEFAULT_SERVER
+
+from ._cases import BULK, SERVE_SERVERS, SINGLE_KEY
 
 __all__ = ["RSS_TARGET_MB", "Ratio", "Result", "format_ratios", "format_table", "ratios"]
 
@@ -15,6 +17,14 @@ CEILING_SHARE = 0.60
 FASTAPI_SINGLE = 3.5
 FASTAPI_BULK = 8.0
 RSS_TARGET_MB = 120.0
+# Issue 17: the documented `serve` against plain uvicorn and FastAPI, a share of the Starlette
+# ceiling on the same server, two workers against one, and webdis (the C anchor, no target).
+SERVE_UVICORN = 1.3
+SERVE_FASTAPI = 5.0
+SERVE_CEILING_SHARE = 0.8
+WORKERS_SCALING = 1.6
+WEBDIS_AIM = 0.5
+LOG_SHARE = 0.10  # the request log's share of a cached single-key request, at most
 
 
 class Result(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,7 +40,9 @@ class Result(msgspec.Struct, frozen=True, kw_only=True):
     errors: int
     body_bytes: int
     cpu_us: float  # server CPU per request, in microseconds: robust to a busy host
-    noise_pct: float  # CPU others used meanwhile, % of one core (see CpuMeter)
+    server_cores: float = 0.0  # server CPU seconds per second (all its processes and threads)
+    client_cores: float = 0.0  # wrk's CPU seconds per second: the load generator's share
+    noise_pct: float = 0.0  # CPU others used meanwhile, % of one core (see CpuMeter)
 
 
 class Ratio(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,15 +58,18 @@ class Ratio(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def ratios(results: dict[str, Result]) -> list[Ratio]:
-    """The issue's target ratios, then informational ones, for the cases that were run."""
+    """The issues' target ratios, then informational ones, for the cases that were run."""
     found: list[Ratio] = []
 
-    def add(name: str, top: str, bottom: str, target: float | None = None) -> None:
+    def add(
+        name: str, top: str, bottom: str, target: float | None = None, by_cpu: bool = False
+    ) -> None:
         if top in results and bottom in results and results[bottom].rps > 0:
             value = results[top].rps / results[bottom].rps
             cpu = results[top].cpu_us
             cpu_value = round(results[bottom].cpu_us / cpu, 3) if cpu > 0 else None
-            met = None if target is None else value >= target
+            judged = cpu_value if by_cpu else value
+            met = None if target is None or judged is None else judged >= target
             found.append(
                 Ratio(
                     name=name,
@@ -67,6 +82,33 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
                 )
             )
 
+    serve = f"serve.{DEFAULT_SERVER}"  # the documented command: its default server
+    add("serve ticker / plain uvicorn", f"{serve}.ticker", "gateway.ticker", SERVE_UVICORN)
+    add("serve ticker / fastapi", f"{serve}.ticker", "fastapi.ticker", SERVE_FASTAPI)
+    for name in BULK:
+        add(f"serve {name} / fastapi", f"{serve}.{name}", f"fastapi.{name}", FASTAPI_BULK)
+    for server in SERVE_SERVERS:
+        ceiling = "baseline.starlette-json" if server == "uvicorn" else f"{server}.starlette-json"
+        add(
+            f"serve {server} ticker / its starlette",
+            f"serve.{server}.ticker",
+            ceiling,
+            SERVE_CEILING_SHARE if server == DEFAULT_SERVER else None,  # the documented one
+        )
+    add("granian gateway / its starlette", "granian.gateway.ticker", "granian.starlette-json")
+    add(
+        "serve --workers 2 / 1 worker", "serve.workers-2.ticker", f"{serve}.ticker", WORKERS_SCALING
+    )
+    add(
+        "serve uvicorn --workers 2 / 1 worker",
+        "serve.uvicorn-workers-2.ticker",
+        "serve.uvicorn.ticker",
+    )
+    add(f"serve ticker / webdis (aim {WEBDIS_AIM:g})", f"{serve}.ticker", "webdis.ticker")
+    # Logged / not logged: by CPU, 1 / (1 + the log's share of a request).
+    log_target = round(1 / (1 + LOG_SHARE), 2)  # judged by CPU: one process, its own work
+    add("serve logged / warnings only", f"{serve}.ticker", "serve.quiet.ticker", log_target, True)
+    add("serve granian / serve uvicorn", "serve.granian.ticker", "serve.uvicorn.ticker")
     for name in SINGLE_KEY:
         add(
             f"{name} / starlette ceiling",
@@ -98,7 +140,19 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
 def format_table(results: list[Result]) -> str:
     """A plain-text table of every measured case."""
     rows = [
-        ("case", "conns", "req/s", "p50 ms", "p99 ms", "errors", "bytes", "cpu us/req", "noise %")
+        (
+            "case",
+            "conns",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "bytes",
+            "cpu us/req",
+            "server cores",
+            "wrk cores",
+            "noise %",
+        )
     ]
     for r in results:
         rows.append(
@@ -111,6 +165,8 @@ def format_table(results: list[Result]) -> str:
                 str(r.errors),
                 str(r.body_bytes),
                 f"{r.cpu_us:.0f}",
+                f"{r.server_cores:.2f}",
+                f"{r.client_cores:.2f}",
                 f"{r.noise_pct:.0f}",
             )
         )

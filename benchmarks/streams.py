@@ -1,7 +1,10 @@
 """1,000 SSE clients on one ticker: delivery latency and Redis pub/sub connections.
 
 ``python -m benchmarks.streams [--clients 1000] [--rate 100] [--seconds 10] [--warmup 2]
-[--workers 1] [--gc default|tuned]``
+[--workers 1] [--gc default|tuned] [--server uvicorn|granian] [--protocol sse|ws]``
+
+``--server`` picks the gateway's server (``serve --server``); ``--protocol ws`` holds WebSocket
+streams (``/ws/v2``, `benchmarks._ws_clients`) instead of SSE ones.
 
 A private redis-server and one gateway process (uvicorn, uvloop + httptools, authentication on,
 default settings) on 127.0.0.1. Client processes hold the SSE connections
@@ -40,6 +43,8 @@ from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.hub import PUBSUB_CLIENT_NAME
 
+from ._ws_clients import ws_worker
+
 KEY = "bench-streams-key"
 PATH = "/tickers/binance/BTC/USDT/stream"
 CHANNEL = "ticker_updates:binance:BTC/USDT"
@@ -49,15 +54,26 @@ import gc, sys, uvicorn
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
+from fullon_cache_api.hub import StreamSettings
 port, url, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 admin = ApiKey(name="bench", sha256=hash_api_key(key), admin=True)
-app = create_app(settings=Settings(redis_url=url, auth=AuthConfig(api_keys=(admin,))))
+# Every client uses the one key: lift the per-identity stream limit (default 100) for it.
+streams = StreamSettings(max_per_identity=1_000_000)
+settings = Settings(redis_url=url, auth=AuthConfig(api_keys=(admin,)))
+app = create_app(settings=settings, streams=streams)
 if sys.argv[4] == "tuned":  # an operator's choice for the whole process, not the library's
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-uvicorn.run(
-    app, host="127.0.0.1", port=port, log_level="warning", backlog=4096, timeout_graceful_shutdown=2
-)
+if sys.argv[5] == "granian":  # as `serve --server granian` runs it
+    import socket, uvloop
+    from fullon_cache_api._granian_server import serve_granian
+    sock = socket.create_server(("127.0.0.1", port), backlog=4096)
+    uvloop.run(serve_granian(app, sock, "warning", 2))
+else:
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", backlog=4096,
+        timeout_graceful_shutdown=2,
+    )
 """
 
 
@@ -164,8 +180,9 @@ def _raise_fd_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
 
 
-def _start_gateway(port: int, redis_url: str, gc_mode: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", _SERVER, str(port), redis_url, KEY, gc_mode])
+def _start_gateway(port: int, redis_url: str, gc_mode: str, server: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-c", _SERVER, str(port), redis_url, KEY, gc_mode, server]
+    return subprocess.Popen(command)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -201,16 +218,24 @@ async def run(
     workers: int = 1,
     warmup: float = 2.0,
     gc_mode: str = "default",
+    server: str = "uvicorn",
+    protocol: str = "sse",
 ) -> dict[str, Any]:
     """Run the benchmark once; returns the measurements of the `seconds` after a `warmup`."""
     _raise_fd_limit(2 * clients + 512)
-    result: dict[str, Any] = {"clients": clients, "cpus": os.cpu_count(), "gc": gc_mode}
+    result: dict[str, Any] = {
+        "server": server,
+        "protocol": protocol,
+        "clients": clients,
+        "cpus": os.cpu_count(),
+        "gc": gc_mode,
+    }
     with RedisServer() as redis_server:
         redis = Redis(port=redis_server.port)
         writer = CacheWriter(redis)
         await writer.set_ticker("binance", "BTC/USDT", price=0.0, time=time.time())
         port = free_port()
-        gateway = _start_gateway(port, redis_server.url, gc_mode)
+        gateway = _start_gateway(port, redis_server.url, gc_mode, server)
         context = multiprocessing.get_context("spawn")
         pipes, procs = [], []
         try:
@@ -218,7 +243,10 @@ async def run(
             for index in range(workers):
                 ours, theirs = context.Pipe()
                 share = clients // workers + (1 if index < clients % workers else 0)
-                proc = context.Process(target=client_worker, args=(port, share, theirs))
+                if protocol == "ws":
+                    proc = context.Process(target=ws_worker, args=(port, share, KEY, theirs))
+                else:
+                    proc = context.Process(target=client_worker, args=(port, share, theirs))
                 proc.start()
                 pipes.append(ours)
                 procs.append(proc)
@@ -300,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured publishing")
     parser.add_argument("--warmup", type=float, default=2.0, help="publishing not measured")
     parser.add_argument("--workers", type=int, default=1, help="client processes")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    parser.add_argument("--protocol", choices=["sse", "ws"], default="sse")
     parser.add_argument(
         "--gc",
         choices=["default", "tuned"],
@@ -310,7 +340,16 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the servers are stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     result = asyncio.run(
-        run(args.clients, args.rate, args.seconds, args.workers, args.warmup, args.gc)
+        run(
+            args.clients,
+            args.rate,
+            args.seconds,
+            args.workers,
+            args.warmup,
+            args.gc,
+            args.server,
+            args.protocol,
+        )
     )
     width = max(map(len, result))
     for name, value in result.items():

@@ -24,16 +24,16 @@ from types import FrameType
 from typing import Any
 
 import msgspec
-import uvicorn
 from redis.asyncio import Redis
-from starlette.applications import Starlette
 
 from ._app import create_app
 from ._logconfig import LogConfig, configure_logging
 from ._openapi import OpenAPICache
+from ._servers import DEFAULT_SERVER, SERVERS, loop_factory, unavailable
 from ._settings import Settings, SettingsError
 from ._startup import check_start, read_configuration
 from ._token import MAX_TTL, make_token
+from ._uvicorn_server import serve_uvicorn
 from ._version import __version__
 from ._workers import serve_workers
 from .demo.seed import seed
@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_workers,
         default=1,
         help="gateway processes sharing the port (default: 1); each has its own Redis pool",
+    )
+    serve.add_argument(
+        "--server",
+        choices=sorted(SERVERS),
+        default=DEFAULT_SERVER,
+        help=f"the ASGI server (default: {DEFAULT_SERVER})",
     )
     serve.set_defaults(command=_serve)
     demo.set_defaults(command=_demo)
@@ -201,6 +207,8 @@ def _workers(raw: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     # Every setting first: a configuration error stops us before we listen or fork workers.
     settings, streams = read_configuration()
+    if (missing := unavailable(args.server)) is not None:
+        raise CLIError(missing)
     sock = _bind(args.host, args.port)
     check_start(settings)  # warnings: nobody could authenticate, Redis unreachable
     target = settings.redacted_target()
@@ -212,14 +220,14 @@ def _serve(args: argparse.Namespace) -> int:
         )
         os.environ["LOG_LEVEL"] = args.log_level  # the workers configure logging from it
         try:
-            serve_workers(sock, args.workers, args.log_level, grace_period(settings))
+            serve_workers(sock, args.workers, args.log_level, grace_period(settings), args.server)
         finally:
             sock.close()
         _log.info("stopped")
         return 0
     app = create_app(settings=settings, streams=streams)
     print(f"fullon_cache_api serve: serving on {_url(sock)}  (Redis: {target})", flush=True)
-    return _run(_uvicorn(app, sock, args.log_level, grace_period(settings)))
+    return _run(SERVERS[args.server](app, sock, args.log_level, grace_period(settings)))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -250,7 +258,7 @@ def _demo(args: argparse.Namespace) -> int:
             examples = _EMPTY_EXAMPLES if args.no_seed else _EXAMPLES
             print("Try: " + "  ".join(url + path for path in examples), flush=True)
             async with _live_feed(server.url, live):
-                await _uvicorn(app, sock, args.log_level, _GRACE_SECONDS)
+                await serve_uvicorn(app, sock, args.log_level, _GRACE_SECONDS)
 
         return _run(seed_then_serve())
     except RedisServerError as exc:
@@ -348,46 +356,20 @@ def grace_period(settings: Settings) -> int:
     return max(_GRACE_SECONDS, math.ceil(settings.redis_socket_timeout) + 1)
 
 
-async def _uvicorn(app: Starlette, sock: socket.socket, log_level: str, grace: int) -> None:
-    # log_config=None: uvicorn's records go through the root logger set up in main().
-    # Our middleware already logs one line per request, hence no access log.
-    # The grace limit is a backstop: a request still running after it is cancelled.
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        log_level=log_level,
-        access_log=False,
-        timeout_graceful_shutdown=grace,
-    )
-    await _Server(config).serve(sockets=[sock])
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that ends the gateway's streams first when asked to stop.
-
-    uvicorn waits for open connections before it runs the app's lifespan, and streams never
-    end by themselves: closing the hub first sends each SSE/WebSocket client its ``close``
-    event (reason ``shutdown``), so Ctrl-C does not wait for clients to leave. (A signal does
-    that already, see `_runtime`; this covers a stop without one, ``should_exit``.)
-    """
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        hub = getattr(getattr(self.config.app, "state", None), "hub", None)
-        if hub is not None:
-            await hub.aclose()
-        await super().shutdown(sockets)
-
-
 def _run(serving: Coroutine[Any, Any, None]) -> int:
     """Run until Ctrl-C or SIGTERM; both are a clean shutdown (exit status 0).
 
+    The loop is uvloop's where it is installed (as ``uvicorn --loop auto`` would choose).
     uvicorn shuts down gracefully on either signal, then re-raises it once its own handlers
     are gone: SIGINT ends as KeyboardInterrupt, and so does SIGTERM through `_interrupt`
     (installed by `main`), so the callers' ``finally`` blocks run instead of the process
     dying on the default SIGTERM handler.
     """
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serving)
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=loop_factory()) as runner,
+    ):
+        runner.run(serving)
     _log.info("stopped")
     return 0
 

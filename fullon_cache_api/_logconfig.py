@@ -11,10 +11,12 @@ logging (fullon_log / loguru included) decides where our ``fullon.api.cache.*`` 
   (default 10 MiB; ``10MB``, ``512KB`` and ``1GB`` are accepted) and ``LOG_FILE_BACKUPS``
   (rotated files kept, default 5).
 
-Records are handed to a queue in the event loop and written by a listener thread, so a slow
-terminal, disk or rotation never stalls a request. Every handler carries `RedactSecrets`, so no
-record, whoever logs it (uvicorn's WebSocket and handshake lines included), shows a token, a key
-or a password; it runs in the listener thread too.
+Records are handed to a queue in the event loop and written by a writer thread, so a slow
+terminal, disk or rotation never stalls a request; request lines, one per request, take a
+cheaper lane to the same thread (`_requestlog`) and are written in batches. Every handler
+carries `RedactSecrets`, so no record, whoever logs it (uvicorn's WebSocket and handshake lines
+included), shows a token, a key or a password; it runs in the writer thread too, and request
+lines are redacted by the same patterns.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import queue
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
@@ -33,6 +36,7 @@ from typing import Any, Literal, TextIO
 import msgspec
 
 from ._redact import RedactSecrets
+from ._requestlog import FLUSH_SECONDS, RequestLane, install, uninstall
 from ._settings import SettingsError
 
 __all__ = ["JsonFormatter", "LogConfig", "configure_logging"]
@@ -142,8 +146,26 @@ def _file_handler(config: LogConfig) -> logging.Handler:
         ) from None
 
 
+_STOP = logging.makeLogRecord({"msg": "stop"})
+# What the writer thread is handed: a record, or request lines already formatted.
+_Item = logging.LogRecord | str
+
+
 class _Handoff(logging.handlers.QueueHandler):
-    """Hands records to the listener thread with their message and traceback already text."""
+    """Hands records to the writer thread with their message and traceback already text,
+    after the request lines queued before them (so the log keeps their order)."""
+
+    def __init__(
+        self, records: queue.SimpleQueue[_Item], lane: RequestLane, order: threading.Lock
+    ) -> None:
+        super().__init__(records)
+        self.lane, self.order = lane, order
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        with self.order:  # see `_Writer.run`
+            if lines := self.lane.take():
+                self.queue.put_nowait(lines)
+            self.queue.put_nowait(record)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = copy.copy(record)
@@ -157,8 +179,10 @@ class _Handoff(logging.handlers.QueueHandler):
 def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Callable[[], None]:
     """Send every record at `config.level` or above to stderr (or `stream`) and the file.
 
-    Returns the undo: it flushes what is queued, closes the handlers and restores the root
-    logger as it was. Other handlers on the root logger (a test runner's) are left alone.
+    Request lines take the fast lane (`_requestlog`): formatted by the event loop from kept
+    parts, written in batches by the writer thread. Returns the undo: it writes what is
+    queued, closes the handlers and restores the root logger as it was. Other handlers on the
+    root logger (a test runner's) are left alone.
     """
     formatter: logging.Formatter = (
         JsonFormatter() if config.format == "json" else logging.Formatter(_TEXT_FORMAT)
@@ -169,20 +193,103 @@ def configure_logging(config: LogConfig, *, stream: TextIO | None = None) -> Cal
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(RedactSecrets())
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(records, *handlers)
-    handoff = _Handoff(records)
+    records: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+    lane, order = RequestLane(config.format), threading.Lock()
+    writer = _Writer(records, lane, handlers, order)
+    handoff = _Handoff(records, lane, order)
     root = logging.getLogger()
     previous_level = root.level
     root.addHandler(handoff)
     root.setLevel(config.level.upper())
-    listener.start()
+    writer.start()
+    install(lane)
 
     def undo() -> None:
+        uninstall(lane)
         root.removeHandler(handoff)
         root.setLevel(previous_level)
-        listener.stop()  # writes what is still queued
+        writer.stop()  # writes what is still queued
         for handler in handlers:
             handler.close()
 
     return undo
+
+
+class _Writer(threading.Thread):
+    """The thread that writes: records handed over one by one (`_Handoff`, each after the
+    request lines queued before it), and request lines in batches, at least every
+    `FLUSH_SECONDS`."""
+
+    def __init__(
+        self,
+        records: queue.SimpleQueue[_Item],
+        lane: RequestLane,
+        handlers: list[logging.Handler],
+        order: threading.Lock,
+    ) -> None:
+        super().__init__(name="fullon-cache-api-log", daemon=True)
+        self.records, self.lane, self.handlers, self.order = records, lane, handlers, order
+
+    def run(self) -> None:
+        while True:
+            try:
+                item = self.records.get(timeout=FLUSH_SECONDS)
+            except queue.Empty:
+                # Request lines only: write what accumulated, unless a record came meanwhile
+                # (the lines before it are queued ahead of it; `order` keeps the two apart).
+                with self.order:
+                    item = self.lane.take() if self.records.empty() else ""
+            if item is _STOP:
+                self._write(self.lane.take())
+                return
+            if isinstance(item, str):
+                self._write(item)
+            else:
+                for handler in self.handlers:
+                    handler.handle(item)
+
+    def stop(self) -> None:
+        """Write everything queued, then end the thread."""
+        self.records.put(_STOP)
+        self.join()
+
+    def _write(self, lines: str) -> None:
+        if lines:
+            for handler in self.handlers:
+                _append(handler, lines)
+
+
+def _append(handler: logging.Handler, text: str) -> None:
+    """Write `text` (whole lines) through `handler`'s stream, rotating a file first when the
+    lines would take it past its size limit, as `RotatingFileHandler` does per record."""
+    if not isinstance(handler, logging.StreamHandler):
+        return
+    handler.acquire()
+    try:
+        if isinstance(handler, logging.handlers.RotatingFileHandler):
+            _append_rotating(handler, text)
+        else:
+            handler.stream.write(text)
+        handler.flush()
+    except Exception:
+        handler.handleError(logging.makeLogRecord({"msg": "request log lines"}))
+    finally:
+        handler.release()
+
+
+def _append_rotating(handler: logging.handlers.RotatingFileHandler, text: str) -> None:
+    """Write as many whole lines at once as the file takes before its next rollover."""
+    if handler.stream is None:  # closed by an earlier rollover (delay=True)
+        handler.stream = handler._open()
+    if handler.maxBytes <= 0:
+        handler.stream.write(text)
+        return
+    size, chunk = handler.stream.tell(), list[str]()
+    for line in text.splitlines(keepends=True):
+        if chunk and size + len(line) >= handler.maxBytes:
+            handler.stream.write("".join(chunk))
+            handler.doRollover()
+            size, chunk = 0, []
+        chunk.append(line)
+        size += len(line)
+    handler.stream.write("".join(chunk))

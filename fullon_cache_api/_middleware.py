@@ -43,6 +43,7 @@ from ._auth import (
 from ._errors import Unauthenticated
 from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, Responder, wants_responder
 from ._limits import Limits, close_refused, refuse
+from ._requestlog import active_lane
 from ._responses import MsgspecResponse, ProblemResponse
 from .routes._common import ROUTE_SCOPE_KEY
 
@@ -371,12 +372,18 @@ def log_request(scope: Scope, status: int, latency_ms: float) -> None:
     """Log operation, path parameters, latency_ms, cache_hit and status of one request.
 
     Records go to ``fullon.api.cache.{domain}`` as ``extra`` fields; they are built only
-    when that logger is enabled for INFO. Query strings are never logged (they may carry
-    tokens).
+    when that logger is enabled for INFO. Under the standalone server's logging the fields
+    go to the request lane instead (`_requestlog`), written in batches. Query
+    strings are never logged (they may carry tokens).
     """
     endpoint: Any = scope.get("endpoint")
     logger = _logger(getattr(endpoint, "__module__", "") or "")
     if not logger.isEnabledFor(logging.INFO):
+        return
+    lane = active_lane()
+    if lane is not None:
+        template = getattr(scope.get(ROUTE_SCOPE_KEY), "path", None) or "unrouted"
+        lane.add(logger.name, endpoint, template, scope.get("path_params"), status, latency_ms)
         return
     operation = getattr(endpoint, "__name__", "unrouted")
     params = {

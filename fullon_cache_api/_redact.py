@@ -26,7 +26,7 @@ import logging
 import re
 from typing import Any
 
-__all__ = ["REDACTED", "RedactSecrets", "protect_uvicorn_loggers", "redact"]
+__all__ = ["REDACTED", "RedactSecrets", "protect_uvicorn_loggers", "redact", "suspect"]
 
 REDACTED = "[redacted]"
 
@@ -81,14 +81,15 @@ _MARKERS = (
 )
 
 
-def _suspect(text: str) -> bool:
+def suspect(text: str) -> bool:
+    """Whether `text` may show a credential (the cheap test before the patterns)."""
     lowered = text.lower()
     return any(marker in lowered for marker in _MARKERS)
 
 
 def redact(text: str) -> str:
     """`text` with every credential it shows replaced by ``[redacted]``."""
-    if not _suspect(text):
+    if not suspect(text):
         return text
     for pattern in _PATTERNS:
         text = pattern.sub(lambda found: found.group(1) + REDACTED, text)
@@ -103,7 +104,7 @@ class RedactSecrets(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken record: let the handler report it as usual
             return True
-        if _suspect(message):
+        if suspect(message):
             _rewrite(record, message)
         color = getattr(record, "color_message", None)
         if isinstance(color, str):
@@ -134,6 +135,9 @@ def _rewrite(record: logging.LogRecord, message: str) -> None:
         record.msg, record.args = msg, args
     else:
         record.msg, record.args = clean, None
+    params = getattr(record, "params", None)  # our request records' path parameters
+    if isinstance(params, dict):
+        record.params = {name: _redact_value(value) for name, value in params.items()}
 
 
 def _redact_value(value: Any) -> Any:

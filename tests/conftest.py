@@ -77,3 +77,15 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         ) as http,
     ):
         yield http
+
+
+@pytest.fixture(params=["uvicorn", "granian"])
+def each_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs the test under uvicorn, then under granian (`streams_support.serve_asgi`)."""
+    from . import streams_support
+
+    streams_support.SERVER = request.param
+    try:
+        yield request.param
+    finally:
+        streams_support.SERVER = "uvicorn"

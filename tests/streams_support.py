@@ -85,12 +85,21 @@ async def serve(
         yield Gateway(url=url, app=app)
 
 
+# The server `serve_asgi` runs apps under: uvicorn, or granian for the modules that run
+# their tests under both (the `each_server` fixture sets it).
+SERVER = "uvicorn"
+
+
 @asynccontextmanager
 async def serve_asgi(app: ASGIApp, sock: socket.socket | None = None) -> AsyncIterator[str]:
-    """Any ASGI app under uvicorn on loopback (a socket of ours when given); yields its URL."""
+    """Any ASGI app under `SERVER` on loopback (a socket of ours when given); yields its URL."""
     if sock is None:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
+    if SERVER == "granian":
+        async with _granian(app, sock) as url:
+            yield url
+        return
     config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -193,3 +202,25 @@ async def eventually(check: Any, within: float = 5.0) -> None:
     async with asyncio.timeout(within):
         while not await check():  # noqa: ASYNC110 - Redis state has no event to wait on
             await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def _granian(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
+    """`app` under granian's embedded server (as ``serve --server granian`` runs it), in this
+    event loop, lifespan included."""
+    from fullon_cache_api._granian_server import embedded_server
+
+    sock.listen(2048)
+    server = embedded_server(app, sock, "warning", lifespan=True)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.wrks:  # the worker task that serves
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.stop()
+        await asyncio.wait_for(task, 10)
+        sock.close()

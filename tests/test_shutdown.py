@@ -81,9 +81,12 @@ async def close_code(ws: ClientConnection) -> int | None:
     return ws.close_code
 
 
-async def terminate(process: subprocess.Popen[str]) -> int:
-    """SIGTERM, and the exit status (within the bound)."""
-    process.send_signal(signal.SIGTERM)
+async def terminate(process: subprocess.Popen[str], times: int = 1) -> int:
+    """SIGTERM (`times` times, 0.5 s apart), and the exit status (within the bound)."""
+    for n in range(times):
+        if n:
+            await asyncio.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
     return await asyncio.to_thread(process.wait, WAIT)
 
 
@@ -110,11 +113,15 @@ def redis_url(flushed: RedisServer) -> str:
     return flushed.url
 
 
-async def test_serve_ends_streams_on_sigterm(redis_url: str) -> None:
-    """`serve`: SIGTERM ends every SSE stream with ``close`` (shutdown), every WebSocket with
-    1001, and the process exits 0."""
+SERVERS = ("uvicorn", "granian")
+
+
+@pytest.mark.parametrize("server", SERVERS)
+async def test_serve_ends_streams_on_sigterm(redis_url: str, server: str) -> None:
+    """`serve` (either server): SIGTERM ends every SSE stream with ``close`` (shutdown), every
+    WebSocket with 1001, and the process exits 0."""
     env = {**AUTH_OFF, "REDIS_URL": redis_url}
-    with running([*CLI, "serve", "--port", "0"], env) as gateway:
+    with running([*CLI, "serve", "--port", "0", "--server", server], env) as gateway:
         assert await check_shutdown(gateway) == 0
 
 
@@ -143,11 +150,12 @@ async def test_mounted_in_a_host_ends_streams_on_sigterm(redis_url: str) -> None
         assert exited_by_sigterm(status)
 
 
-async def test_workers_end_streams_on_sigterm(redis_url: str) -> None:
-    """`serve --workers 2` with streams held by both workers: SIGTERM to the supervisor ends
-    every stream in every worker (SSE ``close``, WebSocket 1001), and it exits 0."""
+@pytest.mark.parametrize("server", SERVERS)
+async def test_workers_end_streams_on_sigterm(redis_url: str, server: str) -> None:
+    """`serve --workers 2` (either server) with streams held by both workers: SIGTERM to the
+    supervisor ends every stream in every worker (SSE ``close``, WebSocket 1001), exit 0."""
     env = {**AUTH_OFF, "REDIS_URL": redis_url}
-    command = [*CLI, "serve", "--workers", "2", "--port", "0"]
+    command = [*CLI, "serve", "--workers", "2", "--port", "0", "--server", server]
     with running(command, env) as gateway:
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(
@@ -191,9 +199,10 @@ def frozen_redis() -> Iterator[tuple[RedisServer, int]]:
 
 
 async def answers_while_frozen(
-    gateway: Running, redis_pid: int, redis_port: int
+    gateway: Running, redis_pid: int, redis_port: int, signals: int = 1
 ) -> list[httpx.Response]:
-    """Freeze Redis, send five reads, SIGTERM once all five wait on Redis: their answers."""
+    """Freeze Redis, send five reads, SIGTERM (`signals` times) once all five wait on Redis:
+    their answers."""
     async with httpx.AsyncClient(base_url=gateway.url, timeout=WAIT) as http:
         assert (await http.get("/tickers/binance")).status_code == 404  # the pool is up
         os.kill(redis_pid, signal.SIGSTOP)
@@ -202,25 +211,27 @@ async def answers_while_frozen(
             async with asyncio.timeout(WAIT):  # each read holds a connection to Redis
                 while sockets(gateway.process.pid, remote_port=redis_port) < 5:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
-            await terminate(gateway.process)
+            await terminate(gateway.process, signals)
             return await asyncio.gather(*reads)
         finally:
             for read in reads:
                 read.cancel()
 
 
-async def test_serve_grace_outlasts_the_redis_timeout() -> None:
-    """`serve` with a frozen Redis and REDIS_SOCKET_TIMEOUT=4 (over the old 3 s grace): on
-    SIGTERM every read in flight ends with its own 504 problem, and the process exits 0."""
-    with frozen_redis() as (server, pid):
+@pytest.mark.parametrize("server", SERVERS)
+async def test_serve_grace_outlasts_the_redis_timeout(server: str) -> None:
+    """`serve` (either server) with a frozen Redis and REDIS_SOCKET_TIMEOUT=4 (over the old
+    3 s grace): on SIGTERM every read in flight ends with its own 504 problem, exit 0."""
+    with frozen_redis() as (store, redis_pid):
         env = {
             **AUTH_OFF,
-            "REDIS_URL": server.url,
+            "REDIS_URL": store.url,
             "REDIS_SOCKET_TIMEOUT": "4",
             "FULLON_CACHE_API_NEAR_CACHE_TTL": "0",  # every read goes to Redis
         }
-        with running([*CLI, "serve", "--port", "0"], env) as gateway:
-            answers = await answers_while_frozen(gateway, pid, server.port)
+        command = [*CLI, "serve", "--port", "0", "--server", server]
+        with running(command, env) as gateway:
+            answers = await answers_while_frozen(gateway, redis_pid, store.port)
             assert gateway.process.returncode == 0
     assert [answer.status_code for answer in answers] == [504] * 5
     assert {answer.headers["content-type"] for answer in answers} == {"application/problem+json"}
@@ -252,6 +263,26 @@ async def test_cancelled_by_a_short_grace_answers_503() -> None:
         with running(command, env, url=f"http://127.0.0.1:{port}", banner_lines=0) as gateway:
             answers = await answers_while_frozen(gateway, pid, server.port)
             assert exited_by_sigterm(gateway.process.returncode)
+    assert [answer.status_code for answer in answers] == [503] * 5
+    assert {answer.headers["content-type"] for answer in answers} == {"application/problem+json"}
+    assert all(answer.headers["retry-after"] == "1" for answer in answers)
+
+
+async def test_granian_second_signal_cancels_reads_with_503() -> None:
+    """`serve --server granian`, a frozen Redis and REDIS_SOCKET_TIMEOUT=4: a second SIGTERM
+    does not wait for the reads in flight (they would answer 504 after the timeout): each is
+    cancelled and answers a 503 problem, and the process exits 0."""
+    with frozen_redis() as (store, redis_pid):
+        env = {
+            **AUTH_OFF,
+            "REDIS_URL": store.url,
+            "REDIS_SOCKET_TIMEOUT": "4",
+            "FULLON_CACHE_API_NEAR_CACHE_TTL": "0",
+        }
+        command = [*CLI, "serve", "--port", "0", "--server", "granian"]
+        with running(command, env) as gateway:
+            answers = await answers_while_frozen(gateway, redis_pid, store.port, signals=2)
+            assert gateway.process.returncode == 0
     assert [answer.status_code for answer in answers] == [503] * 5
     assert {answer.headers["content-type"] for answer in answers} == {"application/problem+json"}
     assert all(answer.headers["retry-after"] == "1" for answer in answers)

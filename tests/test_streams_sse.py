@@ -25,7 +25,8 @@ from .streams_support import (
     sse,
 )
 
-pytestmark = pytest.mark.anyio
+# Under uvicorn and under granian (`serve --server granian`), over real sockets.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]
 
 NOW = time.time()
 USER_KEY = "streams-user-key"

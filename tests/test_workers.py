@@ -24,12 +24,16 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="read
 CLI = [sys.executable, "-m", "fullon_cache_api"]
 
 
-@pytest.fixture
-def served(flushed: RedisServer) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`serve --workers 2 --port 0` on the test Redis; stopped with SIGTERM afterwards."""
+@pytest.fixture(params=["uvicorn", "granian"])
+def served(
+    flushed: RedisServer, request: pytest.FixtureRequest
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`serve --workers 2 --port 0` on the test Redis, under each server; stopped with
+    SIGTERM afterwards."""
     env = {**os.environ, "REDIS_URL": flushed.url, "FULLON_CACHE_API_AUTH": "off"}
+    command = [*CLI, "serve", "--workers", "2", "--port", "0", "--log-level", "warning"]
     process = subprocess.Popen(
-        [*CLI, "serve", "--workers", "2", "--port", "0", "--log-level", "warning"],
+        [*command, "--server", request.param],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -54,7 +58,8 @@ def served(flushed: RedisServer) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 
 def workers_of(pid: int) -> list[int]:
-    """The uvicorn workers of supervisor `pid`: its spawned children (not the resource tracker)."""
+    """The workers of supervisor `pid` (uvicorn's or granian's): its spawned children (not the
+    resource tracker)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

@@ -20,7 +20,8 @@ from fullon_cache_api.demo import CacheWriter
 from .conftest import ADMIN_KEY
 from .streams_support import Gateway, fast_streams, serve
 
-pytestmark = pytest.mark.anyio
+# Under uvicorn and under granian (`serve --server granian`), over real sockets.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]
 
 NOW = time.time()
 

@@ -22,7 +22,8 @@ from .conftest import ADMIN_KEY
 from .streams_support import Gateway, eventually, fast_streams, pubsub_counts, serve
 from .surface import TRADE, seed_surface
 
-pytestmark = pytest.mark.anyio
+# Under uvicorn and under granian (`serve --server granian`), over real sockets.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]
 
 DOMAINS = ("tickers", "orders", "trades", "accounts", "bots", "ohlcv", "process")
 USER_KEY = "ws-user-key"

@@ -22,7 +22,8 @@ from fullon_cache_api import Settings
 from .conftest import ADMIN_KEY
 from .streams_support import Gateway, serve
 
-pytestmark = pytest.mark.anyio
+# Under uvicorn and under granian (`serve --server granian`), over real sockets.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]
 
 
 SECRET = "ws-refusal-test-secret-with-enough-length"

@@ -242,6 +242,17 @@ class Hub:
         for queue in list(self._queues):
             queue.close("shutdown", "the gateway is shutting down")
 
+    async def streams_ended(self, within: float) -> bool:
+        """After `shutdown`: wait, at most `within` seconds, until every stream has sent its
+        ``close`` and ended (a server closing its connections after that cuts none of them);
+        True when they all did."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        # A short poll: streams leave `_queues` from their own tasks, once, at shutdown.
+        while self._queues and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        return not self._queues
+
     async def aclose(self) -> None:
         """End every stream (`close` event, reason ``shutdown``), stop sources and the link."""
         self.shutdown()
