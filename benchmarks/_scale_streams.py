@@ -12,6 +12,7 @@ writer's commands are left out).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -130,7 +131,9 @@ class _Stream:
             self.closers.append(ws.close)
             self.reader = _Reader(lambda: _text(ws.recv()), _ws_snapshot)
         else:
-            path = f"/orders/{EXCHANGE}/stream?limit=10" if name == "orders stream" else "/bots/stream"
+            path = (
+                f"/orders/{EXCHANGE}/stream?limit=10" if name == "orders stream" else "/bots/stream"
+            )
             sock = socket.create_connection((host, port), timeout=_SNAPSHOT_TIMEOUT)
             request = f"GET {path} HTTP/1.0\r\nHost: {host}\r\nX-API-Key: {key}\r\n\r\n"
             sock.sendall(request.encode())
@@ -141,10 +144,8 @@ class _Stream:
 
     def close(self) -> None:
         for close in self.closers:
-            try:
+            with contextlib.suppress(OSError):
                 close()
-            except OSError:
-                pass
         self.reader.join(10)
 
 
@@ -224,7 +225,9 @@ def stream_table(rows: list[StreamRow]) -> str:
     ]
     for row in rows:
         if row.error:
-            lines.append(f"| {row.size:,} | {row.stream} | {row.gateway} | {row.error} |" + " |" * 7)
+            lines.append(
+                f"| {row.size:,} | {row.stream} | {row.gateway} | {row.error} |" + " |" * 7
+            )
             continue
         lines.append(
             f"| {row.size:,} | {row.stream} | {row.gateway} | {row.snapshot_ms:,.0f} | "

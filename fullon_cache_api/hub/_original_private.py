@@ -111,7 +111,7 @@ async def stream_positions(call: Call) -> OriginalStart:
         raise ActionError(INVALID_PARAMS, "user_id or exchange parameter required")
     only = await call.ownership()
     if ex_id is None:
-        spec = PositionPushes(AllPositions(only))
+        spec = PositionPushes(AllPositions(None if only is None else only.ex_ids))
         return OriginalStart("position_update", [spec], f"Streaming started for user {user_id}")
     if not sees(only, ex_id=ex_id):
         raise NotFound(f"no account {ex_id!r} cached")
