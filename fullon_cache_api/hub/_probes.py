@@ -11,7 +11,9 @@ fields per poll, digesting each reply and keeping only the digests:
   per poll, from where the last poll stopped; each reply's digest is compared with the one of
   the reply read from the same HSCAN cursor in the last pass (Redis's HSCAN visits the same
   buckets from a cursor while the hash does not change), so a value changed in place shows
-  once the walk reaches it: within ``length / entries`` polls.
+  once the walk reaches it: within ``length / entries`` polls. The first pass, which every
+  later one is compared with, is read in one probe (in replies of a chunk, like the load that
+  follows it): a change made while it was under way would otherwise never be seen.
 - `FieldsProbe`: the named fields only (HMGET, `chunk` per round trip): what a non-admin's
   stream answers is its own fields.
 - `HashesProbe`: every hash matching a pattern (``process:active:*``): the keys found by a SCAN
@@ -87,9 +89,11 @@ class HashProbe:
                 return b"".join(digests)
 
     async def _walk(self, redis: CacheClient) -> None:
-        """The next replies of the pass under way, `entries` fields at most."""
+        """The next replies of the pass under way, `entries` fields at most (the whole first
+        pass at once)."""
         read = replies = 0
-        while read < self.entries:
+        first = not self._passes
+        while first or read < self.entries:
             if replies:
                 await checkpoint()
             start = self._cursor
