@@ -37,6 +37,7 @@ __all__ = ["ActivityReader"]
 _MAX_MARK = 1024
 _UNKNOWN = "u"  # the cursor kind of the pages of bots without a status document
 _Natural = tuple[int, int, str]
+_FIRST: _Natural = (-1, 0, "")  # before every bot id (see `_natural`)
 
 
 @dataclass
@@ -125,11 +126,14 @@ class ActivityReader(BaseReader):
         page.skipped = skips.count
         await self._marks(only, deadline, now, lambda bot_id: bot_id in held, page.seen)
         page.next_cursor = fields.next_cursor
-        room = limit - len(page.seen)
-        if fields.next_cursor is None and room > 0 and not deadline.spent():
-            rest = await self._unknown(only, deadline, None, room)
-            page.seen.update(rest.seen)
-            page.next_cursor = rest.next_cursor
+        if fields.next_cursor is None:  # the documents are done: the bots with marks only
+            room = limit - len(page.seen)
+            if room <= 0 or deadline.spent():
+                page.next_cursor = encode_cursor(_UNKNOWN, *_FIRST)
+            else:
+                rest = await self._unknown(only, deadline, None, room)
+                page.seen.update(rest.seen)
+                page.next_cursor = rest.next_cursor
         return page
 
     async def _unknown(
