@@ -2,12 +2,18 @@
 
 Everything runs on 127.0.0.1: a private redis-server seeded in fullon_cache's layout (see
 ``_scale_seed``) with, per size (default 1k, 10k, 100k, 200k, 1M entries), a ticker hash, a hash
-of corrupt tickers, an order hash, a trade queue and an OHLCV series; the gateway as users run
-it (``fullon-cache-api serve`` with default settings, a real process, started fresh per size);
-and a probe process asking for one cached ticker every 10 ms. For each endpoint the report gives
-the latency of its requests, the answer's size and what it says (count, skipped, partial, a next
-cursor), the gateway's resident memory after them and at its peak, the log lines written, and
-the probe's p99 and worst latency while they ran: the stall every other client sees.
+of corrupt tickers, an order hash, a bot hash, a trade queue and an OHLCV series; the gateway
+as users run it (``fullon-cache-api serve`` with default settings, a real process, started
+fresh per size); and a probe process asking for one cached ticker every 10 ms. For each
+endpoint the report gives the latency of its requests, the answer's size and what it says
+(count, skipped, partial, a next cursor), the gateway's resident memory after them and at its
+peak, the log lines written, and the probe's p99 and worst latency while they ran: the stall
+every other client sees.
+
+With the probe still running, a change stream is then held on each big key (see
+``_scale_streams``: the order and bot hashes over SSE, the trade queue over a WebSocket) while a
+writer changes it once a second: the probe's p99 / worst latency, and the poller's Redis read
+commands and output bytes per second.
 
 Then, once per gateway: ten reads of a hash holding one 50 MB corrupt value, with the
 gateway's RSS before and after. Last, the targets of issue 11: probe p99 < 50 ms and max
