@@ -123,3 +123,24 @@ async def test_v2_trades_and_bars_continue_with_a_cursor(gateway: Gateway) -> No
         gateway, "v2", "ohlcv", "get_latest_ohlcv_bars", **bars, cursor=first["next_cursor"]
     )
     assert second["bars"][-1][0] == first["bars"][0][0] - 60
+
+
+async def test_original_bot_stream_of_one_bot_reads_that_field(
+    gateway: Gateway, flushed: RedisServer
+) -> None:
+    """The original stream_bot_status with a bot_id, over 1,200 bots: the push holds that bot
+    (wherever HSCAN would page it), and its poller reads that one field (HMGET), no walk."""
+    url = f"{gateway.ws_url}/ws/bots/c?token={ADMIN_KEY}"
+    with monitored(flushed.port) as commands:
+        async with connect(url, max_size=None) as ws:
+            request = {
+                "action": "stream_bot_status",
+                "request_id": "s",
+                "params": {"bot_id": "1234"},
+            }
+            await ws.send(json.dumps(request))
+            assert (await frame(ws))["success"] is True
+            push = await frame(ws)
+    assert list(push["result"]["bots"]) == ["1234"]
+    names = {name for _, name in commands if name not in _HANDSHAKE}
+    assert names == {"HMGET"}, names

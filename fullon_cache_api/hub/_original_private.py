@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from .._access import ex_id_of, sees
+from .._auth import Ownership
 from .._errors import NotFound
 from .._params import ACCOUNT, BOT_ID, EX_ID, EXCHANGE, ORDER_ID, SYMBOL, Bound
 from ..data._pages import DOCUMENT_PAGE
@@ -194,6 +195,9 @@ async def get_bots(call: Call) -> Any:
 async def stream_bot_status(call: Call) -> OriginalStart:
     bot_id = call.params.optional("bot_id", BOT_ID)
     only = await call.ownership()
+    if bot_id is not None:  # that bot's field only (HMGET), if the caller may read it
+        mine = sees(only, bot_id=bot_id)
+        only = Ownership(bot_ids=frozenset({bot_id} if mine else ()))
     message = f"Streaming started for bot {bot_id}" if bot_id else "Streaming started"
     return OriginalStart(
         "bot_update",
