@@ -18,6 +18,7 @@ import redis
 from fullon_cache_api.demo.writer import order_value, ticker_value
 
 __all__ = [
+    "BOTS_KEY",
     "CORRUPT_KEY",
     "EXCHANGE",
     "OHLCV_KEY",
@@ -25,6 +26,8 @@ __all__ = [
     "PROBE_KEY",
     "TICKERS_KEY",
     "TRADES_KEY",
+    "bot_value",
+    "order_fields",
     "seed_size",
 ]
 
@@ -35,6 +38,7 @@ PROBE_KEY = "tickers:probe"
 ORDERS_KEY = f"order_status:{EXCHANGE}"
 TRADES_KEY = f"trades:{EXCHANGE}:BTCUSDT"
 OHLCV_KEY = "ohlcv:SCALE/USDT:1m"
+BOTS_KEY = "bot_status"
 _PER_COMMAND = 1000
 _PER_PIPELINE = 10
 
@@ -43,13 +47,15 @@ def seed_size(client: redis.Redis, size: int) -> float:
     """Write every big key with `size` entries (plus the probe's one ticker); seconds taken."""
     started = time.monotonic()
     now = time.time()
-    client.delete(TICKERS_KEY, CORRUPT_KEY, ORDERS_KEY, TRADES_KEY, OHLCV_KEY)
+    client.delete(TICKERS_KEY, CORRUPT_KEY, ORDERS_KEY, TRADES_KEY, OHLCV_KEY, BOTS_KEY)
     ticker = ticker_value("probe", "BTC/USDT", price=64000.0, volume=1.0, time=now, last=64000.0)
     client.hset(PROBE_KEY, "BTC/USDT", ticker)
     _hash(client, TICKERS_KEY, size, lambda i: (_symbol(i), _ticker(i, now)))
     _hash(client, CORRUPT_KEY, size, lambda i: (_symbol(i), _corrupt(i)))
     first = datetime.now(UTC) - timedelta(milliseconds=size)  # one order per millisecond
-    _hash(client, ORDERS_KEY, size, lambda i: order_value(_order(i), _stamp(first, i)))
+    _hash(client, ORDERS_KEY, size, lambda i: order_value(order_fields(i), _stamp(first, i)))
+    stamp = first.isoformat()
+    _hash(client, BOTS_KEY, size, lambda i: (str(1 + i), bot_value(i, stamp)))
     _list(client, TRADES_KEY, size, lambda i: json.dumps(_trade(i, now)))
     minute = int(now // 60) * 60
     _list(client, OHLCV_KEY, size, lambda i: json.dumps(_bar(minute - (size - i) * 60, i)))
@@ -110,7 +116,14 @@ def _stamp(first: datetime, i: int) -> str:
     return (first + timedelta(milliseconds=i)).isoformat()
 
 
-def _order(i: int) -> dict[str, object]:
+def bot_value(i: int, stamp: str) -> str:
+    """A ``bot_status`` document as ``update_bot`` writes it (each feed stamped)."""
+    feed = {"status": "running", "symbols": ["BTC/USDT"], "timestamp": stamp}
+    return json.dumps({"feed_1": feed, "name": f"bot {i}", "uid": 1 + i % 100})
+
+
+def order_fields(i: int) -> dict[str, object]:
+    """The fields of order number `i` (``save_order`` adds ``order_id`` and ``timestamp``)."""
     side = "buy" if i % 2 else "sell"
     return {
         "ex_order_id": str(9_000_000_000 + i),

@@ -2,12 +2,18 @@
 
 Everything runs on 127.0.0.1: a private redis-server seeded in fullon_cache's layout (see
 ``_scale_seed``) with, per size (default 1k, 10k, 100k, 200k, 1M entries), a ticker hash, a hash
-of corrupt tickers, an order hash, a trade queue and an OHLCV series; the gateway as users run
-it (``fullon-cache-api serve`` with default settings, a real process, started fresh per size);
-and a probe process asking for one cached ticker every 10 ms. For each endpoint the report gives
-the latency of its requests, the answer's size and what it says (count, skipped, partial, a next
-cursor), the gateway's resident memory after them and at its peak, the log lines written, and
-the probe's p99 and worst latency while they ran: the stall every other client sees.
+of corrupt tickers, an order hash, a bot hash, a trade queue and an OHLCV series; the gateway
+as users run it (``fullon-cache-api serve`` with default settings, a real process, started
+fresh per size); and a probe process asking for one cached ticker every 10 ms. For each
+endpoint the report gives the latency of its requests, the answer's size and what it says
+(count, skipped, partial, a next cursor), the gateway's resident memory after them and at its
+peak, the log lines written, and the probe's p99 and worst latency while they ran: the stall
+every other client sees.
+
+With the probe still running, a change stream is then held on each big key (see
+``_scale_streams``: the order and bot hashes over SSE, the trade queue over a WebSocket) while a
+writer changes it once a second: the probe's p99 / worst latency, and the poller's Redis read
+commands and output bytes per second.
 
 Then, once per gateway: ten reads of a hash holding one 50 MB corrupt value, with the
 gateway's RSS before and after. Last, the targets of issue 11: probe p99 < 50 ms and max
@@ -45,6 +51,7 @@ from fullon_cache_api.demo import RedisServer
 
 from ._harness import ROOT, machine, source
 from ._scale_seed import EXCHANGE, seed_size
+from ._scale_streams import StreamRow, hold_streams, stream_table
 
 __all__ = ["main"]
 
@@ -200,22 +207,34 @@ def facts(body: bytes) -> str:
 
 
 def measure(
-    gateway: Gateway, key: str, size: int, repeat: int, interval: float, least: float
-) -> list[Row]:
-    """Every endpoint `repeat` times (and for at least `least` seconds, at most 20 times)
-    with the probe running; one Row each."""
+    gateway: Gateway,
+    key: str,
+    size: int,
+    repeat: int,
+    interval: float,
+    least: float,
+    streams: tuple[redis.Redis, float] | None = None,
+) -> tuple[list[Row], list[StreamRow]]:
+    """Every endpoint `repeat` times (and for at least `least` seconds, at most 20 times),
+    then (with `streams`: the seeded Redis and seconds per stream) each stream held, with the
+    probe running; one row each."""
     probe = Probe(gateway.url, key, interval)
+    held: list[tuple[StreamRow, float, float]] = []
     try:
         rows, windows = _requests(gateway, key, size, repeat, least)
+        if streams is not None:
+            held = hold_streams(gateway.url, key, streams[0], size, gateway.name, streams[1])
+            for row, _, _ in held:
+                row.rss_mb = gateway.memory()[0]
     finally:
         samples = probe.samples()
-    for row, start, end in windows:
+    for row, start, end in [*windows, *held]:
         inside = sorted(latency for sent, latency, _ in samples if start <= sent <= end)
         row.probe_samples = len(inside)
         if inside:
             row.probe_p99_ms = inside[min(len(inside) - 1, int(0.99 * len(inside)))] * 1000
             row.probe_max_ms = inside[-1] * 1000
-    return rows
+    return rows, [row for row, _, _ in held]
 
 
 def _requests(
@@ -359,6 +378,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="measure the --gateway-src checkouts only at sizes up to N entries",
     )
+    parser.add_argument(
+        "--stream-seconds",
+        type=float,
+        default=5.0,
+        help="how long each stream is held (0: no streams)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     gateways = [("this", ROOT)]
@@ -366,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         name, _, directory = entry.rpartition("=")
         gateways.append((name or Path(directory).name, Path(directory).resolve()))
     rows: list[Row] = []
+    stream_rows: list[StreamRow] = []
     print(f"scale benchmark: {machine()} {source()}", flush=True)
     with RedisServer() as server, redis.Redis(port=server.port) as client:
         for size in _sizes(args.sizes):
@@ -376,17 +402,29 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 key = secrets.token_urlsafe(16)
                 gateway = Gateway(name, src, server.url, key)
+                streams = (client, args.stream_seconds) if args.stream_seconds > 0 else None
                 try:
-                    found = measure(
-                        gateway, key, size, args.repeat, args.probe_interval, args.min_seconds
+                    found, held = measure(
+                        gateway,
+                        key,
+                        size,
+                        args.repeat,
+                        args.probe_interval,
+                        args.min_seconds,
+                        streams,
                     )
                 finally:
                     gateway.stop()
                 print(table(found), flush=True)
+                if held:
+                    print(stream_table(held), flush=True)
                 rows.extend(found)
+                stream_rows.extend(held)
         client.flushall()
         big = big_value(gateways, client, server.url, int(args.big_value_mb * 2**20))
     print("\n" + table(rows))
+    if stream_rows:
+        print("\n" + stream_table(stream_rows))
     for found in big:
         print(
             f"\n10 reads of a {args.big_value_mb:g} MB corrupt value ({found.gateway}): statuses "
@@ -395,7 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n" + "\n".join(targets(rows, big)))
     if args.json:
-        document = {"machine": machine(), "source": source(), "rows": rows, "big_value": big}
+        document = {
+            "machine": machine(),
+            "source": source(),
+            "rows": rows,
+            "streams": stream_rows,
+            "big_value": big,
+        }
         Path(args.json).write_bytes(msgspec.json.encode(document))
     return 0
 

@@ -6,7 +6,7 @@
   ``accounts`` / ``account_positions`` field ``{ex_id}``, ``order_status:{ex_id}``,
   ``bot_status`` field ``{bot_id}``, ``user_trades:{uid}:{exchange}``. An id the caller does
   not own reads as a miss (the same 404 as an absent key, so ids cannot be probed), and only
-  owned fields are ever fetched (HMGET, not HGETALL).
+  owned fields are ever fetched (HMGET of them, a chunk at a time; no hash is read whole).
 * **Shared containers.** ``order_status:{exchange}``, ``trades:{exchange}:{symbol}``,
   ``block_exchange`` and ``opening_position`` hold entries of many users: each entry is judged
   by the owner ids it carries (`sees`): every id present must be the caller's, and at least one
@@ -22,13 +22,11 @@ from __future__ import annotations
 from typing import Literal
 
 from ._auth import Ownership
-from ._redis import CacheClient, translate_errors
 
 __all__ = [
     "ex_id_of",
     "may_hold",
     "owned",
-    "read_fields",
     "sees",
     "sees_bot_mark",
     "sees_corrupt",
@@ -95,19 +93,6 @@ def sees_bot_mark(only: Ownership | None, ex_id_or_exchange: str, bot_id: str) -
 def owned(only: Ownership | None, kind: Literal["ex_ids", "bot_ids", "uids"]) -> list[str] | None:
     """The ids of `kind` the caller owns, sorted; None when they may read every id (admin)."""
     return None if only is None else sorted(getattr(only, kind))
-
-
-async def read_fields(
-    redis: CacheClient, key: str, fields: list[str] | None
-) -> dict[bytes | str, bytes | str]:
-    """The hash `key`: every field (HGETALL) when `fields` is None, else only those (HMGET)."""
-    with translate_errors(key):
-        if fields is None:
-            return await redis.hgetall(key)
-        if not fields:
-            return {}
-        values = await redis.hmget(key, fields)
-    return {field: value for field, value in zip(fields, values, strict=True) if value is not None}
 
 
 def _id_text(value: object) -> str | None:

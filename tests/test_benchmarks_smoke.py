@@ -110,11 +110,13 @@ def test_suite_seeds_serves_and_reports(tmp_path: Path) -> None:
 
 def test_scale_benchmark_seeds_serves_probes_and_reports(tmp_path: Path) -> None:
     """`python -m benchmarks.scale` at a tiny size: every endpoint answers 200 on a `serve`
-    process, the probe samples, the big-value phase and the targets are reported."""
+    process, each stream gets its snapshot and its poller is counted, the probe samples, the
+    big-value phase and the targets are reported."""
     out = tmp_path / "scale.json"
     command = [
         sys.executable, "-m", "benchmarks.scale", "--sizes", "300", "--repeat", "1",
-        "--min-seconds", "0", "--big-value-mb", "2", "--json", str(out),
+        "--min-seconds", "0", "--big-value-mb", "2", "--stream-seconds", "1.5",
+        "--json", str(out),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -124,4 +126,8 @@ def test_scale_benchmark_seeds_serves_probes_and_reports(tmp_path: Path) -> None
     assert {status for row in rows for status in row["statuses"]} == {200}
     assert sum(row["probe_samples"] for row in report["rows"]) > 0
     assert report["big_value"][0]["statuses"] == [200] * 10
+    streams = report["streams"]
+    assert [row["stream"] for row in streams] == ["orders stream", "bots stream", "trades stream"]
+    assert all(not row["error"] and row["snapshot_bytes"] > 0 for row in streams), streams
+    assert all(row["commands_per_s"] > 0 and row["probe_samples"] > 0 for row in streams)
     assert "RSS after 10 big corrupt reads" in done.stdout

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.lowlevel
+import httpx
 import msgspec
 import pytest
 import redis
@@ -22,10 +23,13 @@ from fullon_cache_api import Settings, SettingsError
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .bulk import app_client, seed_big
+from .conftest import ADMIN_KEY
 from .faults.replies import ReplySizes
 from .monitor import monitored
-from .surface import SAMPLES, TRADE, seed_surface
+from .streams_support import serve, sse
+from .surface import SAMPLES, STREAM_SAMPLES, TRADE, seed_surface
 from .test_metrics import P, scrape, value
+from .ws_surface import crawl
 
 pytestmark = pytest.mark.anyio
 
@@ -60,6 +64,30 @@ async def test_no_reply_holds_more_than_about_a_chunk(
                     response = await client.get(path)
                     assert response.status_code == 200, (path, response.text[:200])
     # HSCAN and HGETALL replies hold two items per entry (field, value).
+    assert max(proxy.sizes) <= 2 * 2 * CHUNK, sorted(proxy.sizes)[-5:]
+    assert sum(size >= CHUNK for size in proxy.sizes) >= 50  # big keys were read, in chunks
+    assert "HGETALL" not in {name for _, name in commands}
+
+
+async def test_websocket_actions_and_first_snapshots_hold_no_more_than_about_a_chunk(
+    settings: Settings, writer: CacheWriter, flushed: RedisServer
+) -> None:
+    """Every WebSocket action of both dialects and the first snapshot of every stream (each
+    WebSocket stream action, each SSE route) over keys of 600 entries: no Redis reply carries
+    more than twice FULLON_CACHE_API_READ_CHUNK entries, and no HGETALL is sent."""
+    await seed_surface(writer)
+    seed_big(flushed.port, ENTRIES)
+    async with ReplySizes(flushed.port) as proxy:
+        with monitored(flushed.port) as commands:
+            async with serve(bounded(settings, proxy.url)) as gateway:
+                answers = await crawl(gateway.ws_url)
+                headers = {"X-API-Key": ADMIN_KEY}
+                async with httpx.AsyncClient(base_url=gateway.url, headers=headers) as client:
+                    for path in STREAM_SAMPLES.values():
+                        async with sse(client, path) as events:
+                            assert (await events.next(within=20)).event == "snapshot", path
+    for sample, frames in answers.items():
+        assert frames[0].get("success") is True, (sample, frames)
     assert max(proxy.sizes) <= 2 * 2 * CHUNK, sorted(proxy.sizes)[-5:]
     assert sum(size >= CHUNK for size in proxy.sizes) >= 50  # big keys were read, in chunks
     assert "HGETALL" not in {name for _, name in commands}

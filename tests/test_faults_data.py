@@ -21,7 +21,10 @@ from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .conftest import ADMIN_KEY
 from .faults.corrupt import CORRUPTIONS, HUGE, pad_valid, wrong_type
-from .surface import NOW, PROCESS_ID, SAMPLES, TRADE, seed_surface
+from .streams_support import HEADERS, serve, sse
+from .surface import NOW, PROCESS_ID, SAMPLES, STREAM_SAMPLES, TRADE, seed_surface
+from .ws_surface import crawl as ws_crawl
+from .ws_surface import result as ws_result
 
 pytestmark = pytest.mark.anyio
 
@@ -365,3 +368,58 @@ async def test_process_document_of_wrong_type_is_skipped_not_expired(
     await writer.redis.delete(PROCESS_KEY)  # now really gone: expired
     body = (await client.get("/processes")).json()
     assert (body["count"], body["skipped"], body["expired"]) == (0, 0, 1)
+
+
+# The /ws/v2 samples (tests/ws_surface.py) whose answer lists the entries of a key: a bad
+# entry there is skipped and counted. The v2 single-entry reads answer CACHE_ERROR.
+WS_LISTS: dict[str, set[str]] = {
+    "tickers:binance": {"v2/tickers/get_all_tickers"},
+    "account_positions": {"v2/accounts/get_positions"},
+    "order_status:binance": {"v2/orders/stream_order_queue"},
+    "bot_status": {"v2/bots/get_bots", "v2/bots/stream_bot_status"},
+    "trades:binance:BTCUSDT": {"v2/trades/get_trades", "v2/trades/stream_trade_updates"},
+    "ohlcv:BTC/USDT:1m": {"v2/ohlcv/get_latest_ohlcv_bars", "v2/ohlcv/stream_ohlcv"},
+    PROCESS_KEY: {"v2/process/get_active_processes", "v2/process/get_system_health"},
+}
+WS_SINGLES: dict[str, set[str]] = {
+    "tickers:binance": {"v2/tickers/get_ticker"},
+    "accounts": {"v2/accounts/get_balance"},
+    "order_status:binance": {"v2/orders/get_order_status"},
+    "bot_status": {"v2/bots/get_bot_status"},
+}
+# What a sample may answer besides success: a miss, or a corrupt entry (never an internal error).
+_WS_ERRORS = {"CACHE_ERROR"} | {
+    f"{domain}_NOT_FOUND" for domain in ("", "TICKER", "BALANCE", "ORDER", "BOT", "OHLCV")
+}
+
+
+@pytest.mark.parametrize("damage", ["oversized", "truncated"])
+@pytest.mark.parametrize("key", sorted(set(READS) - {"opening_position"}))
+async def test_websockets_and_stream_snapshots_skip_bad_values(
+    settings: Settings, writer: CacheWriter, key: str, damage: str
+) -> None:
+    """A value above FULLON_CACHE_API_MAX_VALUE_BYTES (never decoded) or torn JSON under every
+    WebSocket action of both dialects and every stream's first snapshot: lists skip and count
+    it, single entries answer CACHE_ERROR, SSE streams start with a snapshot or a problem;
+    nothing answers an internal error."""
+    await seed_surface(writer)
+    if damage == "oversized":
+        await pad_valid(writer.redis, key, size=8192)
+    else:
+        await CORRUPTIONS["truncated"](writer.redis, key)
+    limited = msgspec.structs.replace(settings, max_value_bytes=4096)
+    async with serve(limited) as gateway:
+        answers = await ws_crawl(gateway.ws_url, empty_within=1.0)
+        async with httpx.AsyncClient(base_url=gateway.url, headers=HEADERS) as client:
+            for path in STREAM_SAMPLES.values():
+                async with sse(client, path) as events:
+                    first = await events.next(within=10)
+                    assert first.event in ("snapshot", "problem"), (path, first)
+    for sample, frames in answers.items():
+        reply = frames[0]
+        assert reply.get("success") or reply.get("error_code") in _WS_ERRORS, (sample, frames)
+        assert all(frame.get("error_code") != "INTERNAL_ERROR" for frame in frames), sample
+        if sample in WS_LISTS.get(key, ()):
+            assert ws_result(frames)["skipped"] >= 1, (sample, frames)
+        if sample in WS_SINGLES.get(key, ()):
+            assert reply.get("error_code") == "CACHE_ERROR", (sample, frames)

@@ -38,8 +38,9 @@ TRACKING_READER_ACL = (
 # Commands the gateway may send: reads, connection set-up, and the streams' (un)subscriptions.
 PUBSUB = {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"}
 ALLOWED = {
-    "GET", "MGET", "HGET", "HMGET", "HGETALL", "HLEN", "HSCAN", "LRANGE", "LLEN", "SCAN",
-    "EXISTS", "TYPE", "TTL", "PING", "INFO", "CLIENT", "HELLO", "AUTH", "SELECT", *PUBSUB,
+    "GET", "MGET", "HGET", "HMGET", "HGETALL", "HLEN", "HEXISTS", "HSCAN", "LRANGE", "LLEN",
+    "SCAN", "EXISTS", "TYPE", "TTL", "PING", "INFO", "CLIENT", "HELLO", "AUTH", "SELECT",
+    *PUBSUB,
 }  # fmt: skip
 # Bounds of the stream crawl: each stream's first event, and the hub letting go of Redis.
 FIRST_EVENT_WITHIN = 5.0

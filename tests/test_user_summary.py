@@ -18,7 +18,9 @@ from fullon_cache_api import Identity, Ownership, OwnershipHook, Settings, creat
 from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.data._base import Deadline
-from fullon_cache_api.data.users import Owner, UserReader, hscan_chunks
+from fullon_cache_api.data._limits import ReadLimits
+from fullon_cache_api.data.users import Owner, UserReader
+from fullon_cache_api.data.views._scan import hash_batches
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .monitor import monitored
@@ -207,7 +209,10 @@ async def test_big_hashes_are_read_in_hscan_chunks(
     for n in range(600):
         await writer.save_order("binance", {"ex_order_id": f"O{n}", "status": "open", "uid": 7})
     replies = [
-        len(batch) async for batch in hscan_chunks(client, "order_status:binance", 50, Deadline(30))
+        len(batch)
+        async for batch in hash_batches(
+            client, "order_status:binance", ReadLimits(chunk=50), Deadline(30)
+        )
     ]
     assert sum(replies) == 600 and len(replies) >= 6
     assert max(replies) <= 100  # COUNT is a hint: a bucket's entries come together
@@ -244,3 +249,28 @@ async def test_a_spent_budget_answers_partial(client: Redis, writer: CacheWriter
     assert (spent.orders, spent.partial) == (0, True)
     whole = await UserReader(client).summary(owner, budget=30)
     assert (whole.orders, whole.partial) == (1, False)
+
+
+async def test_oversized_and_corrupt_values_are_skipped_and_logged_once_per_key(
+    client: Redis, writer: CacheWriter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An admin's summary over 300 torn orders, one order and one bot above
+    FULLON_CACHE_API_MAX_VALUE_BYTES (never decoded), and one bot and account of valid JSON:
+    all bad ones counted in `skipped`, one log line per key carrying its count."""
+    torn = {f"T{n}": '{"status": "open", "uid": 7' for n in range(300)}
+    await client.hset("order_status:binance", mapping=torn)
+    big = '{"status": "open", "pad": "' + "x" * 5000 + '"}'
+    await client.hset("order_status:binance", "BIG", big)
+    await writer.save_order("binance", {"ex_order_id": "OK", "status": "open", "uid": 7})
+    await client.hset("bot_status", mapping={"1": big, "2": '{"name": "ok"}'})
+    await writer.upsert_user_account(1, {"USDT": {"free": 1.0}})
+    caplog.set_level("WARNING", "fullon.api.cache.data")
+    reader = UserReader(client, ReadLimits(max_value_bytes=4096))
+    summary = await reader.summary(Owner(uid=None, basis="admin"), chunk=50)
+    assert (summary.orders, summary.bot_count, summary.accounts) == (1, 1, 1)
+    assert summary.skipped == 300 + 1 + 1
+    lines = sorted(r.getMessage() for r in caplog.records if r.name == "fullon.api.cache.data")
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("skipped 1 entries of bot_status")
+    assert "oversized" in lines[0]
+    assert lines[1].startswith("skipped 301 entries of order_status:binance")

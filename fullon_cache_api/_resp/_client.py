@@ -97,6 +97,9 @@ class ReadOnlyRedis:
     def hlen(self, name: Arg) -> Awaitable[int]:
         return self._execute(None, b"HLEN", name)
 
+    def hexists(self, name: Arg, key: Arg) -> Awaitable[bool]:
+        return self._execute(bool, b"HEXISTS", name, key)
+
     def hscan(
         self, name: Arg, cursor: int = 0, match: Arg | None = None, count: int | None = None
     ) -> Awaitable[tuple[int, dict[bytes | str, bytes | str]]]:
@@ -219,6 +222,9 @@ class Pipeline:
 
     def hlen(self, name: Arg) -> Self:
         return self._queue(None, b"HLEN", name)
+
+    def hexists(self, name: Arg, key: Arg) -> Self:
+        return self._queue(bool, b"HEXISTS", name, key)
 
     def hscan(
         self, name: Arg, cursor: int = 0, match: Arg | None = None, count: int | None = None

@@ -25,6 +25,7 @@ class CacheReader:
 
     def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis
+        self.limits = limits
         self.health = HealthReader(redis, limits)
         self.tickers = TickerReader(redis, limits)
         self.accounts = AccountReader(redis, limits)

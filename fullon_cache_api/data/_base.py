@@ -1,7 +1,7 @@
 """What every domain reader shares: the client, incremental SCAN, skip accounting, budgets.
 
-Readers issue read commands only (GET, MGET, HGET, HMGET, HLEN, HSCAN, LRANGE, LLEN, SCAN,
-EXISTS, TYPE, TTL, PING, INFO). Pipelines are built with ``transaction=False`` so no
+Readers issue read commands only (GET, MGET, HGET, HMGET, HLEN, HEXISTS, HSCAN, LRANGE, LLEN,
+SCAN, EXISTS, TYPE, TTL, PING, INFO). Pipelines are built with ``transaction=False`` so no
 MULTI/EXEC is ever sent.
 """
 

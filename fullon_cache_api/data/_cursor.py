@@ -26,7 +26,7 @@ import msgspec
 
 from .._errors import InvalidInput
 
-__all__ = ["decode_cursor", "encode_cursor", "fingerprint"]
+__all__ = ["cursor_kind", "decode_cursor", "encode_cursor", "fingerprint"]
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(list[Any]).decode
@@ -49,6 +49,17 @@ def decode_cursor(cursor: str, kind: str, position: type[P]) -> P:
     except (binascii.Error, ValueError, msgspec.MsgspecError):
         pass
     raise InvalidInput("cursor is not a next_cursor of this listing (pass it back as it was given)")
+
+
+def cursor_kind(cursor: str) -> str | None:
+    """The kind tag of `cursor` (None when it does not decode): which listing phase it
+    continues, for a listing whose pages have several kinds."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        found = _decode(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (binascii.Error, ValueError, msgspec.MsgspecError):
+        return None
+    return found[0] if found and isinstance(found[0], str) else None
 
 
 def fingerprint(raw: bytes | str) -> str:

@@ -1,6 +1,6 @@
 """Reader of fullon_cache's transient queues at a glance: one open-order queue
-(``new_orders:{local_oid}``) by name, and every trade queue (``trades:*``, ``user_trades:*``)
-with its exchange's ``TRADE:STATUS`` time.
+(``new_orders:{local_oid}``) by name, and a page of the trade queues (``trades:*``,
+``user_trades:*``) with their exchange's ``TRADE:STATUS`` time.
 
 Only LLEN, TYPE, SCAN and MGET reach the queues: nothing is popped or consumed.
 """
@@ -16,7 +16,10 @@ from .._redis import translate_errors
 from ..structs.orders import OrderQueue, OrderQueues
 from ..structs.trades import TradeQueueState, TradeQueueStatus
 from ..structs.views import TradeStatusAge
-from ._base import BaseReader, Deadline, Scanned, text
+from ._base import BaseReader, Deadline, text
+from ._chunks import pipelined
+from ._pages import KEY_PAGE
+from ._phases import scan_phases
 from .views._scan import age_of
 
 __all__ = ["QueueReader"]
@@ -57,67 +60,70 @@ class QueueReader(BaseReader):
         return _NO_QUEUES
 
     async def trade_queues(
-        self, *, only: Ownership | None = None, budget: float | None = None
+        self,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = KEY_PAGE.default,
+        budget: float | None = None,
     ) -> TradeQueueStatus:
-        """Every visible trade queue with its length and its exchange's status time and age.
+        """A page of about `limit` keys: the visible trade queues with their length and their
+        exchange's status time and age, then (admins) the status marks.
 
-        SCAN ``trades:*`` (admins only) and ``user_trades:*`` TYPE list, and (admins)
-        ``TRADE:STATUS:*`` TYPE string; then one pipeline: LLEN per queue and one MGET of the
-        statuses (for others, of their queues' exchanges only). The scans stop once `budget`
-        seconds (default: the socket timeout) are spent, and the answer says ``partial``.
+        SCAN ``trades:*`` (admins only), then ``user_trades:*`` TYPE list, then (admins)
+        ``TRADE:STATUS:*`` TYPE string, one after the other (`scan_phases`); then LLEN per
+        queue and MGET of the page's status keys and of its queues' exchanges, `chunk` per
+        round trip. The scans stop once `budget` seconds (default: the read budget) are
+        spent, and the answer says ``partial``.
         """
         now = time.time()
         deadline = Deadline(self.limits.budget if budget is None else budget)
         admin = only is None
-        shared = await self._scan(f"{_TRADES}*", "list", deadline) if admin else Scanned()
-        users = await self._scan(f"{_USER_TRADES}*", "list", deadline)
-        user_keys = [key for key in users.keys if sees(only, uid=_user_queue(key)[0])]
-        skipped = len(shared.wrong_type) + sum(
-            sees(only, uid=_user_queue(key)[0]) for key in users.wrong_type
-        )
-        queue_keys = [key for key in (*shared.keys, *user_keys) if _well_formed(key)]
+        phases = [(f"{_USER_TRADES}*", "list")]
         if admin:
-            scanned = await self._scan(f"{_STATUS}*", "string", deadline)
-            status_keys, skipped = scanned.keys, skipped + len(scanned.wrong_type)
-        else:
-            status_keys = sorted({f"{_STATUS}{_exchange_of(key)}" for key in queue_keys})
-        lengths, values = await self._lengths_and_statuses(queue_keys, status_keys)
-        statuses = _statuses(status_keys, values, now)
+            phases = [(f"{_TRADES}*", "list"), *phases, (f"{_STATUS}*", "string")]
+        page = await scan_phases(self, phases, cursor, limit, deadline)
+        shared = page.keys(0) if admin else []
+        users = page.keys(1 if admin else 0)
+        user_keys = [key for key in users if sees(only, uid=_user_queue(key)[0])]
+        skipped = sum(len(found.wrong_type) for found in page.scans) if admin else 0
+        if not admin:
+            skipped = sum(sees(only, uid=_user_queue(key)[0]) for key in page.wrong_type(0))
+        queue_keys = [key for key in (*shared, *user_keys) if _well_formed(key)]
+        listed = page.keys(2) if admin else []
+        marks = sorted({f"{_STATUS}{_exchange_of(key)}" for key in queue_keys} | set(listed))
+        lengths = await pipelined(
+            self.redis, "trade queues", queue_keys, lambda pipe, key: pipe.llen(key),
+            self.limits.chunk,
+        )  # fmt: skip
+        statuses = _statuses(marks, await self._values(marks), now)
         queues = [
             _queue_state(key, length, statuses)
             for key, length in zip(queue_keys, lengths, strict=True)
             if isinstance(length, int) and length  # gone or retyped since the SCAN: left out
         ]
         queues.sort(key=lambda queue: queue.key)
+        shown = {key.removeprefix(_STATUS) for key in listed}
         return TradeQueueStatus(
             count=len(queues),
             skipped=skipped,
             partial=deadline.cut,
+            next_cursor=page.next_cursor,
             queues=queues,
-            statuses=list(statuses.values()) if admin else [],
+            statuses=[status for name, status in statuses.items() if name in shown],
         )
 
-    async def _scan(self, pattern: str, key_type: str, deadline: Deadline) -> Scanned:
-        """`scan_typed`, or nothing once the deadline is spent."""
-        if deadline.spent():
-            return Scanned()
-        return await self.scan_typed(pattern, key_type, deadline)
-
-    async def _lengths_and_statuses(
-        self, queue_keys: list[str], status_keys: list[str]
-    ) -> tuple[list[int | Exception], list[bytes | str | None]]:
-        if not queue_keys and not status_keys:
-            return [], []
-        with translate_errors("trade queues and statuses"):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key in queue_keys:
-                    pipe.llen(key)
-                if status_keys:
-                    pipe.mget(status_keys)
-                # A key retyped since the SCAN answers an error reply: that queue is left out.
-                replies = await pipe.execute(raise_on_error=False)
-        values = replies[len(queue_keys)] if status_keys else []
-        return replies[: len(queue_keys)], values if isinstance(values, list) else []
+    async def _values(self, keys: list[str]) -> list[bytes | str | None]:
+        """MGET of `keys`, `chunk` keys per command, one pipeline per `chunk` commands."""
+        chunk = self.limits.chunk
+        groups = [keys[i : i + chunk] for i in range(0, len(keys), chunk)]
+        replies = await pipelined(
+            self.redis, "trade statuses", groups, lambda pipe, some: pipe.mget(some), chunk
+        )
+        values: list[bytes | str | None] = []
+        for group, reply in zip(groups, replies, strict=True):
+            values.extend(reply if isinstance(reply, list) else [None] * len(group))
+        return values
 
 
 def _user_queue(key: str) -> tuple[str, str]:

@@ -7,8 +7,10 @@ everything for an admin identity without a user id.
 Nothing is read whole. Owned ``bot_status`` / ``accounts`` / ``account_positions`` fields are
 fetched with HMGET, `chunk` fields at a time; every hash that must be searched (the
 ``order_status:*`` hashes, and ``bot_status`` without a hook) is walked with HSCAN COUNT
-`chunk`, never HGETALL. The walk stops once the time budget is spent and the answer says
-``partial: true``; its counts then cover what was read.
+`chunk` (`HashWalk`), never HGETALL. The walk stops once the time budget is spent and the
+answer says ``partial: true``; its counts then cover what was read. Values are decoded with
+the read limits: a corrupt one costs no exception, one above the value limit is skipped
+undecoded, and the skipped entries of each hash are logged once per interval (`SkipLog`).
 """
 
 from __future__ import annotations
@@ -16,23 +18,28 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Any, Literal
+
+import msgspec
 
 from .._access import may_hold, sees_corrupt
 from .._auth import Ownership
-from .._codec import Undecodable
-from .._redis import CacheClient, translate_errors
+from .._codec import Invalid
+from .._redis import translate_errors
 from ..structs.bots import Bot
 from ..structs.orders import Order
 from ..structs.users import UserBot, UserSummary
 from ._base import BaseReader, Deadline, text
-from ._order_values import _order
-from .accounts import ACCOUNTS_KEY, POSITIONS_KEY, _account, _object
-from .bots import _bot, _natural
+from ._chunks import HashWalk
+from ._limits import ReadLimits
+from ._order_values import _from_stored, _StoredOrder
+from ._skips import Skips
+from .accounts import ACCOUNTS_KEY, POSITIONS_KEY, _account_of
+from .bots import _bot_of, _natural
 from .orders import sees_order
-from .views.stats import OPEN_STATUSES
+from .views.order_stats import OPEN_STATUSES
 
-__all__ = ["Basis", "Owner", "UserReader", "hscan_chunks"]
+__all__ = ["Basis", "Owner", "UserReader"]
 
 _ORDERS = "order_status:"
 _BOT_STATUS = "bot_status"
@@ -67,26 +74,34 @@ class _Tally:
     skipped: int = 0
 
 
-async def hscan_chunks(
-    redis: CacheClient, key: str, chunk: int, deadline: Deadline
-) -> AsyncIterator[list[tuple[str, bytes | str]]]:
-    """The fields of hash `key`, one HSCAN step (COUNT `chunk`) at a time, until the end or
-    until `deadline` is spent. Fields HSCAN returns twice (while Redis rehashes) are dropped:
-    their names are remembered, never their values."""
-    seen: set[str] = set()
-    cursor = 0
-    while not deadline.spent():
-        with translate_errors(key):
-            cursor, page = cast(
-                tuple[int, dict[bytes | str, bytes | str]],
-                await redis.hscan(key, cursor, count=chunk),
-            )
-        batch = [(name, value) for raw, value in page.items() if (name := text(raw)) not in seen]
-        seen.update(name for name, _ in batch)
-        if batch:
-            yield batch
-        if cursor == 0:
-            return
+class _Read:
+    """One summary's read: its limits (the chunk it was asked for), budget, tally and the
+    entries it skipped per key."""
+
+    def __init__(self, limits: ReadLimits, deadline: Deadline) -> None:
+        self.limits = limits
+        self.deadline = deadline
+        self.tally = _Tally()
+        self.skips: dict[str, Skips] = {}
+
+    def skip(self, key: str, what: str, reason: object, *, counted: bool = True) -> None:
+        """One entry of `key` left out (counted in the answer's `skipped` when `counted`)."""
+        self.skips.setdefault(key, Skips(key)).add(what, reason)
+        self.tally.skipped += counted
+
+    def document(self, key: str, field: str, raw: bytes | str) -> dict[str, Any] | None:
+        """The JSON object stored as `raw` (oversized ones undecoded), or None (skipped)."""
+        found = self.limits.decode(raw, dict[str, Any])
+        if isinstance(found, Invalid):
+            self.skip(key, field, found.reason)
+            return None
+        return found
+
+    async def walk(self, redis: Any, key: str) -> AsyncIterator[list[tuple[str, bytes | str]]]:
+        """The fields of hash `key`, one HSCAN reply at a time, within the budget."""
+        walk = HashWalk(redis, key, self.limits, deadline=self.deadline)
+        async for found in walk.chunks():
+            yield [(text(field), value) for field, value in found.items()]
 
 
 class UserReader(BaseReader):
@@ -96,17 +111,19 @@ class UserReader(BaseReader):
         self, owner: Owner, *, budget: float | None = None, chunk: int | None = None
     ) -> UserSummary:
         """What `owner` owns: the owned fields first (HMGET), then the hashes to search (HSCAN)."""
-        deadline = Deadline(self.limits.budget if budget is None else budget)
-        chunk = self.limits.chunk if chunk is None else chunk
-        tally = _Tally()
+        limits = self.limits if chunk is None else msgspec.structs.replace(self.limits, chunk=chunk)
+        read = _Read(limits, Deadline(self.limits.budget if budget is None else budget))
         if owner.granted is not None:
-            await self._owned_accounts(owner.granted, tally, deadline, chunk)
-            await self._owned_bots(owner.granted, tally, deadline, chunk)
+            await self._owned_accounts(owner.granted, read)
+            await self._owned_bots(owner.granted, read)
         else:
             if owner.uid is None:  # an admin: every account
-                await self._all_accounts(tally, deadline, chunk)
-            await self._searched_bots(owner.uid, tally, deadline, chunk)
-        await self._orders(owner, tally, deadline, chunk)
+                await self._all_accounts(read)
+            await self._searched_bots(owner.uid, read)
+        await self._orders(owner, read)
+        for skips in read.skips.values():
+            self.report(skips)
+        tally = read.tally
         counted = owner.basis != "uid_field"  # balances and positions carry no uid
         tally.bots.sort(key=lambda bot: _natural(bot.bot_id))
         return UserSummary(
@@ -121,16 +138,14 @@ class UserReader(BaseReader):
             balances=tally.balances if counted else None,
             positions=tally.positions if counted else None,
             skipped=tally.skipped,
-            partial=deadline.cut,
+            partial=read.deadline.cut,
         )
 
-    async def _owned_accounts(
-        self, granted: Ownership, tally: _Tally, deadline: Deadline, chunk: int
-    ) -> None:
+    async def _owned_accounts(self, granted: Ownership, read: _Read) -> None:
         """Balances and positions of the granted ex_ids: one pipeline of two HMGETs per chunk."""
-        ex_ids = sorted(granted.ex_ids)
+        ex_ids, chunk = sorted(granted.ex_ids), read.limits.chunk
         for start in range(0, len(ex_ids), chunk):
-            if deadline.spent():
+            if read.deadline.spent():
                 return
             ids = ex_ids[start : start + chunk]
             with translate_errors("accounts and positions"):
@@ -140,85 +155,50 @@ class UserReader(BaseReader):
                     balances, positions = await pipe.execute()
             for ex_id, raw in zip(ids, balances, strict=True):
                 if raw is not None:
-                    self._count_balances(ex_id, raw, tally)
+                    _count_balances(ex_id, raw, read)
             for ex_id, raw in zip(ids, positions, strict=True):
                 if raw is not None:
-                    self._count_positions(ex_id, raw, tally)
+                    _count_positions(ex_id, raw, read)
 
-    async def _all_accounts(self, tally: _Tally, deadline: Deadline, chunk: int) -> None:
+    async def _all_accounts(self, read: _Read) -> None:
         """Balances and positions of every account (HSCAN both hashes)."""
-        async for batch in hscan_chunks(self.redis, ACCOUNTS_KEY, chunk, deadline):
+        async for batch in read.walk(self.redis, ACCOUNTS_KEY):
             for ex_id, raw in batch:
-                self._count_balances(ex_id, raw, tally)
-        async for batch in hscan_chunks(self.redis, POSITIONS_KEY, chunk, deadline):
+                _count_balances(ex_id, raw, read)
+        async for batch in read.walk(self.redis, POSITIONS_KEY):
             for ex_id, raw in batch:
-                self._count_positions(ex_id, raw, tally)
+                _count_positions(ex_id, raw, read)
 
-    def _count_balances(self, ex_id: str, raw: bytes | str, tally: _Tally) -> None:
-        try:
-            account = _account(ex_id, raw)
-        except Undecodable as exc:
-            self.skipped(ex_id, ACCOUNTS_KEY, exc)
-            tally.skipped += 1
-            return
-        tally.accounts += 1
-        tally.balances += len(account.balances)
-
-    def _count_positions(self, ex_id: str, raw: bytes | str, tally: _Tally) -> None:
-        try:
-            document = _object(raw)
-        except Undecodable as exc:
-            self.skipped(ex_id, POSITIONS_KEY, exc)
-            tally.skipped += 1
-            return
-        for symbol, value in document.items():
-            if symbol == _ROOT_TIMESTAMP:
-                continue
-            if isinstance(value, dict):
-                tally.positions += 1
-            else:
-                self.skipped(f"{ex_id}/{symbol}", POSITIONS_KEY, "position is not an object")
-                tally.skipped += 1
-
-    async def _owned_bots(
-        self, granted: Ownership, tally: _Tally, deadline: Deadline, chunk: int
-    ) -> None:
+    async def _owned_bots(self, granted: Ownership, read: _Read) -> None:
         """Status documents of the granted bot ids (HMGET ``bot_status``, a chunk at a time)."""
-        bot_ids = sorted(granted.bot_ids)
+        bot_ids, chunk = sorted(granted.bot_ids), read.limits.chunk
         for start in range(0, len(bot_ids), chunk):
-            if deadline.spent():
+            if read.deadline.spent():
                 return
             ids = bot_ids[start : start + chunk]
             with translate_errors(_BOT_STATUS):
                 values: list[bytes | str | None] = await self.redis.hmget(_BOT_STATUS, ids)
             for bot_id, raw in zip(ids, values, strict=True):
-                if raw is None:
-                    continue
-                try:
-                    tally.bots.append(_user_bot(_bot(bot_id, raw)))
-                except Undecodable as exc:
-                    self.skipped(bot_id, _BOT_STATUS, exc)
-                    tally.skipped += 1
+                document = None if raw is None else read.document(_BOT_STATUS, bot_id, raw)
+                if document is not None:
+                    read.tally.bots.append(_user_bot(_bot_of(bot_id, document)))
 
-    async def _searched_bots(
-        self, uid: str | None, tally: _Tally, deadline: Deadline, chunk: int
-    ) -> None:
+    async def _searched_bots(self, uid: str | None, read: _Read) -> None:
         """Every status document (HSCAN ``bot_status``) whose ``uid`` field is `uid` (every
         one when `uid` is None); a corrupt one's owner is unknown, so only an admin counts it."""
-        async for batch in hscan_chunks(self.redis, _BOT_STATUS, chunk, deadline):
+        async for batch in read.walk(self.redis, _BOT_STATUS):
             for bot_id, raw in batch:
-                try:
-                    bot = _bot(bot_id, raw)
-                except Undecodable as exc:
-                    self.skipped(bot_id, _BOT_STATUS, exc)
-                    tally.skipped += uid is None
+                document = read.limits.decode(raw, dict[str, Any])
+                if isinstance(document, Invalid):
+                    read.skip(_BOT_STATUS, bot_id, document.reason, counted=uid is None)
                     continue
+                bot = _bot_of(bot_id, document)
                 if uid is None or _same_id(bot.fields.get("uid"), uid):
-                    tally.bots.append(_user_bot(bot))
+                    read.tally.bots.append(_user_bot(bot))
 
-    async def _orders(self, owner: Owner, tally: _Tally, deadline: Deadline, chunk: int) -> None:
+    async def _orders(self, owner: Owner, read: _Read) -> None:
         """Every ``order_status:*`` hash that may hold the owner's orders, walked with HSCAN."""
-        granted = owner.granted
+        granted, deadline, tally = owner.granted, read.deadline, read.tally
         if deadline.spent() or (granted is not None and not _grants_any(granted)):
             return
         scanned = await self.scan_typed(f"{_ORDERS}*", "hash", deadline)
@@ -227,14 +207,14 @@ class UserReader(BaseReader):
             account = key.removeprefix(_ORDERS)
             if granted is not None and not may_hold(granted, account):
                 continue  # keyed by an ex_id not granted: none of its orders count
-            async for batch in hscan_chunks(self.redis, key, chunk, deadline):
+            shown = _shows_corrupt(owner, key)
+            async for batch in read.walk(self.redis, key):
                 for order_id, raw in batch:
-                    try:
-                        order = _order(account, order_id, raw)
-                    except Undecodable as exc:
-                        self.skipped(order_id, key, exc)
-                        tally.skipped += _shows_corrupt(owner, key)
+                    stored = read.limits.decode(raw, _StoredOrder)
+                    if isinstance(stored, Invalid):
+                        read.skip(key, order_id, stored.reason, counted=shown)
                         continue
+                    order = _from_stored(account, order_id, stored)
                     if _owns(owner, order):
                         tally.orders += 1
                         status = order.status or "unknown"
@@ -242,6 +222,24 @@ class UserReader(BaseReader):
                         tally.open_orders += status.casefold() in OPEN_STATUSES
             if deadline.spent():
                 return
+
+
+def _count_balances(ex_id: str, raw: bytes | str, read: _Read) -> None:
+    document = read.document(ACCOUNTS_KEY, ex_id, raw)
+    if document is not None:
+        read.tally.accounts += 1
+        read.tally.balances += len(_account_of(ex_id, document).balances)
+
+
+def _count_positions(ex_id: str, raw: bytes | str, read: _Read) -> None:
+    document = read.document(POSITIONS_KEY, ex_id, raw)
+    for symbol, value in (document or {}).items():
+        if symbol == _ROOT_TIMESTAMP:
+            continue
+        if isinstance(value, dict):
+            read.tally.positions += 1
+        else:
+            read.skip(POSITIONS_KEY, f"{ex_id}/{symbol}", "position is not an object")
 
 
 def _owns(owner: Owner, order: Order) -> bool:

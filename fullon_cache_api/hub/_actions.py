@@ -3,6 +3,9 @@
 A request/response action returns its result (an HTTP Struct, or one of the small Structs of
 `_calls` where the original gateway had its own shape); a ``stream_*`` action returns a
 `StreamStart`. Private domains read with the caller's `Ownership`, exactly as HTTP does.
+
+Every read is the HTTP route's, bounded the same way: a list action answers a page (``limit``
+with the route's default and maximum, ``cursor`` = the ``next_cursor`` of the page before).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from .._params import (
     ACCOUNT,
     BOT_ID,
     COMPONENT,
+    CURSOR,
     EX_ID,
     EXCHANGE,
     ORDER_ID,
@@ -22,6 +26,7 @@ from .._params import (
     SYMBOL,
     TIMEFRAME,
 )
+from ..data._pages import DOCUMENT_PAGE, ENTRY_PAGE, PROCESS_PAGE
 from ..structs.accounts import AccountPositions
 from ..structs.tickers import TickerList
 from ..structs.trades import TradeList
@@ -62,9 +67,11 @@ async def _get_ticker(call: Call) -> Any:
 
 
 async def _get_all_tickers(call: Call) -> Any:
-    exchange = call.params.text("exchange", EXCHANGE)
+    p = call.params
+    exchange = p.text("exchange", EXCHANGE)
+    limit, cursor = p.integer("limit", ENTRY_PAGE), p.optional("cursor", CURSOR)
     try:
-        return await call.reader.tickers.all(exchange)
+        return await call.reader.tickers.all(exchange, cursor=cursor, limit=limit)
     except NotFound:  # the original answered an empty list
         return TickerList(exchange=exchange, count=0, skipped=0, tickers=[])
 
@@ -97,10 +104,12 @@ async def _get_balance(call: Call) -> Balance:
 
 
 async def _get_positions(call: Call) -> Any:
-    ex_id = call.params.optional("ex_id", EX_ID, "exchange")
+    p = call.params
+    ex_id = p.optional("ex_id", EX_ID, "exchange")
     only = await call.ownership()
     if ex_id is None:
-        return await call.reader.accounts.all_positions(only=only)
+        limit, cursor = p.integer("limit", DOCUMENT_PAGE), p.optional("cursor", CURSOR)
+        return await call.reader.accounts.all_positions(only=only, cursor=cursor, limit=limit)
     try:
         return await call.reader.accounts.positions(ex_id, only=only)
     except NotFound:  # the original answered an empty list
@@ -153,17 +162,16 @@ async def _get_bot_status(call: Call) -> Any:
 async def _is_blocked(call: Call) -> BlockStatus:
     exchange = call.params.text("exchange", ACCOUNT, "ex_id")
     symbol = call.params.text("symbol", SYMBOL)
-    blocks = await call.reader.bots.blocks(only=await call.ownership())
-    holder = next(
-        (b.bot_id for b in blocks.blocks if (b.ex_id, b.symbol) == (exchange, symbol)), None
-    )
+    found = await call.reader.bots.block(exchange, symbol, only=await call.ownership())
     return BlockStatus(
-        exchange=exchange, symbol=symbol, is_blocked=holder is not None, blocked_by=holder
+        exchange=exchange, symbol=symbol, is_blocked=found.blocked, blocked_by=found.bot
     )
 
 
 async def _get_bots(call: Call) -> Any:
-    return await call.reader.bots.all(only=await call.ownership())
+    p = call.params
+    limit, cursor = p.integer("limit", DOCUMENT_PAGE), p.optional("cursor", CURSOR)
+    return await call.reader.bots.all(only=await call.ownership(), cursor=cursor, limit=limit)
 
 
 async def _stream_bot_status(call: Call) -> StreamStart:
@@ -181,9 +189,10 @@ async def _get_trades(call: Call) -> Any:
     """LRANGE only: unlike the original (fullon_cache's get_trades), nothing is consumed."""
     p = call.params
     exchange, symbol = p.text("exchange", EXCHANGE), p.text("symbol", SYMBOL)
-    limit = p.integer("count", TRADE_COUNT)
+    limit, cursor = p.integer("count", TRADE_COUNT), p.optional("cursor", CURSOR)
+    only = await call.ownership()
     try:
-        return await call.reader.trades.queue(exchange, symbol, limit, only=await call.ownership())
+        return await call.reader.trades.queue(exchange, symbol, limit, only=only, cursor=cursor)
     except NotFound:  # the original answered an empty list
         key = f"trades:{exchange}:{symbol.replace('/', '')}"
         return TradeList(
@@ -202,7 +211,8 @@ async def _stream_trade_updates(call: Call) -> StreamStart:
 async def _get_latest_ohlcv_bars(call: Call) -> Any:
     p = call.params
     symbol, timeframe = p.text("symbol", SYMBOL), p.text("timeframe", TIMEFRAME)
-    return await call.reader.ohlcv.bars(symbol, timeframe, p.integer("count", COUNT))
+    count, cursor = p.integer("count", COUNT), p.optional("cursor", CURSOR)
+    return await call.reader.ohlcv.bars(symbol, timeframe, count, cursor=cursor)
 
 
 async def _stream_ohlcv(call: Call) -> StreamStart:
@@ -227,6 +237,8 @@ async def _get_active_processes(call: Call) -> Any:
         process_type=p.optional("process_type", PROCESS_TYPE),
         component=p.optional("component", COMPONENT),
         since_minutes=p.integer("since_minutes", SINCE_MINUTES),
+        cursor=p.optional("cursor", CURSOR),
+        limit=p.integer("limit", PROCESS_PAGE),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .._errors import CacheAPIError, NotFound
 from .._params import COMPONENT, EXCHANGE, PROCESS_TYPE, SYMBOL, TIMEFRAME, Bound
+from ..data._pages import ENTRY_PAGE, PROCESS_PAGE
 from ._calls import Call, Domain, Handler, Pong
 from ._dialects import OriginalStart
 from ._original_private import (
@@ -83,8 +84,8 @@ async def _get_ticker(call: Call) -> Any:
 
 async def _get_all_tickers(call: Call) -> Any:
     exchange = call.params.text("exchange", EXCHANGE)
-    try:
-        listed = await call.reader.tickers.all(exchange)
+    try:  # every ticker in the original: one page of the largest size (ENTRY_PAGE.maximum)
+        listed = await call.reader.tickers.all(exchange, limit=ENTRY_PAGE.maximum)
     except NotFound:
         return {"exchange": exchange, "tickers": []}
     return {"exchange": exchange, "tickers": [ticker(decode_ticker(t)) for t in listed.tickers]}
@@ -136,6 +137,7 @@ async def _get_active_processes(call: Call) -> Any:
         process_type=p.optional("process_type", PROCESS_TYPE),
         component=p.optional("component", COMPONENT),
         since_minutes=integer(call, "since_minutes", SINCE_MINUTES),
+        limit=PROCESS_PAGE.maximum,
     )
     return {"processes": [active_process(process) for process in listed.processes]}
 

@@ -1,5 +1,10 @@
 """The private domains' actions (accounts, orders, bots, trades) in the original gateway's
-shapes; see `_original_actions`. Each reads with the caller's `Ownership`, as HTTP does."""
+shapes; see `_original_actions`. Each reads with the caller's `Ownership`, as HTTP does.
+
+An action that answered "everything" in the original (``get_positions`` without an account,
+``get_bots``) keeps its shape and answers one page of the largest size the HTTP route allows
+(DOCUMENT_PAGE.maximum accounts or bots): the rest is in the HTTP pages (``/positions``,
+``/bots``) and the ``/ws/v2`` actions' ``cursor``."""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ import time
 from typing import Any
 
 from .._access import ex_id_of, sees
+from .._auth import Ownership
 from .._errors import NotFound
 from .._params import ACCOUNT, BOT_ID, EX_ID, EXCHANGE, ORDER_ID, SYMBOL, Bound
+from ..data._pages import DOCUMENT_PAGE
 from ._calls import CURRENCY, Call
 from ._dialects import OriginalStart
 from ._original_shapes import balance, bot_document, bot_status, order, position, trade
@@ -87,8 +94,8 @@ async def get_positions(call: Call) -> Any:
     if user_id is None and ex_id is None:
         raise ActionError(INVALID_PARAMS, "user_id or exchange parameter required")
     only = await call.ownership()
-    if ex_id is None:  # every account (the original: get_all_positions)
-        listed = await call.reader.accounts.all_positions(only=only)
+    if ex_id is None:  # every account (the original: get_all_positions): one largest page
+        listed = await call.reader.accounts.all_positions(only=only, limit=DOCUMENT_PAGE.maximum)
         items = [position(p) for p in listed.positions]
     else:
         try:
@@ -111,7 +118,7 @@ async def stream_positions(call: Call) -> OriginalStart:
         raise ActionError(INVALID_PARAMS, "user_id or exchange parameter required")
     only = await call.ownership()
     if ex_id is None:
-        spec = PositionPushes(AllPositions(only))
+        spec = PositionPushes(AllPositions(None if only is None else only.ex_ids))
         return OriginalStart("position_update", [spec], f"Streaming started for user {user_id}")
     if not sees(only, ex_id=ex_id):
         raise NotFound(f"no account {ex_id!r} cached")
@@ -169,27 +176,28 @@ async def get_bot_status(call: Call) -> Any:
 async def is_blocked(call: Call) -> Any:
     exchange = call.params.text("exchange", ACCOUNT, "ex_id")
     symbol = call.params.text("symbol", SYMBOL)
-    blocks = await call.reader.bots.blocks(only=await call.ownership())
-    holder = next(
-        (b.bot_id for b in blocks.blocks if (b.ex_id, b.symbol) == (exchange, symbol)), None
-    )
+    found = await call.reader.bots.block(exchange, symbol, only=await call.ownership())
     return {
         "exchange": exchange,
         "symbol": symbol,
-        "is_blocked": holder is not None,
-        "blocked_by": holder,
+        "is_blocked": found.blocked,
+        "blocked_by": found.bot,
         "timestamp": time.time(),
     }
 
 
 async def get_bots(call: Call) -> Any:
-    listed = await call.reader.bots.all(only=await call.ownership())
+    only = await call.ownership()
+    listed = await call.reader.bots.all(only=only, limit=DOCUMENT_PAGE.maximum)
     return {"bots": {bot.bot_id: bot_document(bot) for bot in listed.bots}}
 
 
 async def stream_bot_status(call: Call) -> OriginalStart:
     bot_id = call.params.optional("bot_id", BOT_ID)
     only = await call.ownership()
+    if bot_id is not None:  # that bot's field only (HMGET), if the caller may read it
+        mine = sees(only, bot_id=bot_id)
+        only = Ownership(bot_ids=frozenset({bot_id} if mine else ()))
     message = f"Streaming started for bot {bot_id}" if bot_id else "Streaming started"
     return OriginalStart(
         "bot_update",

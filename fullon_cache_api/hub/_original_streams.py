@@ -18,16 +18,18 @@ import msgspec
 
 from .._auth import Ownership
 from .._errors import NotFound
-from .._redis import CacheClient, translate_errors
+from .._redis import CacheClient
 from ..data import CacheReader
+from ..data._pages import DOCUMENT_PAGE
 from ..structs.accounts import AccountPositions, PositionList
 from ..structs.ohlcv import OhlcvBars
 from ..structs.tickers import Ticker, TickerList
 from . import _original_shapes as shapes
 from ._events import Event, encode
-from ._polled import Bots, Ohlcv, Orders, Positions, ProcessHealth, Trades, _digest_hash
+from ._polled import ActiveProcesses, Bots, Ohlcv, Orders, Positions, Trades
+from ._probes import FieldsProbe, HashProbe
 from ._pubsub import Topic
-from ._specs import ChannelSpec, PollSpec, TickerExchange, TickerSymbol
+from ._specs import ChannelSpec, Polling, PollSpec, TickerExchange, TickerSymbol
 
 __all__ = [
     "ActiveProcesses",
@@ -111,16 +113,24 @@ class _Reshaped(PollSpec):
 
 @dataclass(frozen=True)
 class AllPositions(PollSpec):
-    """Every account's positions `only` may see: probe HGETALL ``account_positions``."""
+    """The positions of every account (`ex_ids` None: an admin's, the first page of at most
+    DOCUMENT_PAGE.maximum accounts) or of the accounts `ex_ids` (HMGET of those only)."""
 
-    only: Ownership | None
+    ex_ids: frozenset[str] | None
 
-    async def probe(self, redis: CacheClient) -> bytes:
-        with translate_errors("account_positions"):
-            return _digest_hash(await redis.hgetall("account_positions"))
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        if self.ex_ids is None:
+            probe = HashProbe("account_positions", reader.limits, entries).probe
+        else:
+            probe = FieldsProbe("account_positions", self._ids(), reader.limits).probe
+        return Polling(probe, self.load)
 
     async def load(self, reader: CacheReader) -> PositionList:
-        return await reader.accounts.all_positions(only=self.only)
+        only = None if self.ex_ids is None else Ownership(ex_ids=frozenset(self._ids()))
+        return await reader.accounts.all_positions(only=only, limit=DOCUMENT_PAGE.maximum)
+
+    def _ids(self) -> list[str]:
+        return sorted(self.ex_ids or ())[: DOCUMENT_PAGE.maximum]
 
 
 @dataclass(frozen=True)
@@ -195,17 +205,6 @@ class OhlcvPush(_Reshaped):
             return []
         bar = [_float(x) for x in bars[-1][:6]]
         return [{"symbol": self.inner.symbol, "timeframe": self.inner.timeframe, "bar": bar}]
-
-
-@dataclass(frozen=True)
-class ActiveProcesses(PollSpec):
-    """Processes active in the last five minutes (``get_active_processes``' default)."""
-
-    async def probe(self, redis: CacheClient) -> bytes:
-        return await ProcessHealth().probe(redis)
-
-    async def load(self, reader: CacheReader) -> Any:
-        return await reader.processes.active()
 
 
 @dataclass(frozen=True)

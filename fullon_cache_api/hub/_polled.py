@@ -2,34 +2,41 @@
 
 `probe` reads the raw state with read commands only (the shared poller compares its digest,
 so nothing is decoded while nothing changes); `load` reads the value through the same readers
-as HTTP. Orders, bots and trades are shared between owners: their specs carry the caller's
-`Ownership` (and a limit) but name a `source` that reads everything once, as an admin would
-(`OrderHash`, `BotHash`, `TradeWindow`); each caller's `view` then applies the data layer's
-rules to that value in memory, so callers with different rights share one poller.
+as HTTP. Orders and trades are shared between owners: their specs carry the caller's
+`Ownership` (and a limit) but name a `source` that reads as an admin would (`OrderHash`,
+`TradeWindow`); each caller's `view` then applies the data layer's rules to that value in
+memory, so callers with different rights share one poller. Bot documents are keyed by owner:
+an admin's stream reads the hash (`BotHash`), anyone else's only its own fields (`OwnedBots`).
+
+Big keys are never read whole per interval (see `_probes`): the order and bot hashes and the
+process hashes are probed at most `poll_entries` entries per poll; the trade window is read in
+LRANGE windows of `chunk`, and after a push only the new trades (`_trade_window`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from .._access import may_hold, read_fields, sees, sees_corrupt
+from .._access import may_hold, sees, sees_corrupt
 from .._auth import Ownership
-from .._codec import Undecodable
 from .._errors import NotFound
 from .._redis import CacheClient, translate_errors
 from ..data import CacheReader
-from ..data._base import SCAN_COUNT, text
-from ..data.bots import _natural, _remembered_bot  # one decoder for HTTP and streams
+from ..data._pages import DOCUMENT_PAGE
 from ..data.orders import ORDER_PAGE, next_order_cursor, sees_order
-from ..data.trades import OWNED_WINDOW, TradeReader, _trade
-from ..structs.bots import Bot, BotList
+from ..data.processes import DEFAULT_WINDOW_MINUTES
+from ..data.trades import OWNED_WINDOW
+from ..data.views.status import PROCESS_TYPES
+from ..structs.bots import BotList
 from ..structs.orders import OrderList
-from ..structs.trades import Trade, TradeList
-from ._specs import PollSpec
+from ..structs.trades import TradeList
+from ._probes import FieldsProbe, HashesProbe, HashProbe
+from ._specs import Polling, PollSpec
+from ._trade_window import TradeQueueWindow, TradeTail
 
 __all__ = [
+    "ActiveProcesses",
     "Balances",
     "BotHash",
     "BotStatus",
@@ -37,10 +44,12 @@ __all__ = [
     "Ohlcv",
     "OrderHash",
     "Orders",
+    "OwnedBots",
     "Positions",
     "ProcessHealth",
     "TradeWindow",
     "Trades",
+    "active_hashes",
 ]
 
 # The newest orders a shared order poller keeps: every stream's `?limit=` is at most this.
@@ -89,14 +98,14 @@ class Positions(PollSpec):
 
 @dataclass(frozen=True)
 class OrderHash(PollSpec):
-    """Every order under one key, as an admin sees them: probe HGETALL ``order_status:{key}``."""
+    """The newest orders under one key, as an admin sees them (a top-k of the hash within the
+    read budget): probed by a `HashProbe` of ``order_status:{key}``."""
 
     account: str
 
-    async def probe(self, redis: CacheClient) -> bytes:
-        key = f"order_status:{self.account}"
-        with translate_errors(key):
-            return _digest_hash(await redis.hgetall(key))
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        probe = HashProbe(f"order_status:{self.account}", reader.limits, entries)
+        return Polling(probe.probe, self.load)
 
     async def load(self, reader: CacheReader) -> OrderList:
         return await reader.orders.all(
@@ -141,56 +150,49 @@ class Orders(_View):
 
 
 @dataclass(frozen=True)
-class BotTable:
-    """Every bot status document decoded (natural id order), and the ids that do not decode."""
+class BotHash(PollSpec):
+    """An admin's bot status documents: the first page of ``bot_status`` (at most
+    DOCUMENT_PAGE.maximum, with its ``next_cursor``), probed by a `HashProbe`."""
 
-    bots: list[Bot]
-    corrupt: frozenset[str]
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        return Polling(HashProbe("bot_status", reader.limits, entries).probe, self.load)
+
+    async def load(self, reader: CacheReader) -> BotList:
+        return await reader.bots.all(limit=DOCUMENT_PAGE.maximum)
 
 
 @dataclass(frozen=True)
-class BotHash(PollSpec):
-    """Every bot status document, decoded once for every caller: HGETALL ``bot_status``."""
+class OwnedBots(PollSpec):
+    """The status documents of `bot_ids` (a non-admin's, at most DOCUMENT_PAGE.maximum of
+    them): probe and load HMGET those fields only."""
 
-    async def probe(self, redis: CacheClient) -> bytes:
-        with translate_errors("bot_status"):
-            return _digest_hash(await redis.hgetall("bot_status"))
+    bot_ids: frozenset[str]
 
-    async def load(self, reader: CacheReader) -> BotTable:
-        # `BotReader.all` for an admin, keeping which ids were skipped: a non-admin's
-        # `skipped` counts only its own corrupt documents.
-        stored = await read_fields(reader.redis, "bot_status", None)
-        bots: list[Bot] = []
-        corrupt: set[str] = set()
-        for field in sorted(stored, key=lambda raw: _natural(text(raw))):
-            bot_id = text(field)
-            try:
-                bots.append(_remembered_bot(bot_id, stored[field]))
-            except Undecodable as exc:
-                reader.bots.skipped(bot_id, "bot_status", exc)
-                corrupt.add(bot_id)
-        return BotTable(bots, frozenset(corrupt))
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        probe = FieldsProbe("bot_status", self._ids(), reader.limits)
+        return Polling(probe.probe, self.load)
+
+    async def load(self, reader: CacheReader) -> BotList:
+        only = Ownership(bot_ids=frozenset(self._ids()))
+        return await reader.bots.all(only=only, limit=DOCUMENT_PAGE.maximum)
+
+    def _ids(self) -> list[str]:
+        return sorted(self.bot_ids)[: DOCUMENT_PAGE.maximum]
 
 
 @dataclass(frozen=True)
 class Bots(_View):
-    """Every bot status document `only` may see (`BotHash`, narrowed)."""
+    """The bot status documents `only` may see: an admin's `BotHash`, anyone else's
+    `OwnedBots` (streams of the same bot ids share one poller)."""
 
     only: Ownership | None
 
     @property
-    def source(self) -> BotHash:
-        return BotHash()
+    def source(self) -> BotHash | OwnedBots:
+        return BotHash() if self.only is None else OwnedBots(self.only.bot_ids)
 
-    def view(self, shared: BotTable) -> BotList:
-        # `BotReader.all`'s rules: a non-admin reads only the bot ids it owns.
-        if self.only is None:
-            bots, skipped = shared.bots, len(shared.corrupt)
-        else:
-            owned = self.only.bot_ids
-            bots = [bot for bot in shared.bots if bot.bot_id in owned]
-            skipped = len(shared.corrupt & owned)
-        return BotList(count=len(bots), skipped=skipped, bots=bots)
+    def view(self, shared: BotList) -> BotList:
+        return shared
 
 
 @dataclass(frozen=True)
@@ -224,36 +226,10 @@ class Ohlcv(PollSpec):
         return await reader.ohlcv.bars(self.symbol, self.timeframe, self.limit)
 
 
-class TradeQueueWindow:
-    """The newest `OWNED_WINDOW` entries of a trade queue and its length; each entry is
-    decoded at most once, when a view first needs it."""
-
-    __slots__ = ("_decoded", "_reader", "key", "length", "raws")
-
-    def __init__(self, reader: TradeReader, key: str, length: int, raws: list[bytes]) -> None:
-        self._reader = reader
-        self.key = key
-        self.length = length
-        self.raws = raws
-        self._decoded: dict[int, Trade | None] = {}
-
-    def trades(self, start: int) -> list[Trade | None]:
-        """The entries from `start` on, oldest first; None for one that does not decode."""
-        return [self._trade(index) for index in range(max(start, 0), len(self.raws))]
-
-    def _trade(self, index: int) -> Trade | None:
-        if index not in self._decoded:
-            try:
-                self._decoded[index] = _trade(self.raws[index])
-            except Undecodable as exc:
-                self._reader.skipped(f"trade #{index} of the window", self.key, exc)
-                self._decoded[index] = None
-        return self._decoded[index]
-
-
 @dataclass(frozen=True)
 class TradeWindow(PollSpec):
-    """The newest trades of a queue, never consumed: probe LLEN + LRANGE -1 -1."""
+    """The newest trades of a queue, never consumed: probe LLEN + LRANGE -1 -1; loads read
+    the window once, then the pushed trades only (`TradeTail`)."""
 
     exchange: str
     symbol: str
@@ -265,14 +241,11 @@ class TradeWindow(PollSpec):
     async def probe(self, redis: CacheClient) -> bytes:
         return await _tails(redis, [self.key])
 
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        return Polling(self.probe, TradeTail(self.key).load)
+
     async def load(self, reader: CacheReader) -> TradeQueueWindow:
-        # LLEN and LRANGE only, in one pipeline: the queue stays as it was for its consumer.
-        with translate_errors(self.key):
-            async with reader.redis.pipeline(transaction=False) as pipe:
-                pipe.llen(self.key)
-                pipe.lrange(self.key, -OWNED_WINDOW, -1)
-                length, raws = await pipe.execute()
-        return TradeQueueWindow(reader.trades, self.key, int(length), list(raws))
+        return await TradeTail(self.key).load(reader)
 
 
 @dataclass(frozen=True)
@@ -317,34 +290,40 @@ class Trades(_View):
         )
 
 
+def active_hashes(reader: CacheReader, entries: int) -> HashesProbe:
+    """A probe of every ``process:active:*`` hash (fullon_cache's eight types at once)."""
+    known = [f"process:active:{process_type}" for process_type in PROCESS_TYPES]
+    return HashesProbe("process:active:*", known, reader.limits, entries)
+
+
 @dataclass(frozen=True)
 class ProcessHealth(PollSpec):
-    """System health: probe SCAN ``process:active:*`` (hash) + HGETALL of each."""
+    """System health: the ``process:active:*`` hashes probed by `active_hashes`."""
 
-    async def probe(self, redis: CacheClient) -> bytes:
-        with translate_errors("process:active hashes"):
-            keys = sorted(
-                [
-                    key
-                    async for key in redis.scan_iter(
-                        match="process:active:*", count=SCAN_COUNT, _type="hash"
-                    )
-                ]
-            )
-            async with redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hgetall(key)
-                hashes = await pipe.execute()
-        return b"".join(_digest_hash(entries) for entries in hashes)
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        return Polling(active_hashes(reader, entries).probe, self.load)
 
     async def load(self, reader: CacheReader) -> Any:
         return await reader.processes.system_health()
 
 
+@dataclass(frozen=True)
+class ActiveProcesses(PollSpec):
+    """Processes active in the last five minutes (``get_active_processes``' default)."""
+
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        return Polling(active_hashes(reader, entries).probe, self.load)
+
+    async def load(self, reader: CacheReader) -> Any:
+        return await reader.processes.active(since_minutes=DEFAULT_WINDOW_MINUTES)
+
+
 async def _hget(redis: CacheClient, key: str, field: str) -> bytes:
     with translate_errors(key):
         raw = await redis.hget(key, field)
-    return b"\x00absent" if raw is None else b"=" + _bytes(raw)
+    if raw is None:
+        return b"\x00absent"
+    return b"=" + (raw if isinstance(raw, bytes) else raw.encode())
 
 
 async def _tails(redis: CacheClient, keys: list[str]) -> bytes:
@@ -356,17 +335,3 @@ async def _tails(redis: CacheClient, keys: list[str]) -> bytes:
                 pipe.lrange(key, -1, -1)
             replies = await pipe.execute()
     return repr(replies).encode()
-
-
-def _digest_hash(entries: dict[Any, Any]) -> bytes:
-    """An order-independent digest of a hash's fields and values."""
-    digest = hashlib.blake2b(digest_size=20)
-    for field in sorted(entries):
-        for part in (_bytes(field), _bytes(entries[field])):
-            digest.update(len(part).to_bytes(8, "big"))
-            digest.update(part)
-    return digest.digest()
-
-
-def _bytes(value: bytes | str) -> bytes:
-    return value if isinstance(value, bytes) else value.encode()

@@ -18,6 +18,7 @@ _Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
 _ENV = {
     "FULLON_CACHE_API_STREAM_HEARTBEAT": "heartbeat",
     "FULLON_CACHE_API_STREAM_POLL_INTERVAL": "poll_interval",
+    "FULLON_CACHE_API_STREAM_POLL_ENTRIES": "poll_entries",
     "FULLON_CACHE_API_STREAM_QUEUE_SIZE": "queue_size",
     "FULLON_CACHE_API_STREAM_SEND_TIMEOUT": "send_timeout",
     "FULLON_CACHE_API_STREAM_MAX_BACKOFF": "max_backoff",
@@ -31,7 +32,10 @@ class StreamSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How streams behave; every duration is in seconds.
 
     `heartbeat`: an SSE comment after this long without an event. `poll_interval`: how often a
-    shared poller reads a key of a domain fullon_cache does not publish. `queue_size`: events a
+    shared poller reads a key of a domain fullon_cache does not publish. `poll_entries`: the
+    most entries of a big key one poll reads to see whether it changed (a hash bigger than
+    that is walked over several polls, see `hub._probes`); a poller also waits as long as its
+    last load took before it polls again. `queue_size`: events a
     client may have pending before it is cut off as a slow consumer. `send_timeout`: a client
     whose socket accepts nothing for this long is cut off. `max_backoff`: the cap of the
     exponential reconnect delay. `keepalive`: the pub/sub connection sends PING after this long
@@ -46,6 +50,7 @@ class StreamSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     heartbeat: _Seconds = 15.0
     poll_interval: _Seconds = 1.0
+    poll_entries: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
     queue_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 4096
     send_timeout: _Seconds = 10.0
     max_backoff: _Seconds = 5.0

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -135,12 +136,16 @@ class PollSource(Source):
 
     One per `PollSpec.source`, whatever the callers' rights or limits: the value is loaded
     once per change, and each feed receives its spec's `view` of it, encoded once per view.
-    A view whose payload did not change (another owner's order changed) sends nothing.
+    A view whose payload did not change (another owner's order changed) sends nothing. After
+    a load the next poll waits at least as long as the load took: a big key that changes all
+    the time is not read back to back.
     """
 
     def __init__(self, hub: Hub, spec: PollSpec) -> None:
         super().__init__(hub)
         self.spec = spec
+        self._polling = spec.polling(hub.reader, hub.settings.poll_entries)
+        self._loaded_in = 0.0  # seconds the last load took
         self._digest: bytes | None = None
         self._loaded = False
         # What `spec.load` returned: the value, `_ABSENT`, or the problem standing in for it.
@@ -193,7 +198,8 @@ class PollSource(Source):
                 settings = self.hub.settings
                 delay = min(max(delay * 2, settings.poll_interval), settings.max_backoff)
                 continue
-            delay = self.hub.settings.poll_interval
+            delay = max(self.hub.settings.poll_interval, self._loaded_in)
+            self._loaded_in = 0.0
             if self._down_detail is not None:  # back after an outage: everybody resyncs
                 self._down_detail = None
                 self._want = set(self.feeds)
@@ -207,18 +213,20 @@ class PollSource(Source):
     async def _poll(self) -> bool:
         """Probe; on a new digest load (and decode) once. True when a new value was loaded."""
         try:
-            raw = await self.hub.detached(self.spec.probe(self.hub.reader.redis))
+            raw = await self.hub.detached(self._polling.probe(self.hub.reader.redis))
         except CorruptEntry as exc:  # e.g. the key holds another Redis type
             raw = b"\x00corrupt:" + exc.detail.encode()
         digest = hashlib.blake2b(raw, digest_size=20).digest()
         if digest == self._digest:
             return False  # unchanged: nothing loaded, nothing decoded
+        started = time.monotonic()
         try:
-            value = await self.hub.detached(self.spec.load(self.hub.reader))
+            value = await self.hub.detached(self._polling.load(self.hub.reader))
         except NotFound:
             value = _ABSENT
         except CorruptEntry as exc:
             value = Event("problem", encode(exc.problem()))
+        self._loaded_in = time.monotonic() - started
         self._digest = digest  # only once loaded: an outage mid-load retries the load
         self._value, self._loaded = value, True
         return True

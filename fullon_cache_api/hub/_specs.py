@@ -6,8 +6,10 @@ source. Channel specs name the channel or pattern, load the snapshot and decode 
 once for every client. Poll specs `probe` the raw state with read commands only (its digest
 decides whether anything changed) and `load` the value through the same readers as HTTP. A
 poll spec's `source` is what its poller reads, nothing of the caller: streams that differ only
-in the caller's `Ownership` or a limit share one poller, and each sees its `view` of the value
-the poller loaded once.
+in a limit share one poller, and each sees its `view` of the value the poller loaded once.
+
+A spec over a key that may be big keeps state between polls (`polling`): its probe reads a
+bounded part of the key per interval (see `_probes`), its load only what changed where it can.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ._pubsub import Topic
 __all__ = [
     "ChannelSpec",
     "PollSpec",
+    "Polling",
     "ProcessBroadcasts",
     "TickerExchange",
     "TickerSymbol",
@@ -84,18 +87,37 @@ class PollSpec(ABC):
         unless it carries something of the caller."""
         return self
 
-    @abstractmethod
     async def probe(self, redis: CacheClient) -> bytes:
-        """The raw state, read with read commands only; equal bytes mean nothing changed."""
+        """The raw state, read with read commands only; equal bytes mean nothing changed.
+        (A spec whose `polling` keeps state has no stateless probe.)"""
+        raise NotImplementedError
 
     @abstractmethod
     async def load(self, reader: CacheReader) -> Any:
         """The value clients receive, read through the data layer (NotFound when absent)."""
 
+    def polling(self, reader: CacheReader, entries: int) -> Polling:
+        """What this source's poller runs each interval: by default `probe` and `load`. A spec
+        over a key that may be big returns one keeping state between polls, reading at most
+        `entries` entries of the key per probe."""
+        return Polling(self.probe, self.load)
+
     def view(self, shared: Any) -> Any:
         """What this stream's clients see of `shared`, the value its `source` loaded (raise
         NotFound for nothing). Runs without I/O, once per distinct view and change."""
         return shared
+
+
+class Polling:
+    """The probe and load one poller runs, with whatever state they keep between polls."""
+
+    def __init__(
+        self,
+        probe: Callable[[CacheClient], Awaitable[bytes]],
+        load: Callable[[CacheReader], Awaitable[Any]],
+    ) -> None:
+        self.probe = probe
+        self.load = load
 
 
 # -- pub/sub ------------------------------------------------------------------------------

@@ -45,14 +45,19 @@ async def overview(request: Request) -> Response:
 async def queue_status(request: Request) -> Response:
     """Every trade queue with its length and its exchange's TRADE:STATUS time and age.
 
-    SCAN ``trades:*`` and ``user_trades:*`` (lists) and ``TRADE:STATUS:*`` (strings), then one
-    pipeline: LLEN per queue and an MGET of the statuses; nothing is consumed. Admins see
+    SCAN ``trades:*`` and ``user_trades:*`` (lists) and ``TRADE:STATUS:*`` (strings), then
+    LLEN per queue and MGET of the statuses, a chunk per round trip; nothing is consumed. Admins see
     every queue and status; others only the ``user_trades:{uid}:*`` queues of their uids (the
-    shared ``trades:`` queues name no owner, as on /trades). The scans stop after the Redis
-    socket timeout (``partial: true``).
+    shared ``trades:`` queues name no owner, as on /trades). A page holds about `limit` keys
+    (default 1000, at most 10000; `cursor` = the `next_cursor` of the page before): queues,
+    then (admins) status marks. The scans stop once the read budget is spent (``partial:
+    true``).
     """
+    cursor = query_text(request, "cursor", CURSOR)
+    limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await reader_from(request).queues.trade_queues(only=only))
+    queues = reader_from(request).queues
+    return MsgspecResponse(await queues.trade_queues(only=only, cursor=cursor, limit=limit))
 
 
 async def user_trades(request: Request) -> Response:
@@ -92,6 +97,7 @@ routes = [
         "/trades/queue/status",
         queue_status,
         response=TradeQueueStatus,
+        query={"limit": KEY_PAGE, "cursor": CURSOR},
         access="private",
         ages=True,
     ),

@@ -13,8 +13,18 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import EX_ID, EXCHANGE, Bound, Pattern, path_param, query_int, query_text
+from .._params import (
+    CURSOR,
+    EX_ID,
+    EXCHANGE,
+    Bound,
+    Pattern,
+    path_param,
+    query_int,
+    query_text,
+)
 from .._responses import MsgspecResponse
+from ..data._pages import DOCUMENT_PAGE, KEY_PAGE
 from ..data.views import ViewReader
 from ..structs.views import (
     BotActivityList,
@@ -40,6 +50,11 @@ def _views(request: Request) -> ViewReader:
     return reader_from(request).views
 
 
+def _page(request: Request, bound: Bound) -> tuple[str | None, int]:
+    """The ``cursor`` and ``limit`` query parameters of a paged view."""
+    return query_text(request, "cursor", CURSOR), query_int(request, "limit", bound)
+
+
 async def portfolio(request: Request) -> Response:
     """Portfolio of every account you may read, valued in `quote` (default USDT).
 
@@ -50,14 +65,19 @@ async def portfolio(request: Request) -> Response:
     else mid of ``bid``/``ask``, else ``price``; totals convert them with the rate. Tickers
     come from `exchange`, else from the exchange the account's cached orders name. Sums are
     exact decimals of the stored floats. Entries that cannot be valued carry a `reason` and
-    are not summed. Accounts not reached within the time budget are left out
-    (``partial: true``).
+    are not summed. A page holds `limit` accounts (default 100, at most 1000; `cursor` = the
+    `next_cursor` of the page before) and its sums cover them. Accounts not reached within the
+    time budget are left out (``partial: true``).
     """
     quote = query_text(request, "quote", QUOTE) or DEFAULT_QUOTE
     exchange = query_text(request, "exchange", EXCHANGE)
+    cursor, limit = _page(request, DOCUMENT_PAGE)
     only = await ownership_of(request)
     views = _views(request)
-    return MsgspecResponse(await views.portfolio(quote=quote, exchange=exchange, only=only))
+    summary = await views.portfolio(
+        quote=quote, exchange=exchange, only=only, cursor=cursor, limit=limit
+    )
+    return MsgspecResponse(summary)
 
 
 async def account_summary(request: Request) -> Response:
@@ -88,10 +108,14 @@ async def ticker_status(request: Request) -> Response:
 
     ``age = now - ticker.time``; `newest`/`oldest` are the smallest/largest age; `stale`
     counts tickers with ``age > stale_after`` (default 60 s); tickers without a time are
-    `undated`, not stale. `skipped` counts ``tickers:`` keys that are not hashes.
+    `undated`, not stale. `skipped` counts ``tickers:`` keys that are not hashes. A page holds
+    about `limit` exchanges (default 1000, at most 10000; `cursor` = the `next_cursor` of the
+    page before); `count`, `symbols` and `stale` are its totals.
     """
     stale_after = query_int(request, "stale_after", STALE_AFTER)
-    return MsgspecResponse(await _views(request).ticker_status(stale_after))
+    cursor, limit = _page(request, KEY_PAGE)
+    status = await _views(request).ticker_status(stale_after, cursor=cursor, limit=limit)
+    return MsgspecResponse(status)
 
 
 async def ohlcv_status(request: Request) -> Response:
@@ -101,8 +125,11 @@ async def ohlcv_status(request: Request) -> Response:
     timeframe (``s m h d w``; ``M`` = 30 d, ``y`` = 365 d); ``missing_bars = max(0,
     floor(age / interval) - 1)``, the bars opened after the last stored one that have closed
     since; ``stale = missing_bars > 0``. `skipped` counts ``ohlcv:`` keys that are not lists.
+    A page holds about `limit` series (default 1000, at most 10000; `cursor` = the
+    `next_cursor` of the page before); `count` and `stale` are its totals.
     """
-    return MsgspecResponse(await _views(request).ohlcv_status())
+    cursor, limit = _page(request, KEY_PAGE)
+    return MsgspecResponse(await _views(request).ohlcv_status(cursor=cursor, limit=limit))
 
 
 async def order_stats(request: Request) -> Response:
@@ -111,10 +138,14 @@ async def order_stats(request: Request) -> Response:
     Open = status (case-insensitive) in new, open, pending, partially_filled;
     ``open_volume[symbol] = sum(volume)`` of open orders (exact decimal sum). Plus every
     ``new_orders:*`` queue length (admins only; nothing is popped). `skipped` counts keys of
-    another Redis type.
+    another Redis type. A page holds about `limit` keys, hashes first, then queues (default
+    1000, at most 10000; `cursor` = the `next_cursor` of the page before); `count`, `orders`,
+    `queue_count` and `queued` are its totals.
     """
+    cursor, limit = _page(request, KEY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await _views(request).order_stats(only=only))
+    stats = await _views(request).order_stats(only=only, cursor=cursor, limit=limit)
+    return MsgspecResponse(stats)
 
 
 async def trade_stats(request: Request) -> Response:
@@ -124,20 +155,31 @@ async def trade_stats(request: Request) -> Response:
     ``sum(volume)`` per side (exact); `status_age_seconds` = now - ``TRADE:STATUS:{exchange}``.
     At most the newest 100000 trades per queue are read (then the queue's `partial`), 1000 per
     LRANGE (``FULLON_CACHE_API_READ_CHUNK``). `skipped` counts keys of another Redis type.
+    A page holds about `limit` keys: ``trades:*``, then ``user_trades:*`` queues, then (admins)
+    ``TRADE:STATUS:*`` marks (default 1000, at most 10000; `cursor` = the `next_cursor` of the
+    page before); `count` and `trades` are its totals.
     """
+    cursor, limit = _page(request, KEY_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await _views(request).trade_stats(only=only))
+    stats = await _views(request).trade_stats(only=only, cursor=cursor, limit=limit)
+    return MsgspecResponse(stats)
 
 
 async def bot_activity(request: Request) -> Response:
     """Per bot: feeds with ``age = now - feed timestamp``, blocks held, opening positions.
 
     A feed is stale when ``age > stale_after`` (default 60 s); a bot is stale when its newest
-    feed is (or it has none). Bots that only appear in blocks or marks have `known` false.
+    feed is (or it has none). Bots that only appear in blocks or marks have `known` false. A
+    page holds `limit` bots (default 100, at most 1000; `cursor` = the `next_cursor` of the page
+    before): those with a status document first (a page of ``bot_status``, as ``/bots``), then
+    those with marks only, by bot id; `count` and `stale` are its totals.
     """
     stale_after = query_int(request, "stale_after", STALE_AFTER)
+    cursor, limit = _page(request, DOCUMENT_PAGE)
     only = await ownership_of(request)
-    return MsgspecResponse(await _views(request).bot_activity(stale_after, only=only))
+    views = _views(request)
+    activity = await views.bot_activity(stale_after, only=only, cursor=cursor, limit=limit)
+    return MsgspecResponse(activity)
 
 
 async def process_metrics(request: Request) -> Response:
@@ -172,6 +214,8 @@ def market_view(status: CacheStatus) -> CacheStatus:
 
 
 _PORTFOLIO_QUERY: dict[str, Pattern | Bound] = {"quote": QUOTE, "exchange": EXCHANGE}
+_KEYS: dict[str, Pattern | Bound] = {"limit": KEY_PAGE, "cursor": CURSOR}
+_DOCUMENTS: dict[str, Pattern | Bound] = {"limit": DOCUMENT_PAGE, "cursor": CURSOR}
 
 routes = [
     ApiRoute("/status", cache_status, response=CacheStatus),
@@ -179,7 +223,7 @@ routes = [
         "/accounts/summary",
         portfolio,
         response=PortfolioSummary,
-        query=_PORTFOLIO_QUERY,
+        query={**_PORTFOLIO_QUERY, **_DOCUMENTS},
         access="private",
         ages=True,
     ),
@@ -195,17 +239,24 @@ routes = [
         "/tickers/status",
         ticker_status,
         response=TickerStatus,
-        query={"stale_after": STALE_AFTER},
+        query={"stale_after": STALE_AFTER, **_KEYS},
         ages=True,
     ),
-    ApiRoute("/ohlcv/status", ohlcv_status, response=OhlcvStatus, ages=True),
-    ApiRoute("/orders/stats", order_stats, response=OrderStats, access="private"),
-    ApiRoute("/trades/stats", trade_stats, response=TradeStats, access="private", ages=True),
+    ApiRoute("/ohlcv/status", ohlcv_status, response=OhlcvStatus, query=_KEYS, ages=True),
+    ApiRoute("/orders/stats", order_stats, response=OrderStats, query=_KEYS, access="private"),
+    ApiRoute(
+        "/trades/stats",
+        trade_stats,
+        response=TradeStats,
+        query=_KEYS,
+        access="private",
+        ages=True,
+    ),
     ApiRoute(
         "/bots/activity",
         bot_activity,
         response=BotActivityList,
-        query={"stale_after": STALE_AFTER},
+        query={"stale_after": STALE_AFTER, **_DOCUMENTS},
         access="private",
         ages=True,
     ),

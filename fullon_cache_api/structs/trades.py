@@ -121,15 +121,20 @@ class TradeQueueState(msgspec.Struct, frozen=True, kw_only=True):
     status_age_seconds: float | None
 
 
-class TradeQueueStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Every trade queue the caller may see, sorted by key, and (admins) every trade status.
+class TradeQueueStatus(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the trade queues the caller may see, sorted by key within the page, then
+    (admins) of the trade status marks.
 
-    `skipped` counts queue and status keys of another Redis type; `partial` says the scan
-    stopped when its time budget ran out.
+    A page holds about `limit` keys: ``trades:*`` queues (admins), ``user_trades:*`` queues,
+    then (admins) ``TRADE:STATUS:*`` marks; each queue carries its exchange's status time.
+    `count` is the number of queues of this page; `skipped` counts its queue and status keys
+    of another Redis type. `next_cursor` fetches the next page (null: this was the last);
+    `partial` says the scan stopped when its time budget ran out.
     """
 
     count: int
     skipped: int
     partial: bool
+    next_cursor: str | None = None
     queues: list[TradeQueueState]
     statuses: list[TradeStatusAge]

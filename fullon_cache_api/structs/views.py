@@ -53,10 +53,13 @@ class TickerFeedStatus(msgspec.Struct, frozen=True, kw_only=True):
     stale_symbols: list[str]
 
 
-class TickerStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Ticker subscription status of every exchange found by scanning ``tickers:*``.
+class TickerStatus(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Ticker subscription status of a page of the exchanges found by scanning ``tickers:*``.
 
-    `skipped` counts ``tickers:`` keys of another Redis type than hash; XX
+    `count`, `symbols` and `stale` are totals over this page's exchanges; `skipped` counts
+    the page's ``tickers:`` keys of another Redis type than hash. `next_cursor` fetches the next
+    page (null: this was the last); `partial` says the time budget ran out before every
+    exchange of the page was read whole.
     """
 
     stale_after: int
@@ -65,6 +68,7 @@ class TickerStatus(msgspec.Struct, frozen=True, kw_only=True):
     stale: int
     skipped: int
     partial: bool
+    next_cursor: str | None = None
     exchanges: list[TickerFeedStatus]
 
 
@@ -83,16 +87,19 @@ class OhlcvFreshness(msgspec.Struct, frozen=True, kw_only=True):
     stale: bool | None
 
 
-class OhlcvStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Freshness of every series found by scanning ``ohlcv:*``, sorted by key.
+class OhlcvStatus(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Freshness of a page of the series found by scanning ``ohlcv:*``, sorted by key.
 
-    `skipped` counts ``ohlcv:`` keys of another Redis type than list; XX
+    `count` and `stale` are totals over this page; `skipped` counts the page's ``ohlcv:`` keys
+    of another Redis type than list. `next_cursor` fetches the next page (null: this was the
+    last); `partial` says the time budget ran out before every series of the page was read.
     """
 
     count: int
     stale: int
     skipped: int
     partial: bool
+    next_cursor: str | None = None
     series: list[OhlcvFreshness]
 
 
@@ -114,12 +121,15 @@ class OrderKeyStats(msgspec.Struct, frozen=True, kw_only=True):
     open_volume: dict[str, float]
 
 
-class OrderStats(msgspec.Struct, frozen=True, kw_only=True):
-    """Order statistics of every visible order hash, and the open-order queue lengths.
+class OrderStats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Order statistics of a page of the visible order hashes, then of the open-order queues.
 
-    `skipped` counts ``order_status:`` and ``new_orders:`` keys of another Redis type (not a
-    hash, not a list). `partial` is true when the view's time budget (the Redis socket
-    timeout) ran out: the answer covers what was read until then.
+    A page holds about `limit` keys: ``order_status:*`` hashes first, then (admins)
+    ``new_orders:*`` queues; `count`/`orders` and `queue_count`/`queued` are totals over this
+    page's hashes and queues. `skipped` counts the page's keys of another Redis type (not a
+    hash, not a list). `next_cursor` fetches the next page (null: this was the last).
+    `partial` is true when the view's time budget (the Redis socket timeout) ran out: the
+    answer covers what was read until then.
     """
 
     count: int
@@ -129,6 +139,7 @@ class OrderStats(msgspec.Struct, frozen=True, kw_only=True):
     queued: int
     skipped: int
     partial: bool
+    next_cursor: str | None = None
     queues: list[OrderQueue]
 
 
@@ -169,18 +180,22 @@ class TradeStatusAge(msgspec.Struct, frozen=True, kw_only=True):
     age_seconds: float | None
 
 
-class TradeStats(msgspec.Struct, frozen=True, kw_only=True):
-    """Statistics of every visible trade queue and every trade status mark.
+class TradeStats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Statistics of a page of the visible trade queues, then (admins) of the status marks.
 
-    `skipped` counts ``trades:``, ``user_trades:`` and ``TRADE:STATUS:`` keys of another Redis
-    type (not a list, not a string). `partial` is true when the view's time budget (the Redis
-    socket timeout) ran out: the answer covers what was read until then.
+    A page holds about `limit` keys: ``trades:*`` queues, then ``user_trades:*`` queues, then
+    (admins) ``TRADE:STATUS:*`` marks; `count` and `trades` are totals over this page's
+    queues. `skipped` counts the page's keys of another Redis type (not a list, not a string).
+    `next_cursor` fetches the next page (null: this was the last). `partial` is true when the
+    view's time budget (the Redis socket timeout) ran out: the answer covers what was read
+    until then.
     """
 
     count: int
     trades: int
     skipped: int
     partial: bool
+    next_cursor: str | None = None
     queues: list[TradeQueueStats]
     statuses: list[TradeStatusAge]
 
@@ -220,11 +235,15 @@ class BotActivity(msgspec.Struct, frozen=True, kw_only=True):
     opening_positions: list[BotHold]
 
 
-class BotActivityList(msgspec.Struct, frozen=True, kw_only=True):
-    """Activity of every visible bot, sorted by bot id.
+class BotActivityList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Activity of a page of the visible bots, sorted by bot id within the page.
 
-    `partial` is true when the view's time budget (the Redis socket timeout) ran out and the
-    answer covers only what was read until then.
+    Pages list the bots with a status document (a page of ``bot_status``, as ``/bots``), then
+    the bots that only hold blocks or opening marks (`known` false), by bot id. `count` and
+    `stale` are totals over this page; `skipped` counts its corrupt status documents.
+    `next_cursor` fetches the next page (null: this was the last). `partial` is true when the
+    view's time budget (the Redis socket timeout) ran out and the answer covers only what was
+    read until then.
     """
 
     stale_after: int
@@ -232,6 +251,7 @@ class BotActivityList(msgspec.Struct, frozen=True, kw_only=True):
     stale: int
     skipped: int
     partial: bool
+    next_cursor: str | None = None
     bots: list[BotActivity]
 
 

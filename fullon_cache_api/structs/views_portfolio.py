@@ -75,12 +75,14 @@ class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
     partial: bool
 
 
-class PortfolioSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """Every visible account's portfolio, sorted by ex_id, with the sums over all accounts.
+class PortfolioSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A page of the visible accounts' portfolios, sorted by ex_id, with the sums over the
+    accounts of this page.
 
-    `skipped` counts balance or position documents that are not JSON objects. `partial` is
-    true when the time budget (the Redis socket timeout) ran out: the accounts not reached by
-    then are left out and the sums cover the ones listed.
+    `skipped` counts the page's balance or position documents that are not JSON objects.
+    `next_cursor` fetches the next page (null: this was the last). `partial` is true when the
+    time budget (the Redis socket timeout) ran out: the accounts not reached by then are left
+    out and the sums cover the ones listed.
     """
 
     quote: str
@@ -91,4 +93,5 @@ class PortfolioSummary(msgspec.Struct, frozen=True, kw_only=True):
     unrealized_pnl: float
     unvalued: int
     partial: bool
+    next_cursor: str | None = None
     accounts: list[AccountSummary]

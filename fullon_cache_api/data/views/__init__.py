@@ -21,9 +21,11 @@ from ...structs.views import (
 )
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
 from .._limits import DEFAULT_LIMITS, ReadLimits
+from .._pages import DOCUMENT_PAGE, KEY_PAGE
 from ._scan import Deadline, socket_timeout
 from .activity import ActivityReader
 from .freshness import FreshnessReader
+from .order_stats import OrderStatsReader
 from .portfolio import PortfolioReader
 from .stats import StatsReader
 from .status import StatusReader
@@ -49,6 +51,7 @@ class ViewReader:
         self._portfolio = PortfolioReader(redis, limits)
         self._freshness = FreshnessReader(redis, limits)
         self._stats = StatsReader(redis, limits)
+        self._order_stats = OrderStatsReader(redis, limits)
         self._activity = ActivityReader(redis, limits)
         self._status = StatusReader(redis, limits)
 
@@ -62,11 +65,18 @@ class ViewReader:
         quote: str,
         exchange: str | None,
         only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = DOCUMENT_PAGE.default,
         budget: float | None = None,
     ) -> PortfolioSummary:
-        """Portfolio of every visible account (`only`: the ex_ids a non-admin owns)."""
+        """Portfolio of a page of the visible accounts (`only`: the ex_ids a non-admin owns)."""
         return await self._portfolio.all(
-            quote=quote, exchange=exchange, only=only, deadline=self._deadline(budget)
+            quote=quote,
+            exchange=exchange,
+            only=only,
+            deadline=self._deadline(budget),
+            cursor=cursor,
+            limit=limit,
         )
 
     async def account_summary(
@@ -83,31 +93,69 @@ class ViewReader:
             ex_id, quote=quote, exchange=exchange, only=only, deadline=self._deadline(budget)
         )
 
-    async def ticker_status(self, stale_after: int, *, budget: float | None = None) -> TickerStatus:
-        """Ticker feed status per exchange."""
-        return await self._freshness.tickers(stale_after, self._deadline(budget))
+    async def ticker_status(
+        self,
+        stale_after: int,
+        *,
+        cursor: str | None = None,
+        limit: int = KEY_PAGE.default,
+        budget: float | None = None,
+    ) -> TickerStatus:
+        """Ticker feed status of a page of exchanges."""
+        deadline = self._deadline(budget)
+        return await self._freshness.tickers(stale_after, deadline, cursor=cursor, limit=limit)
 
-    async def ohlcv_status(self, *, budget: float | None = None) -> OhlcvStatus:
-        """Freshness of every OHLCV series."""
-        return await self._freshness.ohlcv(self._deadline(budget))
+    async def ohlcv_status(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int = KEY_PAGE.default,
+        budget: float | None = None,
+    ) -> OhlcvStatus:
+        """Freshness of a page of OHLCV series."""
+        return await self._freshness.ohlcv(self._deadline(budget), cursor=cursor, limit=limit)
 
     async def order_stats(
-        self, *, only: Ownership | None = None, budget: float | None = None
+        self,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = KEY_PAGE.default,
+        budget: float | None = None,
     ) -> OrderStats:
-        """Order counts per hash and queue lengths (`only`: what a non-admin owns)."""
-        return await self._stats.orders(only=only, deadline=self._deadline(budget))
+        """Order counts of a page of hashes, then queue lengths (`only`: what a non-admin
+        owns)."""
+        deadline = self._deadline(budget)
+        return await self._order_stats.orders(
+            only=only, deadline=deadline, cursor=cursor, limit=limit
+        )
 
     async def trade_stats(
-        self, *, only: Ownership | None = None, budget: float | None = None
+        self,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = KEY_PAGE.default,
+        budget: float | None = None,
     ) -> TradeStats:
-        """Trade queue statistics (peeked, never consumed)."""
-        return await self._stats.trades(only=only, deadline=self._deadline(budget))
+        """Statistics of a page of trade queues (peeked, never consumed), then status marks."""
+        deadline = self._deadline(budget)
+        return await self._stats.trades(only=only, deadline=deadline, cursor=cursor, limit=limit)
 
     async def bot_activity(
-        self, stale_after: int, *, only: Ownership | None = None, budget: float | None = None
+        self,
+        stale_after: int,
+        *,
+        only: Ownership | None = None,
+        cursor: str | None = None,
+        limit: int = DOCUMENT_PAGE.default,
+        budget: float | None = None,
     ) -> BotActivityList:
-        """Per-bot feeds, blocks and opening positions."""
-        return await self._activity.bots(stale_after, only=only, deadline=self._deadline(budget))
+        """Feeds, blocks and opening positions of a page of bots."""
+        deadline = self._deadline(budget)
+        return await self._activity.bots(
+            stale_after, only=only, deadline=deadline, cursor=cursor, limit=limit
+        )
 
     async def process_metrics(self, *, budget: float | None = None) -> ProcessMetrics:
         """fullon_cache's get_metrics plus status counts and the oldest heartbeat."""

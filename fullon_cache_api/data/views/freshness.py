@@ -13,8 +13,10 @@ from ..._codec import Invalid, to_datetime
 from ..._redis import CacheClient
 from ...structs.ohlcv import OhlcvSeries
 from ...structs.views import OhlcvFreshness, OhlcvStatus, TickerFeedStatus, TickerStatus
-from .._base import BaseReader, Deadline
+from .._base import BaseReader, Deadline, Scanned
+from .._cursor import decode_cursor, encode_cursor
 from .._limits import DEFAULT_LIMITS, ReadLimits
+from .._pages import KEY_PAGE
 from .._skips import Skips
 from ..ohlcv import OhlcvReader
 from ..tickers import _StoredTick
@@ -80,12 +82,20 @@ class FreshnessReader(BaseReader):
         super().__init__(redis, limits)
         self._ohlcv = OhlcvReader(redis, limits)
 
-    async def tickers(self, stale_after: int, deadline: Deadline) -> TickerStatus:
-        """SCAN ``tickers:*`` (hash), then each hash whole or in HSCAN pages, until done or
-        `deadline` spent; ``tickers:`` keys of another Redis type are counted in `skipped`."""
+    async def tickers(
+        self,
+        stale_after: int,
+        deadline: Deadline,
+        *,
+        cursor: str | None = None,
+        limit: int = KEY_PAGE.default,
+    ) -> TickerStatus:
+        """A page of about `limit` ``tickers:*`` hashes (SCAN from `cursor`), each read whole in
+        HSCAN replies, until done or `deadline` spent; ``tickers:`` keys of another Redis type
+        are counted in `skipped`."""
         now = time.time()
         feeds: list[TickerFeedStatus] = []
-        scanned = await self.scan_typed(f"{_TICKERS}*", "hash", deadline)
+        scanned = await self._page(f"{_TICKERS}*", "hash", deadline, cursor, limit)
         for key in scanned.keys:
             if deadline.spent():
                 break
@@ -109,14 +119,18 @@ class FreshnessReader(BaseReader):
             stale=sum(feed.stale for feed in feeds),
             skipped=len(scanned.wrong_type),
             partial=deadline.cut,
+            next_cursor=_next(scanned),
             exchanges=feeds,
         )
 
-    async def ohlcv(self, deadline: Deadline) -> OhlcvStatus:
-        """The domain reader's series (SCAN ``ohlcv:*``, then LLEN and end bars), read
-        `chunk` commands per pipeline until done or `deadline` spent."""
+    async def ohlcv(
+        self, deadline: Deadline, *, cursor: str | None = None, limit: int = KEY_PAGE.default
+    ) -> OhlcvStatus:
+        """A page of about `limit` series of the domain reader (SCAN ``ohlcv:*`` from `cursor`,
+        then LLEN and end bars), read `chunk` commands per pipeline until done or `deadline`
+        spent."""
         now = time.time()
-        scanned = await self.scan_typed(f"{_OHLCV}*", "list", deadline)
+        scanned = await self._page(f"{_OHLCV}*", "list", deadline, cursor, limit)
         series: list[OhlcvFreshness] = []
         step = max(1, self.limits.chunk // 3)  # 3 commands per series
         for start in range(0, len(scanned.keys), step):
@@ -129,8 +143,20 @@ class FreshnessReader(BaseReader):
             stale=sum(bool(found.stale) for found in series),
             skipped=len(scanned.wrong_type),
             partial=deadline.cut,
+            next_cursor=_next(scanned),
             series=series,
         )
+
+    async def _page(
+        self, pattern: str, key_type: str, deadline: Deadline, cursor: str | None, limit: int
+    ) -> Scanned:
+        """The keys of a page: SCAN from `cursor` until about `limit` keys were found."""
+        start = 0 if cursor is None else decode_cursor(cursor, "s", tuple[int])[0]
+        return await self.scan_typed(pattern, key_type, deadline, start=start, limit=limit)
+
+
+def _next(scanned: Scanned) -> str | None:
+    return None if scanned.next is None else encode_cursor("s", scanned.next)
 
 
 def _feed_status(exchange: str, feed: _Feed, now: float) -> TickerFeedStatus:

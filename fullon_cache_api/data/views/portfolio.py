@@ -23,9 +23,12 @@ from ..._errors import CorruptEntry, NotFound
 from ..._redis import CacheClient, translate_errors
 from ...structs.accounts import Position
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
-from .._base import BaseReader, Deadline
+from .._base import BaseReader, Deadline, text
+from .._chunks import HashWalk
+from .._cursor import decode_cursor, encode_cursor
 from .._limits import DEFAULT_LIMITS, ReadLimits
 from .._order_values import _id, _text
+from .._pages import DOCUMENT_PAGE
 from ..accounts import AccountReader, _account, _ex_id_order, _object
 from ._scan import exact_sum, hash_batches
 from ._valuation import Prices, Valued, balance_value, position_value
@@ -73,16 +76,23 @@ class PortfolioReader(BaseReader):
         return found.summary
 
     async def all(
-        self, *, quote: str, exchange: str | None, only: Ownership | None, deadline: Deadline
+        self,
+        *,
+        quote: str,
+        exchange: str | None,
+        only: Ownership | None,
+        deadline: Deadline,
+        cursor: str | None = None,
+        limit: int = DOCUMENT_PAGE.default,
     ) -> PortfolioSummary:
-        """Summaries of the owned ex_ids (admin: every account in either hash), by ex_id.
+        """Summaries of a page of about `limit` accounts, by ex_id: the owned ex_ids (a
+        non-admin), else the fields of ``accounts`` then those of ``account_positions`` that
+        have no balances (see `_page`).
 
         Accounts are valued one by one until done or `deadline` spent; those not reached are
         left out and the answer says `partial`.
         """
-        wanted = owned(only, "ex_ids")
-        if wanted is None:
-            wanted = await self._all_ex_ids(deadline)
+        wanted, next_cursor = await self._page(only, cursor, limit, deadline)
         names = await self._order_exchanges(set(wanted), deadline) if exchange is None else {}
         names_cut = deadline.cut
         summaries: list[_Account] = []
@@ -94,7 +104,7 @@ class PortfolioReader(BaseReader):
             chunk = wanted[start : start + step]
             for ex_id, documents in zip(chunk, await self._documents(chunk), strict=True):
                 if documents == (None, None):
-                    continue
+                    continue  # gone since the page was listed
                 if deadline.spent():
                     break
                 try:
@@ -106,15 +116,50 @@ class PortfolioReader(BaseReader):
                 except Undecodable as exc:
                     self.skipped(ex_id, f"{_ACCOUNTS}/{_POSITIONS}", exc)
                     skipped += 1
-        return _portfolio(quote, summaries, skipped, partial=deadline.cut)
+        return _portfolio(quote, summaries, skipped, partial=deadline.cut, next_cursor=next_cursor)
 
-    async def _all_ex_ids(self, deadline: Deadline) -> list[str]:
-        """Every field of both hashes (HSCAN pages when big), in ex_id order."""
-        found: set[str] = set()
-        for key in (_ACCOUNTS, _POSITIONS):
-            async for batch in hash_batches(self.redis, key, self.limits, deadline):
-                found.update(field for field, _ in batch)
-        return sorted(found, key=_ex_id_order)
+    async def _page(
+        self, only: Ownership | None, cursor: str | None, limit: int, deadline: Deadline
+    ) -> tuple[list[str], str | None]:
+        """The ex_ids of a page (sorted) and the next page's cursor.
+
+        An admin's pages walk ``accounts``, then ``account_positions`` for the ex_ids that
+        have no balances (HEXISTS per reply), until about `limit` were found or `deadline` is
+        spent (the cursor then continues where the walk stopped).
+        """
+        mine = owned(only, "ex_ids")
+        if mine is not None:  # the owned ex_ids, by offset
+            start = 0 if cursor is None else decode_cursor(cursor, "i", tuple[int])[0]
+            end = start + limit
+            return mine[start:end], encode_cursor("i", end) if end < len(mine) else None
+        phase, start = (0, 0) if cursor is None else decode_cursor(cursor, "h2", tuple[int, int])
+        found: list[str] = []
+        for index, key in enumerate((_ACCOUNTS, _POSITIONS)):
+            if index < phase:
+                continue
+            walk = HashWalk(self.redis, key, self.limits, start=start, deadline=deadline)
+            while len(found) < limit:
+                walk.limit = walk.read + limit - len(found)  # HSCAN COUNT: what the page lacks
+                batch = await walk.reply()
+                if batch is None:
+                    break
+                names = [text(field) for field in batch]
+                found.extend(names if not index else await self._without_balances(names))
+            start = 0
+            if walk.next is not None:
+                return sorted(set(found), key=_ex_id_order), encode_cursor("h2", index, walk.next)
+            if index == 0 and len(found) >= limit:
+                return sorted(set(found), key=_ex_id_order), encode_cursor("h2", 1, 0)
+        return sorted(set(found), key=_ex_id_order), None
+
+    async def _without_balances(self, ex_ids: list[str]) -> list[str]:
+        """Those of `ex_ids` with no field in ``accounts`` (HEXISTS, one pipeline)."""
+        with translate_errors(_ACCOUNTS):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for ex_id in ex_ids:
+                    pipe.hexists(_ACCOUNTS, ex_id)
+                exists = await pipe.execute()
+        return [ex_id for ex_id, there in zip(ex_ids, exists, strict=True) if not there]
 
     async def _documents(self, ex_ids: list[str]) -> list[tuple[bytes | None, bytes | None]]:
         """(balances, positions) JSON of each ex_id: one pipeline of two HMGETs."""
@@ -248,7 +293,12 @@ def _exchange_for(
 
 
 def _portfolio(
-    quote: str, accounts: list[_Account], skipped: int, *, partial: bool
+    quote: str,
+    accounts: list[_Account],
+    skipped: int,
+    *,
+    partial: bool,
+    next_cursor: str | None,
 ) -> PortfolioSummary:
     accounts.sort(key=lambda account: _ex_id_order(account.summary.ex_id))
     return PortfolioSummary(
@@ -260,5 +310,6 @@ def _portfolio(
         unrealized_pnl=float(exact_sum(a.totals.pnl for a in accounts)),
         unvalued=sum(a.totals.unvalued for a in accounts),
         partial=partial,
+        next_cursor=next_cursor,
         accounts=[account.summary for account in accounts],
     )
