@@ -100,8 +100,11 @@ _MAX_TOKENS = 10_000  # verified JWTs remembered per app
 
 
 def hash_api_key(key: str) -> str:
-    """The digest to configure for `key` (``FULLON_CACHE_API_KEYS=name:<digest>``)."""
-    return hashlib.sha256(key.encode()).hexdigest()
+    """The digest to configure for `key` (``FULLON_CACHE_API_KEYS=name:<digest>``).
+
+    The digest of the key's UTF-8 bytes; a header's bytes that are not UTF-8 arrive as
+    surrogates (see `_credential_headers`) and hash back to exactly the bytes sent."""
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class Authenticator:
@@ -251,6 +254,9 @@ def _host_user(scope: Scope) -> Any:
 def _credential_headers(scope: Scope) -> tuple[str, str, str]:
     """The first Authorization, X-API-Key and Cookie values ("" when absent), in one pass over
     the raw headers (ASGI names are lower-case), as `Headers.get` would find them."""
+    # X-API-Key as UTF-8 (surrogates for other bytes): a key holding é is sent as its UTF-8
+    # bytes and must hash like the key it was configured from (latin-1 would turn those two
+    # bytes into two other characters). Authorization carries a JWT: ASCII, or refused.
     authorization = api_key = cookie = None
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
@@ -258,7 +264,7 @@ def _credential_headers(scope: Scope) -> tuple[str, str, str]:
                 authorization = value.decode("latin-1")
         elif name == b"x-api-key":
             if api_key is None:
-                api_key = value.decode("latin-1")
+                api_key = value.decode("utf-8", "surrogateescape")
         elif name == b"cookie" and cookie is None:
             cookie = value.decode("latin-1")
     return authorization or "", api_key or "", cookie or ""

@@ -213,3 +213,29 @@ async def test_other_subprotocols_are_not_tokens(gateway: Gateway) -> None:
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     except InvalidHandshake:  # a client may also give up when no subprotocol is chosen
         pass
+
+
+# -- non-ASCII API key ----------------------------------------------------------------------
+
+ACCENTED_KEY = "clé-secrète-pour-les-tests"
+
+
+async def test_non_ascii_api_key_matches_its_digest(
+    seeded: CacheWriter, settings: Settings, apps: list[Starlette]
+) -> None:
+    """An API key holding é, sent as UTF-8 bytes in X-API-Key, is the key whose digest was
+    configured (the admin key reads every bot); its latin-1 bytes are refused; a Bearer value
+    that is not ASCII is a 401, not a 500."""
+    key = ApiKey(name="accented", sha256=hash_api_key(ACCENTED_KEY), admin=True)
+    config = AuthConfig(jwt_secret_key=SECRET, api_keys=(key,))
+    apps.append(app := create_app(settings=msgspec.structs.replace(settings, auth=config)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as http:
+        sent = await http.get("/bots", headers={"x-api-key": ACCENTED_KEY.encode()})
+        latin = await http.get("/bots", headers={"x-api-key": ACCENTED_KEY.encode("latin-1")})
+        bearer_value = b"Bearer " + ACCENTED_KEY.encode("latin-1")
+        as_bearer = await http.get("/bots", headers={"authorization": bearer_value})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["count"] == 1
+    assert latin.status_code == 401
+    assert as_bearer.status_code == 401
