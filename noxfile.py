@@ -1,5 +1,5 @@
-"""Developer sessions: ``nox`` runs tests and lint (what CI runs); ``nox -s bench`` and
-``nox -s soak`` on demand."""
+"""Developer sessions: ``nox`` runs tests and lint (what CI runs); ``nox -s docs`` builds the
+documentation site; ``nox -s bench`` and ``nox -s soak`` on demand."""
 
 from __future__ import annotations
 
@@ -40,3 +40,10 @@ def soak(session: nox.Session) -> None:
     """10 minutes of mixed load with two Redis restarts (``-- --minutes 2`` for a short one)."""
     session.install(".[test]")
     session.run("python", "-m", "benchmarks.soak", *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """The documentation site, as CI builds it: ``mkdocs build --strict`` into site/."""
+    session.install(".[docs]")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})

@@ -21,8 +21,8 @@ from .surface import NOW, SAMPLES, STREAM_SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
-# The ACL lines README documents for operators (Redis >= 6.2): the minimal reader (the near
-# cache turns itself off), and the reader that may also enable CLIENT TRACKING (near cache on).
+# The ACL lines docs/security.md documents for operators (Redis >= 6.2): the minimal reader (the
+# near cache turns itself off), and the reader that may also enable CLIENT TRACKING (near cache on).
 # Both may (un)subscribe on every channel (`&*`): the live streams' one pub/sub connection
 # needs SUBSCRIBE/PSUBSCRIBE, and UNSUBSCRIBE/PUNSUBSCRIBE when the last client of a topic goes.
 PUBSUB_ACL = "+subscribe +psubscribe +unsubscribe +punsubscribe"

@@ -302,8 +302,8 @@ async def test_shadowed_order_ids_stay_reachable(gateway: Starlette, writer: Cac
     assert [o["order_id"] for o in listed.json()["orders"]] == ["size"]
 
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-# The README's examples of the specification's paths, in the order its block shows them.
+ROUTES_PAGE = Path(__file__).resolve().parent.parent / "docs" / "routes.md"
+# The docs' examples of the specification's paths, in the order its block shows them.
 EXAMPLES = [
     "/orders/{order_id}/status",
     "/orders/queue/size",
@@ -316,11 +316,11 @@ EXAMPLES = [
 ]
 
 
-def test_openapi_documents_each_path_and_the_readme_examples_fit_it() -> None:
-    """Every specified path is an operation of the OpenAPI document, and the README's example
+def test_openapi_documents_each_path_and_the_docs_examples_fit_it() -> None:
+    """Every specified path is an operation of the OpenAPI document, and the docs' example
     answer of each validates against that operation's documented 200 schema."""
     document = build_openapi(all_routes())
-    block = README.read_text().split("<summary>The specification's paths:", 1)[1]
+    block = ROUTES_PAGE.read_text().split("<summary>The specification's paths:", 1)[1]
     block = block.split("```json\n", 1)[1].split("```", 1)[0]
     examples = [json.loads(line) for line in block.splitlines() if line.strip()]
     assert len(examples) == len(EXAMPLES)
