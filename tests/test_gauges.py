@@ -199,7 +199,7 @@ def test_settings_from_the_environment() -> None:
     with pytest.raises(SettingsError, match="FULLON_CACHE_API_GAUGES_MAX_LABELS='0'"):
         GaugeSettings.from_env({"FULLON_CACHE_API_GAUGES_MAX_LABELS": "0"})
     with pytest.raises(SettingsError, match="must not exceed FULLON_CACHE_API_GAUGES_INTERVAL"):
-        GaugeSettings.from_env({"FULLON_CACHE_API_GAUGES_INTERVAL": "1"})
+        GaugeSettings.from_env({"FULLON_CACHE_API_GAUGES_INTERVAL": "0.5"})
 
 
 def test_serve_checks_gauge_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,7 +39,7 @@ class GaugeSettings(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     interval: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 5.0
-    budget: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    budget: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
     ticker_stale: Annotated[int, msgspec.Meta(ge=1, le=86400 * 7)] = 60
     process_stale: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
     max_labels: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
