@@ -48,7 +48,7 @@ class GaugeExport(Collector):
         yield from _health(collector, now)
         refused = CounterMetricFamily(
             _NS + "streams_refused",
-            "Streams refused past the admission limits (429, or a WebSocket subscription error).",
+            "Streams refused past a stream limit (SSE 429, WebSocket error or close 1013).",
         )
         refused.add_metric([], float(self.refused()))
         yield refused
@@ -128,7 +128,6 @@ def _health(collector: GaugeCollector, now: float) -> Iterator[Metric]:
 
 
 def refused_streams(app: Any) -> Callable[[], int]:
-    """How many streams `app`'s hub refused so far (0 without a hub)."""
-    return lambda: int(
-        getattr(getattr(getattr(app.state, "hub", None), "admission", None), "refused", 0)
-    )
+    """How many streams `app`'s hub refused so far."""
+    admission = app.state.hub.admission
+    return lambda: int(admission.refused)

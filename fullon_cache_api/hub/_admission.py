@@ -38,7 +38,7 @@ class Admission:
         self.per_identity = per_identity
         self.total = total
         self.open = 0
-        self.refused = 0  # streams refused so far (shown in /metrics)
+        self.refused = 0  # streams (and sockets) refused so far, for any limit: /metrics
         self._by_identity: dict[Identity, int] = {}
 
     def refusal(self, identity: Identity | None) -> str | None:
