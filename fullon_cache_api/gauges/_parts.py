@@ -89,7 +89,9 @@ class ProcessWalk(ProcessReader):
             True,
         )
         labels = Labels(settings.max_labels)
-        for known in PROCESS_TYPES:  # fullon's 8 types always show, at 0 when none runs
+        # fullon's 8 types always show, at 0 when none runs (within the label cap: a seeded
+        # type is never folded into ``other``).
+        for known in PROCESS_TYPES[: settings.max_labels]:
             key = (labels(known),)
             active.put(key, 0)
             stale.put(key, 0)
