@@ -157,3 +157,24 @@ async def test_an_unknown_metric_is_caught(settings: Settings, writer: CacheWrit
     )
     assert unknown(wrong, names) == wrong
     assert not unknown({"fullon_cache_api_request_duration_seconds_bucket"}, names)
+
+
+def test_dashboard_is_importable() -> None:
+    """The dashboard asks for its Prometheus data source on import, every panel queries it,
+    panel ids are unique and every panel fits Grafana's 24-column grid."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    variables = {var["name"]: var for var in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    panels = _panels(dashboard)
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    for panel in panels:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target["expr"] and target["refId"], panel["title"]
+            assert target["datasource"]["uid"] == "${datasource}", panel["title"]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import msgspec
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
@@ -237,3 +238,23 @@ async def test_collector_reads_only() -> None:
     sent = {command for _, command in seen}
     assert {"SCAN", "HSCAN", "LLEN", "MGET", "PING"} <= sent
     assert sent <= ALLOWED, sent - ALLOWED
+
+
+async def test_reads_are_chunked(
+    settings: Settings, writer: CacheWriter, flushed: RedisServer
+) -> None:
+    """With ``read_chunk=10``, a 50-ticker hash is read in HSCAN replies (never HGETALL) and
+    keys are found by SCAN (never KEYS): no reply holds more than a chunk."""
+    from .monitor import monitored
+
+    now = time.time()
+    for n in range(50):
+        await writer.set_ticker("binance", f"S{n}/USDT", price=1.0, time=now)
+    chunked = msgspec.structs.replace(settings, read_chunk=10, near_cache_ttl=0)
+    with monitored(flushed.port) as seen:
+        async with gateway(chunked) as (app, _):
+            snapshot = await collector(app).run_once()
+    commands = [command for _, command in seen]
+    assert snapshot.parts["tickers"].families[0].values == {("binance",): 50}
+    assert commands.count("HSCAN") >= 5
+    assert "HGETALL" not in commands and "KEYS" not in commands
