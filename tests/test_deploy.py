@@ -161,13 +161,19 @@ async def test_an_unknown_metric_is_caught(settings: Settings, writer: CacheWrit
 
 def test_dashboard_is_importable() -> None:
     """The dashboard asks for its Prometheus data source on import, every panel queries it,
-    panel ids are unique and every panel fits Grafana's 24-column grid."""
+    panel ids are unique, and panels fit Grafana's 24-column grid without overlapping."""
     dashboard = json.loads(DASHBOARD.read_text())
     variables = {var["name"]: var for var in dashboard["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
     panels = _panels(dashboard)
     assert len({panel["id"] for panel in panels}) == len(panels)
+    boxes = [panel["gridPos"] for panel in panels]
+    for n, one in enumerate(boxes):  # no two panels overlap
+        for other in boxes[n + 1 :]:
+            apart_x = one["x"] + one["w"] <= other["x"] or other["x"] + other["w"] <= one["x"]
+            apart_y = one["y"] + one["h"] <= other["y"] or other["y"] + other["h"] <= one["y"]
+            assert apart_x or apart_y, (one, other)
     for panel in panels:
         grid = panel["gridPos"]
         assert grid["x"] + grid["w"] <= 24, panel["title"]
