@@ -74,13 +74,26 @@ def prometheus(tmp_path: Path, target: str, token: str) -> Iterator[str]:
         ],
     }
     (tmp_path / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    for attempt in range(3):  # a free port may be taken before Prometheus binds it: retry
+        process, url = start_prometheus(tmp_path, attempt)
+        try:
+            if wait_ready(url, process, tmp_path / f"prometheus-{attempt}.log"):
+                yield url
+                return
+        finally:
+            stop(process)
+    pytest.fail("prometheus could not bind a free port in 3 attempts")
+
+
+def start_prometheus(tmp_path: Path, attempt: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Prometheus on a free loopback port, logging to ``prometheus-{attempt}.log``."""
     port = free_port()
-    with (tmp_path / "prometheus.log").open("w") as log:
+    with (tmp_path / f"prometheus-{attempt}.log").open("w") as log:
         process = subprocess.Popen(
             [
-                PROMETHEUS,
+                str(PROMETHEUS),
                 f"--config.file={tmp_path / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--storage.tsdb.path={tmp_path / f'data-{attempt}'}",
                 f"--web.listen-address=127.0.0.1:{port}",
                 "--log.level=warn",
             ],
@@ -88,28 +101,32 @@ def prometheus(tmp_path: Path, target: str, token: str) -> Iterator[str]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL after 10 s; reaped either way."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
     try:
-        wait_ready(url, process, tmp_path / "prometheus.log")
-        yield url
-    finally:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        process.wait(timeout=10)
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether Prometheus became ready (False: its port was taken); fails on anything else."""
     deadline = time.monotonic() + READY_WITHIN
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if "address already in use" in log.read_text():
+                return False
             pytest.fail(f"prometheus exited with {process.returncode}: {log.read_text()}")
         with contextlib.suppress(httpx.TransportError):
             if httpx.get(f"{url}/-/ready", timeout=1.0).status_code == 200:
-                return
+                return True
         time.sleep(0.2)
     pytest.fail(f"prometheus was not ready within {READY_WITHIN} s: {log.read_text()}")
 
