@@ -23,6 +23,7 @@ from ._responses import ProblemResponse
 from ._runtime import LoopMonitor, Runtime
 from ._settings import Settings
 from .data import CacheReader, ReadLimits
+from .gauges import GaugeSettings, install
 from .hub import Hub, StreamSettings
 from .routes import (
     accounts,
@@ -79,6 +80,7 @@ def create_app(
     ownership: OwnershipHook | None = None,
     metrics: bool = True,
     streams: StreamSettings | None = None,
+    gauges: GaugeSettings | None = None,
     debug: bool = False,
 ) -> Starlette:
     """Build the gateway. No I/O: Redis is first contacted by the first request.
@@ -91,6 +93,7 @@ def create_app(
     `metrics=False` leaves out the Prometheus series and the ``/metrics`` route. `streams`
     tunes the live streams (heartbeat, poll interval, per-client bounds); without it they come
     from ``FULLON_CACHE_API_STREAM_*`` when `settings` do (from the environment), else defaults.
+    `gauges` tunes the domain gauges collector (default: ``FULLON_CACHE_API_GAUGES_*``).
     """
     if streams is None:
         streams = StreamSettings.from_env() if settings is None else StreamSettings()
@@ -138,6 +141,10 @@ def create_app(
     if recorder is not None:
         app.state.metrics = recorder
         recorder.attach(app)
+        # The cache's health in /metrics: started by the first scrape, stopped like the streams.
+        collector = install(app, recorder.registry, gauges or GaugeSettings.from_env())
+        app.state.gauges = collector
+        runtime.shutdown.on_stop(collector.stop)
     return app
 
 
@@ -158,6 +165,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.runtime.aclose()
+        if (gauges := getattr(app.state, "gauges", None)) is not None:
+            await gauges.aclose()
         await app.state.hub.aclose()
         if app.state.owns_redis:
             await app.state.reader.redis.aclose()

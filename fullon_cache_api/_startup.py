@@ -17,6 +17,7 @@ import logging
 
 from ._redis import build_client
 from ._settings import Settings
+from .gauges import GaugeSettings
 from .hub import StreamSettings
 
 __all__ = ["PROBE_SECONDS", "check_start", "read_configuration"]
@@ -36,6 +37,7 @@ NO_CREDENTIALS = (
 
 def read_configuration() -> tuple[Settings, StreamSettings]:
     """Every setting ``serve`` uses, from the environment; a bad value raises SettingsError."""
+    GaugeSettings.from_env()  # checked now; `create_app` reads them again
     return Settings.from_env(), StreamSettings.from_env()
 
 

@@ -138,6 +138,7 @@ async def test_polled_keys_are_capped_and_pollers_stay_shared(settings: Settings
             shared = await ask(ws, "stream_ohlcv", "s", symbol="A/USDT", timeframe="1m", count=100)
             assert shared["success"] is True
             assert gateway.hub.stats().polled_keys == 2
+        assert gateway.hub.admission.refused == 2  # /metrics: streams_refused_total
 
 
 async def test_websocket_subscriptions_count_and_a_full_identity_gets_1013(
@@ -163,6 +164,7 @@ async def test_websocket_subscriptions_count_and_a_full_identity_gets_1013(
             assert closed.value.rcvd.code == 1013 and "per identity" in closed.value.rcvd.reason
             async with httpx.AsyncClient(base_url=gateway.url, headers=USER, timeout=10) as http:
                 assert_429(await refusal(http, ticker("A")), "per identity")
+            assert gateway.hub.admission.refused == 3  # error frame, 1013 and 429 all count
             assert (await ask(ws, "unsubscribe", "u", stream_key="c1:a"))["success"] is True
             assert (await ask(ws, "stream_tickers", "c", exchange="x"))["success"] is True
             assert await counts(gateway.hub) == (2, 1, 0)

@@ -38,6 +38,7 @@ class Admission:
         self.per_identity = per_identity
         self.total = total
         self.open = 0
+        self.refused = 0  # streams (and sockets) refused so far, for any limit: /metrics
         self._by_identity: dict[Identity, int] = {}
 
     def refusal(self, identity: Identity | None) -> str | None:
@@ -53,6 +54,7 @@ class Admission:
         """A ticket for one more stream of `identity`; raises `TooManyStreams` past a limit."""
         refused = self.refusal(identity)
         if refused is not None:
+            self.refused += 1
             raise TooManyStreams(refused)
         key = _key(identity)
         self.open += 1

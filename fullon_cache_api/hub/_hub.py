@@ -113,6 +113,7 @@ class Hub:
             and not isinstance(self._sources.get(spec.source), PollSource)
         }
         if new_keys and self._polled + len(new_keys) > self.settings.max_polled_keys:
+            self.admission.refused += 1
             raise TooManyStreams(
                 f"the gateway polls its maximum of {self.settings.max_polled_keys} distinct "
                 "keys; retry later, or stream a key already streamed"

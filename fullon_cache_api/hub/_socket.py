@@ -84,6 +84,7 @@ class Session:
         refused = self.hub.admission.refusal(self._identity())
         if refused is None:
             return False
+        self.hub.admission.refused += 1
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self.hub.settings.send_timeout):
                 await self.websocket.close(1013, refused[:120])
