@@ -56,11 +56,12 @@ class Reconnecting:
         """A snapshot arrived: the connection works, failures start again from zero."""
         self.failures = 0
 
-    def failed(self, drop: Drop) -> float:
-        """Seconds to wait before reconnecting after `drop`."""
+    def failed(self, drop: Drop) -> tuple[Drop, float]:
+        """What ended the last attempt (a refusal, else `drop`) and the seconds to wait
+        before reconnecting."""
         drop, self.pending = self.pending or drop, None
         self.failures += 1
         policy = self.policy
         if policy is None or (policy.attempts is not None and self.failures > policy.attempts):
             raise drop.error or Unreachable(drop.detail)
-        return policy.wait(self.failures, drop.retry_after)
+        return drop, policy.wait(self.failures, drop.retry_after)

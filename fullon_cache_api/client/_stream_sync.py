@@ -74,7 +74,7 @@ class SyncStream(Generic[S, U]):
             except httpx.TransportError as exc:
                 drop = drop_of(exc)
             self.reconnections += 1
-            delay = state.failed(drop)  # raises when no more attempts are allowed
+            drop, delay = state.failed(drop)  # raises when no more attempts are allowed
             yield reopen(drop, delay)
             time.sleep(delay)
 
