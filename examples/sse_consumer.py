@@ -48,10 +48,10 @@ async def follow(
 def describe(event: TickerEvent) -> str:
     """One line per event."""
     match event:
-        case Snapshot(data=None):
-            return "snapshot: nothing cached yet"
-        case Snapshot(data=page):
+        case Snapshot(data=TickerPage() as page):
             return f"snapshot: {page.count} tickers of {page.exchange}"
+        case Snapshot():
+            return "snapshot: nothing cached yet"
         case Update(data=ticker):
             return f"update: {ticker.symbol} {ticker.price}"
         case Status(state=state, detail=detail, source=source):
