@@ -203,8 +203,8 @@ async def test_process_and_ohlcv_streams_are_typed(
 
 
 async def test_the_blocking_client(flushed: RedisServer, writer: CacheWriter) -> None:
-    """`CacheClient`: calls, pages and a stream (snapshot, then an update after a change),
-    over a real server, from a thread."""
+    """`CacheClient`: calls, pages, a stream (snapshot, then an update after a change) and
+    the poller (the answer, then the next change only), over a real server, from a thread."""
     await writer.upsert_user_account(1, {"USDT": {"free": 1.0, "used": 0.0, "total": 1.0}})
     for bot_id in (1, 2, 3):
         await writer.update_bot(bot_id, {"feed_1": {"status": "running"}, "name": f"b{bot_id}"})
@@ -222,5 +222,13 @@ async def test_the_blocking_client(flushed: RedisServer, writer: CacheWriter) ->
                 await writer.upsert_user_account(1, balances)
                 update = await asyncio.wait_for(asyncio.to_thread(next, events), WAIT)
             assert isinstance(update, Update) and update.data.balances["USDT"]["total"] == 5.0
+            changes = cache.poll(cache.account.request(1), interval=0.02)
+            first = await asyncio.wait_for(asyncio.to_thread(next, changes), WAIT)
+            balances = {"USDT": {"free": 6.0, "used": 0.0, "total": 6.0}}
+            await writer.upsert_user_account(1, balances)
+            second = await asyncio.wait_for(asyncio.to_thread(next, changes), WAIT)
+            changes.close()
+            totals = [account.balances["USDT"]["total"] for account in (first, second)]
+            assert totals == [5.0, 6.0]
         finally:
             cache.close()

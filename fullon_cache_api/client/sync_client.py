@@ -29,10 +29,11 @@ class CacheClient(MarketEndpoints, PrivateEndpoints, StreamEndpoints):
     mount (``http://host/api/v1/cache``). `token` (a JWT, sent as ``Authorization: Bearer``)
     or `api_key` (``X-API-Key``). `timeout`: seconds (or an `httpx.Timeout`) per call;
     `stream_read_timeout`: how long a stream may stay silent (it carries heartbeats) before
-    it reconnects. `transport`: any httpx transport, e.g. ``httpx.ASGITransport(app=app)``
-    to call an app in-process. `retry`: opt-in retry of 429 and 503 answers; `reconnect`:
-    how streams reconnect (None: a dropped stream raises). One connection pool is reused by
-    every call; close the client (or leave the ``with``) to release it.
+    it reconnects. `transport`: any httpx transport (``httpx.HTTPTransport(retries=2)``...;
+    to call an app in-process, use `AsyncCacheClient` with ``httpx.ASGITransport``).
+    `retry`: opt-in retry of 429 and 503 answers; `reconnect`: how streams reconnect (None:
+    a dropped stream raises). One connection pool is reused by every call; close the client
+    (or leave the ``with``) to release it.
     """
 
     is_async = False
