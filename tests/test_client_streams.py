@@ -33,7 +33,7 @@ from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.structs.accounts import Account
 from fullon_cache_api.structs.tickers import Ticker
 
-from .processes import CLI, Running, running
+from .processes import CLI, Running, running, sockets
 
 pytestmark = pytest.mark.anyio
 
@@ -203,8 +203,9 @@ async def test_process_and_ohlcv_streams_are_typed(
 
 
 async def test_the_blocking_client(flushed: RedisServer, writer: CacheWriter) -> None:
-    """`CacheClient`: calls, pages, a stream (snapshot, then an update after a change) and
-    the poller (the answer, then the next change only), over a real server, from a thread."""
+    """`CacheClient`: calls and pages over one reused connection, a stream (snapshot, then an
+    update after a change) and the poller (the answer, then the next change only), over a
+    real server, from a thread."""
     await writer.upsert_user_account(1, {"USDT": {"free": 1.0, "used": 0.0, "total": 1.0}})
     for bot_id in (1, 2, 3):
         await writer.update_bot(bot_id, {"feed_1": {"status": "running"}, "name": f"b{bot_id}"})
@@ -214,6 +215,7 @@ async def test_the_blocking_client(flushed: RedisServer, writer: CacheWriter) ->
             account = await asyncio.to_thread(cache.account, 1)
             bots = await asyncio.to_thread(lambda: [bot.bot_id for bot in cache.bots.items()])
             assert isinstance(account, Account) and bots == ["1", "2", "3"]
+            assert sockets(server.process.pid, local_port=server.port) == 1  # one, reused
             with cache.stream_account(1) as stream:
                 events = iter(stream)
                 snapshot = await asyncio.wait_for(asyncio.to_thread(next, events), WAIT)
