@@ -11,16 +11,17 @@ import sys
 import types
 from typing import Any
 
+import httpx
+import msgspec
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api.client import AsyncCacheClient, CacheClient
+from fullon_cache_api._settings import AuthConfig
+from fullon_cache_api.client import AsyncCacheClient, CacheClient, events
 from fullon_cache_api.client._endpoints import Endpoint, StreamEndpoint
 from fullon_cache_api.client._request import path_names
-from fullon_cache_api.routes._common import ApiRoute
-from fullon_cache_api.routes.streams import StreamRoute
 
 from .surface import SAMPLES, STREAM_SAMPLES
 
@@ -78,7 +79,7 @@ def test_a_new_route_without_a_method_is_found() -> None:
         raise NotImplementedError
 
     app = create_app(settings=Settings())
-    app.router.routes.append(ApiRoute("/tickers/{exchange}/depth", endpoint, response=dict))
+    app.router.routes.append(Route("/tickers/{exchange}/depth", endpoint))
     missing, stray = uncovered(app, client_endpoints())
     assert missing == {"/tickers/{exchange}/depth"} and stray == set()
 
@@ -91,16 +92,17 @@ def test_methods_send_the_routes_query_and_decode_its_answer_type() -> None:
         by_path.setdefault(endpoint.path, []).append(endpoint)
     checked = 0
     for route in http_routes(create_app(settings=Settings())):
-        if not isinstance(route, ApiRoute):
+        response = getattr(route, "response", None)  # the ApiRoute's answer type
+        if response is None:
             continue  # /metrics: Prometheus text
         endpoints = by_path[route.path]
         assert set().union(*map(query_names, endpoints)) == set(route.query), route.path
-        answers = set(getattr(route.response, "__args__", (route.response,)))
+        answers = set(getattr(response, "__args__", (response,)))
         for endpoint in endpoints:
-            if isinstance(route, StreamRoute):
+            if hasattr(route, "update"):  # a StreamRoute: snapshot and update types
                 assert isinstance(endpoint, StreamEndpoint), route.path
-                assert issubclass(endpoint.snapshot, route.response), route.path
-                assert issubclass(endpoint.update, _server_type(route.update)), route.path
+                assert issubclass(endpoint.snapshot, response), route.path
+                assert _same_schema(endpoint.update, route.update), route.path
             else:
                 assert isinstance(endpoint, Endpoint), route.path
                 assert any(issubclass(endpoint.response, answer) for answer in answers), route.path
@@ -108,28 +110,33 @@ def test_methods_send_the_routes_query_and_decode_its_answer_type() -> None:
     assert checked == len(client_endpoints()) - 2  # all but /openapi.json and /metrics
 
 
-def _server_type(update: type[Any]) -> type[Any]:
-    """The client's mirror of a type the server keeps in its stream internals."""
-    from fullon_cache_api.client.events import ProcessBroadcast
-
-    return ProcessBroadcast if update.__name__ == "ProcessBroadcast" else update
-
-
-def test_stream_event_structs_mirror_the_gateways() -> None:
-    """The client's copies of the stream payloads have the gateway's fields and types."""
-    from fullon_cache_api.client import events
-    from fullon_cache_api.hub import _events as server
-
-    for name in ("StreamStatus", "StreamClosed", "ProcessBroadcast"):
-        ours, theirs = getattr(events, name), getattr(server, name)
-        assert [f.name for f in _fields(ours)] == [f.name for f in _fields(theirs)], name
-    assert set(server.CloseReason.__args__) == {"slow_consumer", "shutdown", "token_expired"}
+def _same_schema(ours: type[Any], theirs: type[Any]) -> bool:
+    """Our update type is theirs (or a subclass), or a mirror of it with the same fields."""
+    if issubclass(ours, theirs):
+        return True
+    names = [field.name for field in msgspec.structs.fields(ours)]
+    return ours.__name__ == theirs.__name__ and names == [
+        field.name for field in msgspec.structs.fields(theirs)
+    ]
 
 
-def _fields(struct: type[Any]) -> tuple[Any, ...]:
-    import msgspec
-
-    return msgspec.structs.fields(struct)
+@pytest.mark.anyio
+async def test_stream_payloads_mirror_the_gateways_schemas() -> None:
+    """The client's Structs for ``status``, ``close`` and process broadcast events have the
+    fields of the schemas the gateway's OpenAPI document gives them, and every documented
+    close reason is a string the client accepts."""
+    app = create_app(settings=Settings(auth=AuthConfig(enabled=False)))
+    async with AsyncCacheClient("http://gateway", transport=httpx.ASGITransport(app=app)) as c:
+        schemas = (await c.openapi())["components"]["schemas"]
+    for struct in (events.StreamStatus, events.StreamClosed, events.ProcessBroadcast):
+        documented = list(schemas[struct.__name__]["properties"])
+        assert [field.name for field in msgspec.structs.fields(struct)] == documented
+    reasons = schemas["StreamClosed"]["properties"]["reason"]["enum"]
+    for reason in reasons:
+        closed = msgspec.json.decode(
+            msgspec.json.encode({"reason": reason, "detail": ""}), type=events.StreamClosed
+        )
+        assert closed.reason == reason
 
 
 # Arguments per method that address the data of tests/surface.py.
