@@ -20,6 +20,7 @@ from fullon_cache_api.client import (
     BarPage,
     CacheClient,
     Close,
+    NotFound,
     ProcessBroadcast,
     Reconnect,
     Snapshot,
@@ -203,9 +204,9 @@ async def test_process_and_ohlcv_streams_are_typed(
 
 
 async def test_the_blocking_client(flushed: RedisServer, writer: CacheWriter) -> None:
-    """`CacheClient`: calls and pages over one reused connection, a stream (snapshot, then an
-    update after a change) and the poller (the answer, then the next change only), over a
-    real server, from a thread."""
+    """`CacheClient` over a real server, from a thread: calls and pages over one reused
+    connection, problems raised, a stream (snapshot, then an update after a change) and the
+    poller (the answer, then the next change only)."""
     await writer.upsert_user_account(1, {"USDT": {"free": 1.0, "used": 0.0, "total": 1.0}})
     for bot_id in (1, 2, 3):
         await writer.update_bot(bot_id, {"feed_1": {"status": "running"}, "name": f"b{bot_id}"})
@@ -216,6 +217,9 @@ async def test_the_blocking_client(flushed: RedisServer, writer: CacheWriter) ->
             bots = await asyncio.to_thread(lambda: [bot.bot_id for bot in cache.bots.items()])
             assert isinstance(account, Account) and bots == ["1", "2", "3"]
             assert sockets(server.process.pid, local_port=server.port) == 1  # one, reused
+            with pytest.raises(NotFound) as missing:
+                await asyncio.to_thread(cache.ticker, "binance", "NOPE/USDT")
+            assert missing.value.status == 404 and missing.value.problem["status"] == 404
             with cache.stream_account(1) as stream:
                 events = iter(stream)
                 snapshot = await asyncio.wait_for(asyncio.to_thread(next, events), WAIT)
