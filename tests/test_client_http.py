@@ -22,14 +22,19 @@ from fullon_cache_api.client import (
     AsyncCacheClient,
     BarPage,
     CacheApiError,
+    CorruptEntry,
+    Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     Retry,
     TickerPage,
+    Timeout,
     Unauthorized,
     Unavailable,
 )
 from fullon_cache_api.client._endpoints import Endpoint
+from fullon_cache_api.client.errors import error_from_response
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.structs.tickers import Ticker, TickerList
 
@@ -238,3 +243,33 @@ def test_ticker_pages_decode_as_the_gateways_struct() -> None:
     body += b'"age_seconds":null}]}'
     page = msgspec.json.decode(body, type=TickerPage)
     assert isinstance(page, TickerList) and isinstance(page.tickers[0], Ticker)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, InvalidInput),
+        (401, Unauthorized),
+        (403, Forbidden),
+        (404, NotFound),
+        (414, InvalidInput),
+        (422, InvalidInput),
+        (429, RateLimited),
+        (502, CorruptEntry),
+        (503, Unavailable),
+        (504, Timeout),
+        (500, CacheApiError),
+    ],
+)
+def test_each_status_raises_its_exception(status: int, kind: type[CacheApiError]) -> None:
+    """A problem document of each status becomes its exception, with the document's members
+    and the Retry-After; a body that is not a problem still gives the status and reason."""
+    problem = {"type": "urn:x", "title": "T", "status": status, "detail": "D"}
+    response = httpx.Response(status, json=problem, headers={"Retry-After": "2"})
+    error = error_from_response(response, response.content)
+    assert type(error) is kind and isinstance(error, CacheApiError)
+    assert (error.status, error.type, error.title, error.detail) == (status, "urn:x", "T", "D")
+    assert error.problem == problem and error.retry_after == 2.0
+    bare = httpx.Response(status, text="<html>oops</html>")
+    error = error_from_response(bare, bare.content)
+    assert type(error) is kind and error.title == bare.reason_phrase and error.problem == {}

@@ -238,3 +238,29 @@ async def test_the_blocking_client(flushed: RedisServer, writer: CacheWriter) ->
             assert totals == [5.0, 6.0]
         finally:
             cache.close()
+
+
+async def test_a_silent_stream_reconnects_after_its_read_timeout(
+    flushed: RedisServer, writer: CacheWriter
+) -> None:
+    """Nothing read within `stream_read_timeout` (shorter here than the gateway's heartbeat):
+    the client counts the connection dead, says so, reconnects, and gets a fresh snapshot."""
+    await writer.set_ticker("binance", "BTC/USDT", price=1.0, time=time.time())
+    with gateway(flushed.url, FULLON_CACHE_API_STREAM_HEARTBEAT="30") as server:
+        cache = AsyncCacheClient(server.url, reconnect=FAST, stream_read_timeout=0.5)
+        async with cache, cache.stream_ticker("binance", "BTC/USDT") as stream:
+            events = aiter(stream)
+            await until_snapshot(events)  # (a loaded machine may time out a first answer)
+            silent = await next_event(events)
+            assert isinstance(silent, Status) and silent.source == "client"
+            assert "read timeout" in silent.detail
+            again = await until_snapshot(events)
+    assert again.id == 1 and stream.reconnections >= 1
+
+
+async def until_snapshot(events: Any) -> Snapshot[Any]:
+    """Skip the client's reconnection statuses up to the next snapshot."""
+    while isinstance(event := await next_event(events), Status):
+        assert event.source == "client", event
+    assert isinstance(event, Snapshot), event
+    return event
