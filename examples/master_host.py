@@ -4,7 +4,12 @@ Its JWT middleware (a ``BaseHTTPMiddleware``, like the master's) turns a valid b
 a User-like object in ``request.state.user`` and never rejects a request: the gateway answers
 401 itself. An ownership hook tells the gateway what a non-admin user may read (the master
 would ask its ORM: ``get_user_exchanges(uid)``, ``Bot.uid``). WebSockets under ``/ws/`` are
-skipped by the middleware, as in the master; the gateway authenticates them with ``?token=``.
+skipped by the middleware, as in the master; the gateway authenticates them itself (the
+subprotocols ``bearer, <token>``, or ``?token=``).
+
+The host's own routes read the cache with the gateway's Python client, in-process: an
+`AsyncCacheClient` over ``httpx.ASGITransport(app=cache)`` calls the mounted app without a
+socket, with the caller's own token, so the gateway applies that user's rights (``/me/cache``).
 
 Against the demo's Redis (``fullon-cache-api demo`` prints its URL)::
 
@@ -24,15 +29,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 import jwt
 import msgspec
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
 
 from fullon_cache_api import RedactSecrets, Settings, create_app, lifespan
 from fullon_cache_api._auth import Identity, Ownership
+from fullon_cache_api.client import AsyncCacheClient, CacheApiError
 
 MOUNT = "/api/v1/cache"
 ALGORITHM = "HS256"
@@ -125,6 +132,19 @@ def build_host(*, secret: str, admin_mail: str, settings: Settings | None = None
         """Who the host thinks is calling."""
         user = getattr(request.state, "user", None)
         return {"user": None if user is None else user.mail}
+
+    @host.get("/me/cache")
+    async def my_cache(request: Request) -> dict[str, object]:
+        """The caller's summary and accounts, read through the gateway in-process."""
+        _, _, token = request.headers.get("authorization", "").partition(" ")
+        transport = httpx.ASGITransport(app=cache)
+        async with AsyncCacheClient("http://cache", token=token, transport=transport) as client:
+            try:
+                summary = await client.my_summary()
+                accounts = [account.ex_id async for account in client.accounts.items()]
+            except CacheApiError as exc:  # a problem of the gateway: answer its status
+                raise HTTPException(exc.status or 502, exc.detail) from exc
+        return {"uid": summary.uid, "bots": len(summary.bots), "accounts": accounts}
 
     return host
 

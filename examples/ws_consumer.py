@@ -6,7 +6,10 @@
 Frames are JSON: requests ``{"action", "request_id", "params"}``; replies ``{"request_id",
 "action", "success": true, "result"}`` or ``{"request_id", "success": false, "error_code",
 "error"}``. ``stream_tickers`` is confirmed first, then ``ticker_update`` frames follow. The
-token goes in the query string: hosts (fullon_master_api) do not authenticate ``/ws/`` paths.
+token is offered as the subprotocols ``bearer, <token>`` (the ``Sec-WebSocket-Protocol``
+header), which the gateway authenticates itself (hosts such as fullon_master_api do not
+authenticate ``/ws/`` paths); unlike ``?token=``, it never appears in a URL or an access log.
+(For HTTP data and Server-Sent Events, use ``fullon_cache_api.client``.)
 """
 
 from __future__ import annotations
@@ -16,26 +19,30 @@ import asyncio
 import json
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 
 class ActionFailed(Exception):
     """The gateway answered ``success: false``."""
 
 
-def socket_url(base_url: str, domain: str, token: str | None = None) -> str:
-    """``{base}/ws/{domain}/{connection_id}`` with the token as ``?token=``."""
-    url = f"{base_url.rstrip('/')}/ws/{domain}/{uuid.uuid4().hex}"
-    return f"{url}?{urlencode({'token': token})}" if token else url
+def socket_url(base_url: str, domain: str) -> str:
+    """``{base}/ws/{domain}/{connection_id}``."""
+    return f"{base_url.rstrip('/')}/ws/{domain}/{uuid.uuid4().hex}"
+
+
+def bearer(token: str | None) -> list[Subprotocol] | None:
+    """The subprotocols that carry `token`: ``Sec-WebSocket-Protocol: bearer, <token>``."""
+    return None if token is None else [Subprotocol("bearer"), Subprotocol(token)]
 
 
 async def stream_tickers(
     base_url: str, exchange: str, symbols: list[str], *, limit: int, token: str | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Ask for a ticker stream; returns the confirmation and the first `limit` updates."""
-    async with connect(socket_url(base_url, "tickers", token)) as socket:
+    async with connect(socket_url(base_url, "tickers"), subprotocols=bearer(token)) as socket:
         request = {
             "action": "stream_tickers",
             "request_id": "tickers-1",
@@ -61,7 +68,7 @@ def main() -> None:
     parser.add_argument("exchange", nargs="?", default="binance")
     parser.add_argument("symbols", nargs="*", default=["BTC/USDT"])
     parser.add_argument("--limit", type=int, default=10)
-    parser.add_argument("--token", help="a JWT or an API key, sent as ?token=")
+    parser.add_argument("--token", help="a JWT or an API key, offered as a subprotocol")
     args = parser.parse_args()
     _, updates = asyncio.run(
         stream_tickers(

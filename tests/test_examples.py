@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosedError
 from examples import client as client_example
 from examples import master_host, sse_consumer, ws_consumer
 from fullon_cache_api import Settings
+from fullon_cache_api.client import AsyncCacheClient, Close, Snapshot, Update
 from fullon_cache_api.demo.server import free_port
 
 from .test_cli import CLI, ROOT, _wait_for_json
@@ -82,13 +83,14 @@ def demo() -> Iterator[Demo]:
 
 @pytest.mark.anyio
 async def test_client_example(demo: Demo) -> None:
-    """The httpx client reads live tickers and revalidates bars to a bodiless 304."""
+    """The client example reads live tickers (every page of exchanges, then Structs) and
+    revalidates bars to a bodiless 304."""
     async with client_example.connect(demo.url) as http:
         seen = await client_example.tour(http)
         if seen["revalidated"] != 304:  # a new bar landed between the two reads: once a minute
             seen = await client_example.tour(http)
     assert seen["exchanges"] == ["binance", "kraken"]
-    assert seen["ticker"]["age_seconds"] < 5  # the live feed keeps it fresh
+    assert seen["ticker"].age_seconds < 5  # the live feed keeps it fresh
     assert len(seen["bars"]) == 5
     assert seen["revalidated"] == 304
 
@@ -140,15 +142,30 @@ async def test_master_host_example(host: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.anyio
+async def test_master_host_reads_through_the_client_in_process(host: httpx.AsyncClient) -> None:
+    """The host's own route reads the gateway with AsyncCacheClient over ASGITransport, with
+    the caller's token: each user gets what the hook grants; no token is the gateway's 401."""
+    trader = (await host.get("/me/cache", headers=bearer(TRADER))).json()
+    assert trader == {"uid": "2", "bots": 1, "accounts": ["1"]}
+    admin = (await host.get("/me/cache", headers=bearer(ADMIN))).json()
+    assert admin["accounts"] == ["1", "2"]
+    refused = await host.get("/me/cache")
+    assert refused.status_code == 401
+
+
+@pytest.mark.anyio
 async def test_sse_consumer_example(demo: Demo) -> None:
-    """The SSE consumer gets the exchange's snapshot, then live ticker updates."""
+    """The SSE consumer (the client's stream) gets the exchange's snapshot as a TickerPage,
+    then live ticker updates as Tickers."""
     async with asyncio.timeout(15):
         events = await sse_consumer.follow(demo.url, "binance", limit=4)
-    assert events[0].event == "snapshot"
-    assert events[0].json()["exchange"] == "binance" and events[0].json()["count"] == 6
-    updates = [event.json() for event in events[1:] if event.event == "update"]
-    assert updates and all(update["exchange"] == "binance" for update in updates)
-    assert [event.id for event in events] == ["1", "2", "3", "4"]
+    first = events[0]
+    assert isinstance(first, Snapshot) and first.data is not None
+    assert first.data.exchange == "binance" and first.data.count == 6
+    updates = [event.data for event in events[1:] if isinstance(event, Update)]
+    assert updates and all(update.exchange == "binance" for update in updates)
+    assert [getattr(event, "id", None) for event in events] == [1, 2, 3, 4]
+    assert sse_consumer.describe(first) == "snapshot: 6 tickers of binance"
 
 
 @pytest.mark.anyio
@@ -182,8 +199,8 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
 
 @pytest.mark.anyio
 async def test_ws_consumer_through_the_host(demo: Demo) -> None:
-    """Through the host, the socket is authenticated by ?token=; without one it is closed
-    with 1008."""
+    """Through the host, the socket is authenticated by the subprotocols ``bearer, <token>``;
+    without a token it is closed with 1008."""
     app = master_host.build_host(
         secret=SECRET, admin_mail=ADMIN.mail, settings=Settings(redis_url=demo.redis_url)
     )
@@ -210,18 +227,18 @@ async def test_ctrl_c_ends_open_streams_cleanly() -> None:
             kinds = []
             async with (
                 asyncio.timeout(15),
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+                AsyncCacheClient(f"http://127.0.0.1:{port}") as cache,
             ):
-                async for event in sse_consumer.events(http, "/tickers/binance/BTC/USDT/stream"):
-                    kinds.append(event.event)
+                async for event in cache.stream_ticker("binance", "BTC/USDT"):
+                    kinds.append(type(event).__name__)
                     if len(kinds) == 2:
                         proc.send_signal(signal.SIGINT)
                         signalled = time.monotonic()
-                    if event.event == "close":
-                        assert event.json()["reason"] == "shutdown"
+                    if isinstance(event, Close):
+                        assert event.reason == "shutdown"
                 assert await asyncio.to_thread(proc.wait, 15) == 0
             assert time.monotonic() - signalled < 5
-            assert kinds[:2] == ["snapshot", "update"] and kinds[-1] == "close"
+            assert kinds[:2] == ["Snapshot", "Update"] and kinds[-1] == "Close"
         finally:
             if proc.poll() is None:
                 proc.kill()
