@@ -108,8 +108,8 @@ def coredis_client() -> Starlette:
 
 def _resp_client() -> Any:
     """Our own client configured as the gateway's `build_client` configures it."""
-    from fullon_cache_api._redis import build_client
     from fullon_cache_api._settings import Settings
+    from fullon_cache_api.backend._redis import build_client
 
     return build_client(Settings(redis_url=os.environ["REDIS_URL"]))
 

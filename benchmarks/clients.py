@@ -145,8 +145,8 @@ async def _per_command(url: str, commands: int, rounds: int) -> dict[str, tuple[
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
-    from fullon_cache_api._redis import build_client
     from fullon_cache_api._settings import Settings
+    from fullon_cache_api.backend._redis import build_client
 
     seeder = Redis.from_url(url)
     await seeder.hset("tickers:binance", "BTC/USDT", b'{"price": 1.0}' * 20)

@@ -41,7 +41,7 @@ from redis.asyncio import Redis
 
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
-from fullon_cache_api.hub import PUBSUB_CLIENT_NAME
+from fullon_cache_api.streams import PUBSUB_CLIENT_NAME
 
 from ._ws_clients import ws_worker
 

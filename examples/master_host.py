@@ -32,7 +32,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
 
 from fullon_cache_api import RedactSecrets, Settings, create_app, lifespan
-from fullon_cache_api._auth import Identity, Ownership
+from fullon_cache_api.security._auth import Identity, Ownership
 
 MOUNT = "/api/v1/cache"
 ALGORITHM = "HS256"

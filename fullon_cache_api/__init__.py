@@ -13,7 +13,6 @@ Public API::
 from __future__ import annotations
 
 from ._app import create_app, lifespan
-from ._auth import Identity, Ownership, OwnershipHook
 from ._errors import (
     CacheAPIError,
     CacheTimeout,
@@ -25,9 +24,9 @@ from ._errors import (
     TooManyStreams,
     Unauthenticated,
 )
-from ._redact import RedactSecrets
 from ._settings import Settings, SettingsError
 from ._version import __version__
+from .security import Identity, Ownership, OwnershipHook, RedactSecrets
 
 __all__ = [
     "CacheAPIError",

@@ -13,17 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ._auth import Authenticator, OwnershipHook
 from ._errors import CacheAPIError
-from ._gateway import GatewayApp
-from ._metrics import Metrics, metrics_routes
-from ._near import with_near_cache
-from ._redis import CacheClient, build_client
-from ._responses import ProblemResponse
-from ._runtime import LoopMonitor, Runtime
 from ._settings import Settings
-from .data import CacheReader, ReadLimits
-from .hub import Hub, StreamSettings
+from .backend import CacheClient, build_client, with_near_cache
+from .data import CacheReader, ReadLimits, instrument_reads
+from .http import GatewayApp, ProblemResponse
+from .observability import LoopMonitor, Metrics, Runtime, metrics_routes
 from .routes import (
     accounts,
     bots,
@@ -39,6 +34,8 @@ from .routes import (
     views,
     ws,
 )
+from .security import Authenticator, OwnershipHook
+from .streams import Hub, StreamSettings
 
 __all__ = ["all_routes", "create_app", "lifespan"]
 
@@ -137,6 +134,7 @@ def create_app(
     runtime.shutdown.on_stop(app.state.hub.shutdown)
     if recorder is not None:
         app.state.metrics = recorder
+        instrument_reads(app.state.reader, recorder.read_timer, recorder.skip_counter)
         recorder.attach(app)
     return app
 

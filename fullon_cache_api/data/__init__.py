@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from .._redis import CacheClient
+from ..backend import CacheClient
+from ._base import BaseReader, text
+from ._chunks import checkpoint
+from ._codec import Invalid, Undecodable, decode, to_datetime
+from ._cursor import fingerprint
+from ._instrument import instrument_reads
 from ._limits import DEFAULT_LIMITS, ReadLimits
+from ._lists import ListWalk
+from ._pages import (
+    BAR_PAGE,
+    DOCUMENT_PAGE,
+    ENTRY_PAGE,
+    KEY_PAGE,
+    ORDER_PAGE,
+    PROCESS_PAGE,
+    TRADE_PAGE,
+)
 from .accounts import AccountReader
 from .bots import BotReader
 from .health import HealthReader
@@ -16,7 +31,27 @@ from .trades import TradeReader
 from .users import UserReader
 from .views import ViewReader
 
-__all__ = ["CacheReader", "ReadLimits"]
+__all__ = [
+    "BAR_PAGE",
+    "DOCUMENT_PAGE",
+    "ENTRY_PAGE",
+    "KEY_PAGE",
+    "ORDER_PAGE",
+    "PROCESS_PAGE",
+    "TRADE_PAGE",
+    "BaseReader",
+    "CacheReader",
+    "Invalid",
+    "ListWalk",
+    "ReadLimits",
+    "Undecodable",
+    "checkpoint",
+    "decode",
+    "fingerprint",
+    "instrument_reads",
+    "text",
+    "to_datetime",
+]
 
 
 class CacheReader:

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from .._redis import CacheClient, translate_errors
+from ..backend import CacheClient, translate_errors
 from ._limits import DEFAULT_LIMITS, ReadLimits
 from ._skips import SkipLog, Skips
 

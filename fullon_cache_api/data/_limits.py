@@ -18,7 +18,7 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
-from .._codec import Invalid, attempt
+from ._codec import Invalid, attempt
 
 __all__ = ["DEFAULT_LIMITS", "ReadLimits"]
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._access import owned, sees
-from .._auth import Ownership
-from .._codec import Invalid, Undecodable, decode_any, to_datetime, to_float
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, owned, sees
 from ..structs.accounts import Account, AccountList, AccountPositions, Position, PositionList
 from ._base import BaseReader, text
 from ._chunks import FieldPage
+from ._codec import Invalid, Undecodable, decode_any, to_datetime, to_float
 from ._pages import DOCUMENT_PAGE
 from ._skips import Skips
 

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._access import owned, sees, sees_bot_mark
-from .._auth import Ownership
-from .._codec import Invalid, Undecodable, attempt, decode, to_datetime
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, owned, sees, sees_bot_mark
 from ..structs.bots import (
     Block,
     BlockCheck,
@@ -31,6 +29,7 @@ from ..structs.bots import (
 )
 from ._base import BaseReader, text
 from ._chunks import FieldPage
+from ._codec import Invalid, Undecodable, attempt, decode, to_datetime
 from ._pages import DOCUMENT_PAGE, ENTRY_PAGE
 from ._skips import Skips
 

@@ -9,8 +9,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .._redis import translate_errors
 from .._version import __version__
+from ..backend import translate_errors
 from ..structs.health import Health, RedisHealth, Replication
 from ._base import BaseReader
 

@@ -18,11 +18,11 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .._codec import Invalid, attempt, to_datetime
 from .._errors import NotFound
 from ..structs.ohlcv import OhlcvBars, OhlcvSeries, OhlcvSeriesList
 from ._base import BaseReader, Deadline
 from ._chunks import pipelined
+from ._codec import Invalid, attempt, to_datetime
 from ._cursor import decode_cursor, encode_cursor
 from ._lists import ListWalk, newest_windows
 from ._pages import BAR_PAGE, KEY_PAGE

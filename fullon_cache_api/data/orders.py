@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from .._access import ex_id_of, may_hold, sees_corrupt, sees_in
-from .._auth import Ownership
-from .._codec import Invalid, to_datetime
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, ex_id_of, may_hold, sees_corrupt, sees_in
 from ..structs.orders import (
     Order,
     OrderHash,
@@ -31,6 +29,7 @@ from ..structs.orders import (
 )
 from ._base import BaseReader, Deadline, Scanned, text
 from ._chunks import HashWalk, pipelined
+from ._codec import Invalid, to_datetime
 from ._cursor import decode_cursor, encode_cursor
 from ._order_values import (
     _from_stored,

@@ -28,12 +28,12 @@ from typing import Any
 
 import msgspec
 
-from .._codec import Invalid, to_datetime
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
 from ..structs.processes import Process, ProcessHealth, ProcessList
 from ._base import BaseReader, Deadline, text
 from ._chunks import HashWalk
+from ._codec import Invalid, to_datetime
 from ._cursor import decode_cursor, encode_cursor
 from ._pages import PROCESS_PAGE
 from ._skips import Skips

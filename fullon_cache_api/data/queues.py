@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import time
 
-from .._access import sees
-from .._auth import Ownership
-from .._codec import to_datetime
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, sees
 from ..structs.orders import OrderQueue, OrderQueues
 from ..structs.trades import TradeQueueState, TradeQueueStatus
 from ..structs.views import TradeStatusAge
 from ._base import BaseReader, Deadline, text
 from ._chunks import pipelined
+from ._codec import to_datetime
 from ._pages import KEY_PAGE
 from ._phases import scan_phases
 from .views._scan import age_of

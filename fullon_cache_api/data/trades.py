@@ -13,11 +13,9 @@ from typing import Any
 
 import msgspec
 
-from .._access import sees
-from .._auth import Ownership
-from .._codec import Invalid, decode, to_datetime
 from .._errors import NotFound
-from .._redis import CacheClient
+from ..backend import CacheClient
+from ..security import Ownership, sees
 from ..structs.trades import (
     Trade,
     TradeList,
@@ -28,6 +26,7 @@ from ..structs.trades import (
 )
 from ._base import BaseReader, Deadline, Scanned, text
 from ._chunks import pipelined
+from ._codec import Invalid, decode, to_datetime
 from ._cursor import decode_cursor, encode_cursor
 from ._limits import ReadLimits
 from ._lists import ListWalk

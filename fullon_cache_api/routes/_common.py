@@ -12,11 +12,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._auth import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
 from .._errors import Unauthenticated
-from .._http_cache import AGED_SCOPE_KEY
-from .._params import Bound, Pattern
 from ..data import CacheReader
+from ..http import AGED_SCOPE_KEY, Bound, Pattern
+from ..observability import ROUTE_SCOPE_KEY
+from ..security import IDENTITY_SCOPE_KEY, Authenticator, Identity, Ownership
 
 __all__ = [
     "ROUTE_SCOPE_KEY",
@@ -27,8 +27,6 @@ __all__ = [
     "ownership_of",
     "reader_from",
 ]
-
-ROUTE_SCOPE_KEY = "fullon_cache_api.route"
 
 # Who may call a route: anyone, any authenticated identity (market data and process health),
 # or an identity reading only what it owns (admins read everything).
@@ -47,6 +45,9 @@ class ApiRoute(Route):
     (`_http_cache`). While handling, the route puts itself in the scope so logging and metrics
     can name the route template, never the raw path.
     """
+
+    # Metrics count its answers as cache lookups (hit: 2xx/304, miss: 404).
+    cache_lookups = True
 
     def __init__(
         self,

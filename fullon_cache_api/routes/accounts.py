@@ -8,9 +8,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import CURSOR, EX_ID, Bound, Pattern, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import DOCUMENT_PAGE
+from ..data import DOCUMENT_PAGE
+from ..http import CURSOR, EX_ID, Bound, MsgspecResponse, Pattern, path_param, query_int, query_text
 from ..structs.accounts import Account, AccountList, AccountPositions, PositionList
 from ._common import ApiRoute, ownership_of, reader_from
 

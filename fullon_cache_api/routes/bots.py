@@ -9,9 +9,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import ACCOUNT, BOT_ID, CURSOR, SYMBOL, Pattern, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import DOCUMENT_PAGE, ENTRY_PAGE
+from ..data import DOCUMENT_PAGE, ENTRY_PAGE
+from ..http import (
+    ACCOUNT,
+    BOT_ID,
+    CURSOR,
+    SYMBOL,
+    MsgspecResponse,
+    Pattern,
+    path_param,
+    query_int,
+    query_text,
+)
 from ..structs.bots import BlockCheck, BlockList, Bot, BotList, OpeningPositionList
 from ._common import ApiRoute, ownership_of, reader_from
 

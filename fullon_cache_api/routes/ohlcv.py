@@ -5,9 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import CURSOR, SYMBOL, TIMEFRAME, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import BAR_PAGE, KEY_PAGE
+from ..data import BAR_PAGE, KEY_PAGE
+from ..http import CURSOR, SYMBOL, TIMEFRAME, MsgspecResponse, path_param, query_int, query_text
 from ..structs.ohlcv import OhlcvBars, OhlcvSeriesList
 from ._common import ApiRoute, reader_from
 

@@ -13,19 +13,19 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
+from ..data import KEY_PAGE, ORDER_PAGE
+from ..http import (
     ACCOUNT,
     CURSOR,
     ORDER_ID,
     STATUS,
     SYMBOL,
+    MsgspecResponse,
     Pattern,
     path_param,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import KEY_PAGE, ORDER_PAGE
 from ..structs.orders import (
     Order,
     OrderHashes,

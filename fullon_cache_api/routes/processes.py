@@ -5,19 +5,19 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
+from ..data import PROCESS_PAGE
+from ..data.processes import DEFAULT_WINDOW_MINUTES
+from ..http import (
     COMPONENT,
     CURSOR,
     PROCESS_ID,
     PROCESS_TYPE,
     Bound,
+    MsgspecResponse,
     path_param,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import PROCESS_PAGE
-from ..data.processes import DEFAULT_WINDOW_MINUTES
 from ..structs.processes import (
     Process,
     ProcessBrief,

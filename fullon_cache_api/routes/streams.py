@@ -20,13 +20,22 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._access import ex_id_of, sees
-from .._auth import FROM_QUERY
 from .._errors import NotFound
-from .._params import ACCOUNT, EX_ID, EXCHANGE, SYMBOL, TIMEFRAME, Bound, path_param, query_int
-from ..hub import EventStream, ProcessBroadcast, hub_from
-from ..hub._polled import Balances, Bots, Ohlcv, Orders, Positions
-from ..hub._specs import ProcessBroadcasts, TickerExchange, TickerSymbol
+from ..http import ACCOUNT, EX_ID, EXCHANGE, SYMBOL, TIMEFRAME, Bound, path_param, query_int
+from ..security import FROM_QUERY, ex_id_of, sees
+from ..streams import (
+    Balances,
+    Bots,
+    EventStream,
+    Ohlcv,
+    Orders,
+    Positions,
+    ProcessBroadcast,
+    ProcessBroadcasts,
+    TickerExchange,
+    TickerSymbol,
+    hub_from,
+)
 from ..structs.accounts import Account, AccountPositions
 from ..structs.bots import BotList
 from ..structs.ohlcv import OhlcvBars

@@ -5,9 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import CURSOR, EXCHANGE, SYMBOL, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import ENTRY_PAGE, KEY_PAGE
+from ..data import ENTRY_PAGE, KEY_PAGE
+from ..http import CURSOR, EXCHANGE, SYMBOL, MsgspecResponse, path_param, query_int, query_text
 from ..structs.tickers import Ticker, TickerExchanges, TickerList
 from ._common import ApiRoute, reader_from
 

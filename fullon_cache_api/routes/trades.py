@@ -11,19 +11,19 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
+from ..data import KEY_PAGE, TRADE_PAGE
+from ..http import (
     CURSOR,
     EXCHANGE,
     SYMBOL,
     UID,
     Bound,
+    MsgspecResponse,
     Pattern,
     path_param,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import KEY_PAGE, TRADE_PAGE
 from ..structs.trades import TradeList, TradeOverview, TradeQueueStatus, UserTradeList
 from ._common import ApiRoute, ownership_of, reader_from
 

@@ -13,11 +13,10 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._auth import Authenticator, Identity
 from .._errors import NotFound, Unauthenticated
-from .._params import UID, path_param
-from .._responses import MsgspecResponse
 from ..data.users import Basis, Owner
+from ..http import UID, MsgspecResponse, path_param
+from ..security import Authenticator, Identity
 from ..structs.users import UserSummary
 from ._common import ApiRoute, identity_of, reader_from
 

@@ -13,19 +13,19 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
+from ..data import DOCUMENT_PAGE, KEY_PAGE
+from ..data.views import ViewReader
+from ..http import (
     CURSOR,
     EX_ID,
     EXCHANGE,
     Bound,
+    MsgspecResponse,
     Pattern,
     path_param,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import DOCUMENT_PAGE, KEY_PAGE
-from ..data.views import ViewReader
 from ..structs.views import (
     BotActivityList,
     CacheStatus,

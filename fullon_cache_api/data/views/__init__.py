@@ -8,8 +8,8 @@ what it computed with ``partial: true``.
 
 from __future__ import annotations
 
-from ..._auth import Ownership
-from ..._redis import CacheClient
+from ...backend import CacheClient
+from ...security import Ownership
 from ...structs.views import (
     BotActivityList,
     CacheStatus,

@@ -18,10 +18,10 @@ from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any, cast
 
-from ..._codec import to_float
-from ..._redis import CacheClient, translate_errors
+from ...backend import CacheClient, translate_errors
 from .._base import Deadline, text
 from .._chunks import HashWalk, checkpoint
+from .._codec import to_float
 from .._limits import ReadLimits
 
 __all__ = [

@@ -1,0 +1,168 @@
+"""The package's layout holds: imports point one way, down the layers declared here, and no
+module imports another into a cycle (not even behind ``TYPE_CHECKING`` or inside a function).
+
+The imports are read with `ast` from the source, every one of them, so what runs only under a
+type checker counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "fullon_cache_api"
+ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+
+# Lowest first. A module may import from its own layer and the layers below it, never above.
+# A name stands for that module and everything under it; the longest name wins.
+LAYERS: list[tuple[str, ...]] = [
+    (f"{PACKAGE}._version", f"{PACKAGE}._errors", f"{PACKAGE}._redis_url"),
+    (f"{PACKAGE}.structs",),
+    (f"{PACKAGE}._settings",),
+    (f"{PACKAGE}.backend",),  # the Redis client seam
+    (f"{PACKAGE}.security",),
+    (f"{PACKAGE}.observability",),
+    (f"{PACKAGE}.http",),  # HTTP plumbing under the routes
+    (f"{PACKAGE}.data",),
+    (f"{PACKAGE}.streams",),
+    (f"{PACKAGE}.routes",),
+    (f"{PACKAGE}._app",),  # the app factory
+    (f"{PACKAGE}.server",),
+    (f"{PACKAGE}.demo",),
+    (PACKAGE, f"{PACKAGE}.main", f"{PACKAGE}.__main__", f"{PACKAGE}.standalone_server"),
+]
+# The package root holds the public surface and the app's assembly, nothing else.
+MAX_ROOT_MODULES = 10
+
+
+def module_name(path: Path) -> str:
+    """``fullon_cache_api.data.tickers`` for ``fullon_cache_api/data/tickers.py``."""
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES: dict[str, Path] = {module_name(path): path for path in sorted(ROOT.rglob("*.py"))}
+
+
+def imported(module: str) -> set[str]:
+    """The package's modules `module` imports, wherever the import statement stands."""
+    path = MODULES[module]
+    here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in MODULES)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - node.level + 1]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if target not in MODULES:
+                continue
+            # ``from . import routes`` imports the submodule, not (only) the package.
+            submodules = {f"{target}.{alias.name}" for alias in node.names}
+            found.update(name for name in submodules if name in MODULES)
+            if not submodules <= MODULES.keys():
+                found.add(target)
+    found.discard(module)
+    return found
+
+
+GRAPH = {module: imported(module) for module in MODULES}
+
+
+def layer_of(module: str) -> int:
+    """The index in `LAYERS` of the longest declared name `module` falls under."""
+    best, index = "", -1
+    for position, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and len(name) > len(best):
+                best, index = name, position
+    return index
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_every_module_has_a_layer() -> None:
+    """Each module of the package falls under one declared layer."""
+    assert [module for module in MODULES if layer_of(module) < 0] == []
+
+
+def test_the_root_holds_only_the_surface_and_the_assembly() -> None:
+    """At most ten modules lie loose in the package root; the rest live in subpackages."""
+    loose = sorted(path.name for path in ROOT.glob("*.py"))
+    assert len(loose) <= MAX_ROOT_MODULES, loose
+
+
+def test_imports_point_down() -> None:
+    """No module imports one of a higher layer."""
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in GRAPH.items()
+        for target in sorted(targets)
+        if layer_of(target) > layer_of(module)
+    ]
+    assert upward == []
+
+
+def test_no_import_cycles() -> None:
+    """No modules import each other in a circle, whatever guards the imports."""
+    assert cycles(GRAPH) == []
+
+
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"a": {"b"}, "b": {"a"}, "c": set()}, [["a", "b"]]),
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+    ],
+)
+def test_the_cycle_finder_finds_cycles(
+    graph: dict[str, set[str]], expected: list[list[str]]
+) -> None:
+    """The checker itself reports a circle, and only a circle."""
+    assert cycles(graph) == expected
+
+
+def test_the_import_reader_sees_guarded_imports() -> None:
+    """Imports behind ``TYPE_CHECKING`` and inside functions are read too (the hub's are)."""
+    assert layer_of(f"{PACKAGE}.http._middleware") < layer_of(f"{PACKAGE}.routes._common")
+    assert f"{PACKAGE}.observability" in GRAPH[f"{PACKAGE}.http._middleware"]
