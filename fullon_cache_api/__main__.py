@@ -31,7 +31,6 @@ from .server import (
     DEFAULT_SERVER,
     SERVERS,
     CLIError,
-    bind,
     check_start,
     grace_period,
     read_configuration,
@@ -40,6 +39,7 @@ from .server import (
     unavailable,
     url_of,
 )
+from .server import bind as _bind  # a module global, so tests can replace it
 
 __all__ = ["main"]
 
@@ -201,7 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings, streams = read_configuration()
     if (missing := unavailable(args.server)) is not None:
         raise CLIError(missing)
-    sock = bind(args.host, args.port)
+    sock = _bind(args.host, args.port)
     check_start(settings)  # warnings: nobody could authenticate, Redis unreachable
     target = settings.redacted_target()
     if args.workers > 1:
