@@ -1,5 +1,5 @@
 """Server-Sent Events: live tickers and process broadcasts (pub/sub), and change streams of
-balances, positions, orders, bots and OHLCV (shared pollers). See `fullon_cache_api.hub`.
+balances, positions, orders, bots and OHLCV (shared pollers). See `fullon_cache_api.streams`.
 
 Every stream starts with a ``snapshot`` event (JSON ``null`` when the key is absent), then
 ``update`` events; ``status`` events tell of a Redis outage and recovery, ``problem`` events of

@@ -34,7 +34,7 @@ from ._uvicorn_server import STREAMS_END_WITHIN, _Server
 
 __all__ = ["WORKER_APP", "create_worker_app", "serve_workers"]
 
-WORKER_APP = "fullon_cache_api._workers:create_worker_app"
+WORKER_APP = "fullon_cache_api.server._workers:create_worker_app"
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _log = logging.getLogger("fullon.api.cache.cli")
 
