@@ -27,7 +27,10 @@ from .orders import OrderReader
 from .processes import ProcessReader
 from .queues import QueueReader
 from .tickers import TickerReader
-from .trades import TradeReader
+from .tickers import _ticker as decode_ticker
+from .trades import OWNED_WINDOW, TradeReader
+from .trades import _from_stored as trade_from_stored
+from .trades import _StoredTrade as StoredTrade
 from .users import UserReader
 from .views import ViewReader
 
@@ -37,6 +40,7 @@ __all__ = [
     "ENTRY_PAGE",
     "KEY_PAGE",
     "ORDER_PAGE",
+    "OWNED_WINDOW",
     "PROCESS_PAGE",
     "TRADE_PAGE",
     "BaseReader",
@@ -44,13 +48,17 @@ __all__ = [
     "Invalid",
     "ListWalk",
     "ReadLimits",
+    "StoredTrade",
+    "TradeReader",
     "Undecodable",
     "checkpoint",
     "decode",
+    "decode_ticker",
     "fingerprint",
     "instrument_reads",
     "text",
     "to_datetime",
+    "trade_from_stored",
 ]
 
 

@@ -20,6 +20,7 @@ from ..structs.accounts import Account, AccountList, AccountPositions, Position,
 from ._base import BaseReader, text
 from ._chunks import FieldPage
 from ._codec import Invalid, Undecodable, decode_any, to_datetime, to_float
+from ._instrument import timed_read
 from ._pages import DOCUMENT_PAGE
 from ._skips import Skips
 
@@ -41,6 +42,7 @@ class AccountReader(BaseReader):
     an account not granted reads as absent (see `_access`).
     """
 
+    @timed_read
     async def all(
         self,
         *,
@@ -79,6 +81,7 @@ class AccountReader(BaseReader):
         """A stored JSON object (NaN tolerated), or why not (oversized: not decoded)."""
         return self.limits.decode(raw, dict[str, Any])
 
+    @timed_read
     async def one(self, ex_id: str, *, only: Ownership | None = None) -> Account:
         """Balances of one account (HGET ``accounts`` ex_id)."""
         raw = await self._field(ACCOUNTS_KEY, ex_id, only)
@@ -91,6 +94,7 @@ class AccountReader(BaseReader):
             )
         return _account_of(ex_id, document)
 
+    @timed_read
     async def positions(self, ex_id: str, *, only: Ownership | None = None) -> AccountPositions:
         """Positions of one account only (HGET ``account_positions`` ex_id), sorted by symbol."""
         raw = await self._field(POSITIONS_KEY, ex_id, only)
@@ -111,6 +115,7 @@ class AccountReader(BaseReader):
             positions=positions,
         )
 
+    @timed_read
     async def all_positions(
         self,
         *,

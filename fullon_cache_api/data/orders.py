@@ -31,6 +31,7 @@ from ._base import BaseReader, Deadline, Scanned, text
 from ._chunks import HashWalk, pipelined
 from ._codec import Invalid, to_datetime
 from ._cursor import decode_cursor, encode_cursor
+from ._instrument import timed_read
 from ._order_values import (
     _from_stored,
     _id,
@@ -59,6 +60,7 @@ class OrderReader(BaseReader):
     ids each order carries, and a hash that shows the caller nothing reads as absent.
     """
 
+    @timed_read
     async def hashes(
         self,
         *,
@@ -102,6 +104,7 @@ class OrderReader(BaseReader):
                 seen += not isinstance(ranked, Invalid) and _key_visible(only, account, ranked)
         return seen
 
+    @timed_read
     async def find(
         self,
         order_id: str,
@@ -144,6 +147,7 @@ class OrderReader(BaseReader):
             orders=orders,
         )
 
+    @timed_read
     async def queues(
         self,
         *,
@@ -181,6 +185,7 @@ class OrderReader(BaseReader):
             queues=found,
         )
 
+    @timed_read
     async def all(
         self,
         account: str,
@@ -225,6 +230,7 @@ class OrderReader(BaseReader):
             orders=orders,
         )
 
+    @timed_read
     async def one(self, account: str, order_id: str, *, only: Ownership | None = None) -> Order:
         """The order stored under field `order_id` of ``order_status:{account}`` (HGET)."""
         missing = NotFound(f"no order {order_id!r} cached under {account!r}")

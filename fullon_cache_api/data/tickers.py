@@ -26,6 +26,7 @@ from ._base import BaseReader, Deadline, text
 from ._chunks import HashWalk, pipelined
 from ._codec import Invalid, decode, to_datetime
 from ._cursor import decode_cursor, encode_cursor
+from ._instrument import timed_read
 from ._limits import ReadLimits
 from ._pages import ENTRY_PAGE, KEY_PAGE
 from ._skips import Skips
@@ -109,6 +110,7 @@ class TickerReader(BaseReader):
 
     _books: dict[str, _Book] | None = None
 
+    @timed_read
     async def exchanges(
         self, *, cursor: str | None = None, limit: int = KEY_PAGE.default
     ) -> TickerExchanges:
@@ -134,6 +136,7 @@ class TickerReader(BaseReader):
             exchanges=found,
         )
 
+    @timed_read
     async def all(
         self, exchange: str, *, cursor: str | None = None, limit: int = ENTRY_PAGE.default
     ) -> TickerList:
@@ -192,6 +195,7 @@ class TickerReader(BaseReader):
             book = books[exchange] = _Book()
         return book
 
+    @timed_read
     async def one(self, exchange: str, symbol: str) -> Ticker:
         """The ticker of `symbol` on `exchange` (HGET) with its age."""
         key = f"tickers:{exchange}"

@@ -30,6 +30,7 @@ from ..structs.users import UserBot, UserSummary
 from ._base import BaseReader, Deadline, text
 from ._chunks import HashWalk
 from ._codec import Invalid
+from ._instrument import timed_read
 from ._limits import ReadLimits
 from ._order_values import _from_stored, _StoredOrder
 from ._skips import Skips
@@ -106,6 +107,7 @@ class _Read:
 class UserReader(BaseReader):
     """Per-user summaries (fullon_cache's ``get_user_order_count`` / ``get_user_bot_status``)."""
 
+    @timed_read
     async def summary(
         self, owner: Owner, *, budget: float | None = None, chunk: int | None = None
     ) -> UserSummary:

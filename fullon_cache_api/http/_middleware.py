@@ -18,11 +18,9 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from starlette._exception_handler import wrap_app_handling_exceptions
-from starlette._utils import is_async_callable
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,6 +40,7 @@ from ..security import (
     Authenticator,
     Identity,
 )
+from ._asgi import is_async_callable
 from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, Responder, wants_responder
 from ._limits import Limits, close_refused, refuse
 from ._responses import MsgspecResponse, ProblemResponse
@@ -219,13 +218,7 @@ class GatewayMiddleware:
         self, scope: Scope, receive: Receive, exchange: _Exchange, exc: Exception
     ) -> None:
         """Answer a known exception with its handler (Starlette's rules), else re-raise."""
-        handler = None
-        if isinstance(exc, HTTPException):
-            handler = self.status_handlers.get(exc.status_code)
-        if handler is None:
-            handler = next(
-                (self.handlers[cls] for cls in type(exc).__mro__ if cls in self.handlers), None
-            )
+        handler = self._handler_for(exc)
         if handler is None:
             raise exc
         if exchange.started:
@@ -234,6 +227,13 @@ class GatewayMiddleware:
         if response is not None:
             await response(scope, receive, exchange.send)
         exc.__traceback__ = None  # a reused exception instance would accumulate tracebacks
+
+    def _handler_for(self, exc: Exception) -> ExceptionHandler | None:
+        """The handler of `exc`, by Starlette's rules: an HTTPException's status first, then
+        the nearest class in its MRO."""
+        if isinstance(exc, HTTPException) and exc.status_code in self.status_handlers:
+            return self.status_handlers[exc.status_code]
+        return next((self.handlers[cls] for cls in type(exc).__mro__ if cls in self.handlers), None)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if BEARER_SUBPROTOCOL in (scope.get("subprotocols") or ()):
@@ -248,8 +248,18 @@ class GatewayMiddleware:
             await close_refused(receive, send, exc.detail)
             return
         scope["starlette.exception_handlers"] = self._scope_handlers
-        websocket = WebSocket(scope, receive, send)
-        await wrap_app_handling_exceptions(self.app, websocket)(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            # What Starlette's websocket_session wrapper does, owned: a socket never started an
+            # HTTP response, so a known exception always reaches its handler.
+            handler = self._handler_for(exc)
+            if handler is None:
+                raise
+            response = await _call(handler, WebSocket(scope, receive, send), exc)
+            if response is not None:
+                await response(scope, receive, send)
+            exc.__traceback__ = None
 
     def _identity(self, scope: Scope) -> Identity | None:
         if not self.authenticator.config.enabled:
@@ -272,11 +282,18 @@ def _choosing_bearer(send: Send) -> Send:
     return choose
 
 
-async def _call(handler: ExceptionHandler, request: Request, exc: Exception) -> Response | None:
+_AsyncHandler = Callable[[Request | WebSocket, Exception], Awaitable[Response | None]]
+
+
+async def _call(
+    handler: ExceptionHandler, request: Request | WebSocket, exc: Exception
+) -> Response | None:
     """Run an exception handler as Starlette does (a sync one in the thread pool)."""
     if is_async_callable(handler):
-        answer: Response | None = await handler(request, exc)  # type: ignore[arg-type]
-        return answer
+        call = cast(
+            "Callable[[Request | WebSocket, Exception], Awaitable[Response | None]]", handler
+        )
+        return await call(request, exc)
     return await run_in_threadpool(handler, request, exc)  # type: ignore[arg-type]
 
 

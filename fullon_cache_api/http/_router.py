@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Host, Match, Mount, Route, Router, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+
+from ._asgi import get_route_path
 
 __all__ = ["SegmentRouter", "first_segment"]
 

@@ -23,8 +23,13 @@ from typing import Any
 
 from .._errors import CorruptEntry, NotFound
 from ..backend import CacheClient
-from ..data import CacheReader, Undecodable, decode, to_datetime
-from ..data.tickers import _ticker  # one decoder for stored and published tickers
+from ..data import (
+    CacheReader,
+    Undecodable,
+    decode,
+    decode_ticker,  # one decoder for stored and published tickers
+    to_datetime,
+)
 from ._events import NULL, Event, ProcessBroadcast, encode
 from ._pubsub import Topic
 
@@ -189,7 +194,7 @@ class ProcessBroadcasts(ChannelSpec):
 def _ticker_update(exchange: str, symbol: str, data: bytes) -> Event | None:
     # The channel names the symbol, as the hash field does; the JSON is the hash value.
     try:
-        ticker = _ticker(exchange, symbol, data, time.time())
+        ticker = decode_ticker(exchange, symbol, data, time.time())
     except Undecodable:
         return None
     return Event("update", encode(ticker), key=symbol)

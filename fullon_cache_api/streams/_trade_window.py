@@ -16,8 +16,16 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ..backend import CacheClient, translate_errors
-from ..data import CacheReader, Invalid, ListWalk, fingerprint
-from ..data.trades import OWNED_WINDOW, TradeReader, _from_stored, _StoredTrade
+from ..data import (
+    OWNED_WINDOW,
+    CacheReader,
+    Invalid,
+    ListWalk,
+    StoredTrade,
+    TradeReader,
+    fingerprint,
+    trade_from_stored,
+)
 from ..structs.trades import Trade
 
 __all__ = ["TradeQueueWindow", "TradeTail"]
@@ -52,12 +60,12 @@ class TradeQueueWindow:
     def _trade(self, index: int) -> Trade | None:
         found = self._decoded[index]
         if found is _UNREAD:
-            stored = self._reader.limits.decode(self.raws[index], _StoredTrade)
+            stored = self._reader.limits.decode(self.raws[index], StoredTrade)
             if isinstance(stored, Invalid):
                 self._reader.skipped(f"trade #{index} of the window", self.key, stored.reason)
                 found = None
             else:
-                found = _from_stored(stored)
+                found = trade_from_stored(stored)
             self._decoded[index] = found
         return cast(Trade | None, found)
 

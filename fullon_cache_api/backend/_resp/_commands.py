@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from redis._parsers.helpers import parse_info
+from ._replies import parse_info
 
 __all__ = [
     "Arg",

@@ -25,9 +25,9 @@ from typing import Any, cast
 
 import hiredis
 from redis import exceptions as redis_errors
-from redis._parsers.base import BaseParser
 
 from ..._redis_url import Options
+from ._replies import reply_error
 
 __all__ = ["ClosedByServer", "Connection", "pack", "reply_error"]
 
@@ -36,12 +36,6 @@ _RESET_AFTER = 1024 * 1024
 
 class ClosedByServer(redis_errors.ConnectionError):
     """The server closed the connection (restart, kill, idle timeout): worth one retry."""
-
-
-def reply_error(reply: hiredis.ReplyError) -> redis_errors.RedisError:
-    """redis-py's exception for an error reply (WRONGPASS -> AuthenticationError, ...)."""
-    error: redis_errors.RedisError = BaseParser.parse_error(str(reply))  # type: ignore[no-untyped-call]
-    return error
 
 
 def pack(args: tuple[Any, ...]) -> bytes:

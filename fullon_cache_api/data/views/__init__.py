@@ -20,6 +20,8 @@ from ...structs.views import (
     TradeStats,
 )
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
+from .._base import NO_TIMERS
+from .._instrument import timed_read
 from .._limits import DEFAULT_LIMITS, ReadLimits
 from .._pages import DOCUMENT_PAGE, KEY_PAGE
 from ._scan import Deadline, socket_timeout
@@ -46,6 +48,8 @@ def status_budget(redis: CacheClient) -> float:
 class ViewReader:
     """Every derived view, one method each (``reader.views.ticker_status(60)``)."""
 
+    read_timers = NO_TIMERS  # its views are timed as ``views.<name>`` (`timed_read`)
+
     def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis
         self._portfolio = PortfolioReader(redis, limits)
@@ -59,6 +63,7 @@ class ViewReader:
         """The budget of one view: `budget` seconds, by default the Redis socket timeout."""
         return Deadline(socket_timeout(self.redis) if budget is None else budget)
 
+    @timed_read
     async def portfolio(
         self,
         *,
@@ -79,6 +84,7 @@ class ViewReader:
             limit=limit,
         )
 
+    @timed_read
     async def account_summary(
         self,
         ex_id: str,
@@ -93,6 +99,7 @@ class ViewReader:
             ex_id, quote=quote, exchange=exchange, only=only, deadline=self._deadline(budget)
         )
 
+    @timed_read
     async def ticker_status(
         self,
         stale_after: int,
@@ -105,6 +112,7 @@ class ViewReader:
         deadline = self._deadline(budget)
         return await self._freshness.tickers(stale_after, deadline, cursor=cursor, limit=limit)
 
+    @timed_read
     async def ohlcv_status(
         self,
         *,
@@ -115,6 +123,7 @@ class ViewReader:
         """Freshness of a page of OHLCV series."""
         return await self._freshness.ohlcv(self._deadline(budget), cursor=cursor, limit=limit)
 
+    @timed_read
     async def order_stats(
         self,
         *,
@@ -130,6 +139,7 @@ class ViewReader:
             only=only, deadline=deadline, cursor=cursor, limit=limit
         )
 
+    @timed_read
     async def trade_stats(
         self,
         *,
@@ -142,6 +152,7 @@ class ViewReader:
         deadline = self._deadline(budget)
         return await self._stats.trades(only=only, deadline=deadline, cursor=cursor, limit=limit)
 
+    @timed_read
     async def bot_activity(
         self,
         stale_after: int,
@@ -157,10 +168,12 @@ class ViewReader:
             stale_after, only=only, deadline=deadline, cursor=cursor, limit=limit
         )
 
+    @timed_read
     async def process_metrics(self, *, budget: float | None = None) -> ProcessMetrics:
         """fullon_cache's get_metrics plus status counts and the oldest heartbeat."""
         return await self._status.process_metrics(self._deadline(budget))
 
+    @timed_read
     async def cache_status(self, budget: float | None = None) -> CacheStatus:
         """Redis INFO and key counts per domain (`budget` seconds; default `status_budget`)."""
         return await self._status.cache_status(
