@@ -124,6 +124,7 @@ def create_app(
         chunk=settings.read_chunk,
         max_value_bytes=settings.max_value_bytes,
         budget=settings.read_budget,
+        socket_timeout=settings.redis_socket_timeout,
     )
     app.state.reader = CacheReader(client, limits)
     app.state.authenticator = authenticator

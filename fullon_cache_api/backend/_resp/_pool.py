@@ -35,7 +35,7 @@ class ConnectionPool:
         self.options = options
         self.max_connections = max_connections
         self.timeout = timeout
-        # The subset of redis-py's pool attribute the data layer reads (socket_timeout).
+        # redis-py's pool attribute, mirrored for code that reads a pool either way (tests).
         self.connection_kwargs: dict[str, Any] = {
             "host": options.host,
             "port": options.port,

@@ -24,7 +24,7 @@ from .._base import NO_TIMERS
 from .._instrument import timed_read
 from .._limits import DEFAULT_LIMITS, ReadLimits
 from .._pages import DOCUMENT_PAGE, KEY_PAGE
-from ._scan import Deadline, socket_timeout
+from ._scan import Deadline
 from .activity import ActivityReader
 from .freshness import FreshnessReader
 from .order_stats import OrderStatsReader
@@ -40,9 +40,9 @@ _BUDGET_SHARE = 0.5
 _MAX_BUDGET = 2.0
 
 
-def status_budget(redis: CacheClient) -> float:
+def status_budget(limits: ReadLimits) -> float:
     """Seconds the /status key count may take: half the socket timeout, at most 2 s."""
-    return min(_MAX_BUDGET, socket_timeout(redis) * _BUDGET_SHARE)
+    return min(_MAX_BUDGET, limits.socket_timeout * _BUDGET_SHARE)
 
 
 class ViewReader:
@@ -52,6 +52,7 @@ class ViewReader:
 
     def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis
+        self.limits = limits
         self._portfolio = PortfolioReader(redis, limits)
         self._freshness = FreshnessReader(redis, limits)
         self._stats = StatsReader(redis, limits)
@@ -61,7 +62,7 @@ class ViewReader:
 
     def _deadline(self, budget: float | None) -> Deadline:
         """The budget of one view: `budget` seconds, by default the Redis socket timeout."""
-        return Deadline(socket_timeout(self.redis) if budget is None else budget)
+        return Deadline(self.limits.socket_timeout if budget is None else budget)
 
     @timed_read
     async def portfolio(
@@ -177,5 +178,5 @@ class ViewReader:
     async def cache_status(self, budget: float | None = None) -> CacheStatus:
         """Redis INFO and key counts per domain (`budget` seconds; default `status_budget`)."""
         return await self._status.cache_status(
-            status_budget(self.redis) if budget is None else budget
+            status_budget(self.limits) if budget is None else budget
         )
