@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 
 from ._errors import CacheAPIError
 from ._settings import Settings
-from .backend import CacheClient, build_client, with_near_cache
+from .backend import CacheClient, build_client, check_injected, with_near_cache
 from .data import CacheReader, ReadLimits, instrument_reads
 from .http import GatewayApp, ProblemResponse
 from .observability import LoopMonitor, Metrics, Runtime, metrics_routes
@@ -97,7 +97,7 @@ def create_app(
             settings, auth=msgspec.structs.replace(settings.auth, enabled=auth)
         )
     if redis is not None:
-        _check_injected(redis)
+        check_injected(redis)
     client, owned = (build_client(settings), True) if redis is None else (redis, False)
     if owned:  # never in front of an injected client: its owner may not want one
         client = with_near_cache(client, settings)
@@ -138,16 +138,6 @@ def create_app(
         instrument_reads(app.state.reader, recorder.read_timer, recorder.skip_counter)
         recorder.attach(app)
     return app
-
-
-def _check_injected(redis: CacheClient) -> None:
-    """Refuse a client that decodes replies: the gateway serves and digests stored bytes."""
-    pool = getattr(redis, "connection_pool", None)
-    if getattr(pool, "connection_kwargs", {}).get("decode_responses"):
-        raise ValueError(
-            "create_app(redis=...) needs a client with decode_responses=False (redis-py's "
-            "default): the gateway passes the stored bytes through as they are"
-        )
 
 
 @asynccontextmanager

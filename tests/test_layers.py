@@ -231,3 +231,16 @@ def test_no_private_module_of_a_library() -> None:
     }
     assert sorted(used - LIBRARY_INTERNALS.keys()) == []
     assert sorted(LIBRARY_INTERNALS.keys() - used) == []  # a stale excuse goes too
+
+
+def test_only_the_backend_names_a_redis_client() -> None:
+    """Above the backend, code talks to the `CacheClient` protocol: no module imports redis-py's
+    client (the demo, which writes sample data with it, aside)."""
+    naming = [
+        f"{module} -> {target}"
+        for module in MODULES
+        if subpackage_of(module) not in ("backend", "demo")
+        for target, _ in statements(module)
+        if target == "redis.asyncio" or target.startswith(("redis.asyncio.", "redis.client"))
+    ]
+    assert naming == []

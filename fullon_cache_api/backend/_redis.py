@@ -2,15 +2,16 @@
 
 The client we build is our own read-only `ReadOnlyRedis` (asyncio + hiredis, see `_resp`),
 except with Sentinel, where redis-py's Sentinel support finds the nodes. A host may inject a
-redis-py client instead. The data layer is written against `CacheClient`, either of them:
-both speak redis-py's method names and raise redis-py's exceptions.
+redis-py client instead. The data layer is written against `CacheClient` (`_client`), a
+Protocol either of them satisfies: both speak redis-py's method names and raise redis-py's
+exceptions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import Any
 
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -20,14 +21,12 @@ from redis.backoff import NoBackoff
 
 from .._errors import CacheTimeout, CacheUnavailable, CorruptEntry
 from .._settings import Settings
+from ._client import CacheClient
 from ._resp import ConnectionPool, Options, ReadOnlyRedis, options_from_url
 
-__all__ = ["CLIENT_NAME", "CacheClient", "build_client", "translate_errors"]
+__all__ = ["CLIENT_NAME", "CacheClient", "build_client", "check_injected", "translate_errors"]
 
 CLIENT_NAME = "fullon_cache_api"  # in CLIENT LIST, for operators
-
-# What the data layer reads through: our own client, or an injected / Sentinel redis-py one.
-CacheClient: TypeAlias = ReadOnlyRedis | Redis
 
 
 def build_client(settings: Settings) -> CacheClient:
@@ -50,6 +49,17 @@ def build_client(settings: Settings) -> CacheClient:
         timeout=settings.redis_socket_timeout,
     )
     return ReadOnlyRedis(pool)
+
+
+def check_injected(client: CacheClient) -> None:
+    """Refuse an injected client that decodes replies: the gateway serves and digests stored
+    bytes (redis-py's ``decode_responses``, read from its pool's arguments)."""
+    pool = getattr(client, "connection_pool", None)
+    if getattr(pool, "connection_kwargs", {}).get("decode_responses"):
+        raise ValueError(
+            "create_app(redis=...) needs a client with decode_responses=False (redis-py's "
+            "default): the gateway passes the stored bytes through as they are"
+        )
 
 
 def _resp_options(settings: Settings) -> Options:
