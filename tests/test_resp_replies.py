@@ -1,5 +1,5 @@
-"""Our reading of error replies and of INFO (owned, `backend._resp._replies`) matches
-redis-py's own parser, reply for reply."""
+"""Our RESP client spells each read command once (`Commands`, shared by the client and its
+pipeline), and reads error replies and INFO (owned, `_replies`) as redis-py does."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import pytest
 from redis._parsers.base import BaseParser  # the reference only: the package never imports it
 from redis._parsers.helpers import parse_info as redis_parse_info
 
+from fullon_cache_api.backend._resp import Pipeline, ReadOnlyRedis
+from fullon_cache_api.backend._resp._commands import Commands
 from fullon_cache_api.backend._resp._replies import parse_info, reply_error
 
 ERRORS = [
@@ -46,3 +48,13 @@ def test_info_reads_like_redis_py() -> None:
     )
     assert parse_info(reply) == redis_parse_info(reply)
     assert parse_info(reply)["db0"] == {"keys": 3, "expires": 0, "avg_ttl": 0}
+
+
+def test_client_and_pipeline_share_one_spelling_of_each_command() -> None:
+    """Neither the client nor the pipeline defines a read command of its own: both take every
+    command from `Commands`."""
+    commands = {name for name in vars(Commands) if not name.startswith("_")}
+    assert len(commands) >= 15
+    for cls in (ReadOnlyRedis, Pipeline):
+        assert sorted(set(vars(cls)) & commands) == []
+        assert all(getattr(cls, name) is getattr(Commands, name) for name in commands)

@@ -37,7 +37,7 @@ from typing import Any, cast
 import hiredis
 
 from .._aio import stop_if_cancelled
-from .._resp import Options
+from .._resp import Options, pack  # one RESP encoder: the client's
 from ._store import Store
 
 __all__ = ["LINK_CLIENT_NAME", "InvalidationLink"]
@@ -110,7 +110,7 @@ class _Protocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in commands]
         self._waiters.extend(futures)
-        self.transport.write(b"".join(_encode(command) for command in commands))
+        self.transport.write(b"".join(pack(tuple(command)) for command in commands))
         return futures
 
     def close(self) -> None:
@@ -262,8 +262,3 @@ class InvalidationLink:
                     raise _Refused(message)
                 raise _Lost(message)  # LOADING, WRONGPASS...: try again later
         return replies[-1]
-
-
-def _encode(command: Sequence[str | int]) -> bytes:
-    parts = [arg if isinstance(arg, bytes) else str(arg).encode() for arg in command]
-    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)

@@ -13,7 +13,7 @@ classes, so error handling is the same for both clients.
 
 from ..._redis_url import Options, options_from_url, ssl_context
 from ._client import Pipeline, ReadOnlyRedis
-from ._connection import Connection
+from ._connection import Connection, pack
 from ._pool import ConnectionPool
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "Pipeline",
     "ReadOnlyRedis",
     "options_from_url",
+    "pack",
     "ssl_context",
 ]

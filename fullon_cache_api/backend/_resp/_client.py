@@ -1,42 +1,29 @@
 """`ReadOnlyRedis`, the gateway's own client, and its `Pipeline`: read commands only.
 
-Method names, argument spellings and return values are redis-py's (``decode_responses=False``)
-for the subset the gateway uses, so the data layer runs on either client. There is no write
-command here on purpose: the gateway cannot write to Redis even by mistake.
+Both take their commands from `_commands.Commands`, where each is spelled once, with
+redis-py's names, arguments and reply shapes (``decode_responses=False``) for the subset the
+gateway uses, so the data layer runs on either client. There is no write command on purpose:
+the gateway cannot write to Redis even by mistake.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, Self
 
 import hiredis
 from redis import exceptions as redis_errors
 
-from ._commands import (
-    Arg,
-    Parse,
-    info_args,
-    keys_and_args,
-    pairs,
-    parse_hscan,
-    parse_info,
-    parse_ping,
-    parse_scan,
-    scan_args,
-)
+from ._commands import Arg, Commands, Parse
 from ._connection import pack, reply_error
 from ._pool import ConnectionPool
 
 __all__ = ["Pipeline", "ReadOnlyRedis"]
 
 
-class ReadOnlyRedis:
-    """A read-only Redis client over one `ConnectionPool`, which it owns (`aclose`).
-
-    Return types are annotated as redis-py annotates them (``bytes | str``), so code typed
-    for either client type-checks; this client only ever returns bytes.
-    """
+class ReadOnlyRedis(Commands[Awaitable[Any]]):
+    """A read-only Redis client over one `ConnectionPool`, which it owns (`aclose`): each
+    read command (`Commands`) is sent at once and its reply awaited."""
 
     def __init__(self, connection_pool: ConnectionPool) -> None:
         self.connection_pool = connection_pool
@@ -47,30 +34,7 @@ class ReadOnlyRedis:
             raise reply_error(reply)
         return reply if parse is None else parse(reply)
 
-    # -- strings and keys -------------------------------------------------------------------
-    def get(self, name: Arg) -> Awaitable[bytes | str | None]:
-        return self._execute(None, b"GET", name)
-
-    def mget(self, keys: Arg | Iterable[Arg], *args: Arg) -> Awaitable[list[bytes | str | None]]:
-        return self._execute(None, b"MGET", *keys_and_args(keys, args))
-
-    def exists(self, *names: Arg) -> Awaitable[int]:
-        return self._execute(None, b"EXISTS", *names)
-
-    def type(self, name: Arg) -> Awaitable[bytes | str]:
-        return self._execute(None, b"TYPE", name)
-
-    def ttl(self, name: Arg) -> Awaitable[int]:
-        return self._execute(None, b"TTL", name)
-
-    def scan(
-        self,
-        cursor: int = 0,
-        match: Arg | None = None,
-        count: int | None = None,
-        _type: str | None = None,
-    ) -> Awaitable[tuple[int, list[bytes | str]]]:
-        return self._execute(parse_scan, b"SCAN", *scan_args(cursor, match, count, _type))
+    _command = _execute
 
     async def scan_iter(
         self, match: Arg | None = None, count: int | None = None, _type: str | None = None
@@ -81,46 +45,6 @@ class ReadOnlyRedis:
             cursor, keys = await self.scan(cursor or 0, match=match, count=count, _type=_type)
             for key in keys:
                 yield key
-
-    # -- hashes -----------------------------------------------------------------------------
-    def hget(self, name: Arg, key: Arg) -> Awaitable[bytes | str | None]:
-        return self._execute(None, b"HGET", name, key)
-
-    def hmget(
-        self, name: Arg, keys: Arg | Iterable[Arg], *args: Arg
-    ) -> Awaitable[list[bytes | str | None]]:
-        return self._execute(None, b"HMGET", name, *keys_and_args(keys, args))
-
-    def hgetall(self, name: Arg) -> Awaitable[dict[bytes | str, bytes | str]]:
-        return self._execute(pairs, b"HGETALL", name)
-
-    def hlen(self, name: Arg) -> Awaitable[int]:
-        return self._execute(None, b"HLEN", name)
-
-    def hexists(self, name: Arg, key: Arg) -> Awaitable[bool]:
-        return self._execute(bool, b"HEXISTS", name, key)
-
-    def hscan(
-        self, name: Arg, cursor: int = 0, match: Arg | None = None, count: int | None = None
-    ) -> Awaitable[tuple[int, dict[bytes | str, bytes | str]]]:
-        return self._execute(parse_hscan, b"HSCAN", name, *scan_args(cursor, match, count))
-
-    # -- lists ------------------------------------------------------------------------------
-    def lrange(self, name: Arg, start: int, end: int) -> Awaitable[list[bytes | str]]:
-        return self._execute(None, b"LRANGE", name, start, end)
-
-    def llen(self, name: Arg) -> Awaitable[int]:
-        return self._execute(None, b"LLEN", name)
-
-    def lindex(self, name: Arg, index: int) -> Awaitable[bytes | str | None]:
-        return self._execute(None, b"LINDEX", name, index)
-
-    # -- server -----------------------------------------------------------------------------
-    def ping(self) -> Awaitable[bool]:
-        return self._execute(parse_ping, b"PING")
-
-    def info(self, section: str | None = None, *args: str) -> Awaitable[dict[str, Any]]:
-        return self._execute(parse_info, b"INFO", *info_args(section, args))
 
     # -- lifecycle --------------------------------------------------------------------------
     def pipeline(self, transaction: bool = False) -> Pipeline:
@@ -140,16 +64,19 @@ class ReadOnlyRedis:
         await self.aclose()
 
 
-class Pipeline:
-    """Read commands queued, then sent in one write by `execute` and answered in one round."""
+class Pipeline(Commands["Pipeline"]):
+    """Read commands (`Commands`) queued, then sent in one write by `execute` and answered in
+    one round."""
 
     def __init__(self, connection_pool: ConnectionPool) -> None:
         self.connection_pool = connection_pool
         self._queued: list[tuple[tuple[Arg, ...], Parse | None]] = []
 
-    def _queue(self, parse: Parse | None, *args: Arg) -> Self:
+    def _queue(self, parse: Parse | None, *args: Arg) -> Pipeline:
         self._queued.append((args, parse))
         return self
+
+    _command = _queue
 
     def __len__(self) -> int:
         return len(self._queued)
@@ -185,66 +112,6 @@ class Pipeline:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.reset()
-
-    # -- the same read commands, queued -----------------------------------------------------
-    def get(self, name: Arg) -> Self:
-        return self._queue(None, b"GET", name)
-
-    def mget(self, keys: Arg | Iterable[Arg], *args: Arg) -> Self:
-        return self._queue(None, b"MGET", *keys_and_args(keys, args))
-
-    def exists(self, *names: Arg) -> Self:
-        return self._queue(None, b"EXISTS", *names)
-
-    def type(self, name: Arg) -> Self:
-        return self._queue(None, b"TYPE", name)
-
-    def ttl(self, name: Arg) -> Self:
-        return self._queue(None, b"TTL", name)
-
-    def scan(
-        self,
-        cursor: int = 0,
-        match: Arg | None = None,
-        count: int | None = None,
-        _type: str | None = None,
-    ) -> Self:
-        return self._queue(parse_scan, b"SCAN", *scan_args(cursor, match, count, _type))
-
-    def hget(self, name: Arg, key: Arg) -> Self:
-        return self._queue(None, b"HGET", name, key)
-
-    def hmget(self, name: Arg, keys: Arg | Iterable[Arg], *args: Arg) -> Self:
-        return self._queue(None, b"HMGET", name, *keys_and_args(keys, args))
-
-    def hgetall(self, name: Arg) -> Self:
-        return self._queue(pairs, b"HGETALL", name)
-
-    def hlen(self, name: Arg) -> Self:
-        return self._queue(None, b"HLEN", name)
-
-    def hexists(self, name: Arg, key: Arg) -> Self:
-        return self._queue(bool, b"HEXISTS", name, key)
-
-    def hscan(
-        self, name: Arg, cursor: int = 0, match: Arg | None = None, count: int | None = None
-    ) -> Self:
-        return self._queue(parse_hscan, b"HSCAN", name, *scan_args(cursor, match, count))
-
-    def lrange(self, name: Arg, start: int, end: int) -> Self:
-        return self._queue(None, b"LRANGE", name, start, end)
-
-    def llen(self, name: Arg) -> Self:
-        return self._queue(None, b"LLEN", name)
-
-    def lindex(self, name: Arg, index: int) -> Self:
-        return self._queue(None, b"LINDEX", name, index)
-
-    def ping(self) -> Self:
-        return self._queue(parse_ping, b"PING")
-
-    def info(self, section: str | None = None, *args: str) -> Self:
-        return self._queue(parse_info, b"INFO", *info_args(section, args))
 
 
 def _annotated(
