@@ -14,6 +14,7 @@ from ._params import (
     EX_ID,
     EXCHANGE,
     ORDER_ID,
+    PATH_PATTERNS,
     PROCESS_ID,
     PROCESS_TYPE,
     STATUS,
@@ -22,7 +23,6 @@ from ._params import (
     UID,
     Bound,
     Pattern,
-    path_param,
     query_int,
     query_text,
 )
@@ -37,6 +37,7 @@ __all__ = [
     "EXCHANGE",
     "EX_ID",
     "ORDER_ID",
+    "PATH_PATTERNS",
     "PROCESS_ID",
     "PROCESS_TYPE",
     "STATUS",
@@ -50,7 +51,6 @@ __all__ = [
     "Pattern",
     "ProblemResponse",
     "encode",
-    "path_param",
     "query_int",
     "query_text",
 ]

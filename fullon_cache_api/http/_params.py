@@ -31,7 +31,6 @@ __all__ = [
     "UID",
     "Bound",
     "Pattern",
-    "path_param",
     "query_int",
     "query_text",
 ]
@@ -102,12 +101,6 @@ PATH_PATTERNS = {
     "timeframe": TIMEFRAME,
     "process_id": PROCESS_ID,
 }
-
-
-def path_param(request: Request, name: str, pattern: Pattern) -> str:
-    """The path parameter `name`, validated against `pattern`."""
-    value = request.scope["path_params"][name]
-    return pattern.check(name, value if type(value) is str else str(value))
 
 
 def query_text(request: Request, name: str, pattern: Pattern) -> str | None:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._errors import NotFound
-from ..http import ACCOUNT, EX_ID, EXCHANGE, SYMBOL, TIMEFRAME, Bound, path_param, query_int
+from ..http import Bound, query_int
 from ..security import FROM_QUERY, ex_id_of, sees
 from ..streams import (
     Balances,
@@ -74,14 +74,14 @@ class StreamRoute(ApiRoute):
 
 async def exchange_tickers(request: Request) -> Response:
     """Every ticker of an exchange: a TickerList, then each published ticker (conflated)."""
-    exchange = path_param(request, "exchange", EXCHANGE)
+    exchange = request.path_params["exchange"]
     return EventStream(hub_from(request), [TickerExchange(exchange)])
 
 
 async def one_ticker(request: Request) -> Response:
     """One ticker: its cached value, then each published update (conflated)."""
-    exchange = path_param(request, "exchange", EXCHANGE)
-    symbol = path_param(request, "symbol", SYMBOL)
+    exchange = request.path_params["exchange"]
+    symbol = request.path_params["symbol"]
     return EventStream(hub_from(request), [TickerSymbol(exchange, symbol)])
 
 
@@ -104,7 +104,7 @@ async def account_positions(request: Request) -> Response:
 
 async def account_orders(request: Request) -> Response:
     """Orders under one key (exchange name or ex_id) the caller may see, then each change."""
-    account = path_param(request, "account", ACCOUNT)
+    account = request.path_params["account"]
     limit = query_int(request, "limit", ORDER_LIMIT)
     only = await ownership_of(request)
     ex_id = ex_id_of(account)
@@ -121,15 +121,15 @@ async def bot_statuses(request: Request) -> Response:
 
 async def ohlcv_bars(request: Request) -> Response:
     """The newest bars of one series, then the new window after each change (polled)."""
-    symbol = path_param(request, "symbol", SYMBOL)
-    timeframe = path_param(request, "timeframe", TIMEFRAME)
+    symbol = request.path_params["symbol"]
+    timeframe = request.path_params["timeframe"]
     limit = query_int(request, "limit", STREAM_BAR_LIMIT)
     return EventStream(hub_from(request), [Ohlcv(symbol, timeframe, limit)])
 
 
 async def _owned_ex_id(request: Request) -> str:
     """The ``ex_id`` path parameter; 404 (as for an absent one) when the caller does not own it."""
-    ex_id = path_param(request, "ex_id", EX_ID)
+    ex_id: str = request.path_params["ex_id"]  # validated by the route (`ApiRoute.handle`)
     if not sees(await ownership_of(request), ex_id=ex_id):
         raise NotFound(f"no account {ex_id!r} cached")
     return ex_id

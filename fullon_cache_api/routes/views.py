@@ -17,12 +17,10 @@ from ..data import DOCUMENT_PAGE, KEY_PAGE
 from ..data.views import ViewReader
 from ..http import (
     CURSOR,
-    EX_ID,
     EXCHANGE,
     Bound,
     MsgspecResponse,
     Pattern,
-    path_param,
     query_int,
     query_text,
 )
@@ -94,7 +92,7 @@ async def account_summary(request: Request) -> Response:
     during that search. Entries that cannot be valued carry a `reason`, are counted in
     `unvalued` and are not summed.
     """
-    ex_id = path_param(request, "ex_id", EX_ID)
+    ex_id = request.path_params["ex_id"]
     quote = query_text(request, "quote", QUOTE) or DEFAULT_QUOTE
     exchange = query_text(request, "exchange", EXCHANGE)
     only = await ownership_of(request)
