@@ -6,7 +6,7 @@ import fnmatch
 
 import msgspec
 
-from fullon_cache_api._servers import DEFAULT_SERVER
+from fullon_cache_api.server._servers import DEFAULT_SERVER
 
 from ._seed import DATA
 

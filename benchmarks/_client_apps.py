@@ -3,8 +3,8 @@
 Each serves ``GET /tickers/{exchange}/{symbol}`` with one HGET and sends the stored JSON as is,
 so the client is the only thing that differs; ``GET /version`` names the client actually
 imported (the harness checks it, so a shadowed redis-py cannot slip through). Only the
-``resp_*`` factories import gateway code (our own client, `fullon_cache_api._resp`): the other
-candidates run with another redis-py first on ``PYTHONPATH``.
+``resp_*`` factories import gateway code (our own client, `fullon_cache_api.backend._resp`):
+the other candidates run with another redis-py first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def coredis_client() -> Starlette:
 
 def _resp_client() -> Any:
     """Our own client configured as the gateway's `build_client` configures it."""
-    from fullon_cache_api._redis import build_client
     from fullon_cache_api._settings import Settings
+    from fullon_cache_api.backend._redis import build_client
 
     return build_client(Settings(redis_url=os.environ["REDIS_URL"]))
 

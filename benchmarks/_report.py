@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from fullon_cache_api._servers import DEFAULT_SERVER
+from fullon_cache_api.server._servers import DEFAULT_SERVER
 
 from ._cases import BULK, SERVE_SERVERS, SINGLE_KEY
 

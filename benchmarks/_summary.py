@@ -6,7 +6,7 @@ target ratios of the same run, with the documented ``serve``'s default server ma
 
 from __future__ import annotations
 
-from fullon_cache_api._servers import DEFAULT_SERVER
+from fullon_cache_api.server._servers import DEFAULT_SERVER
 
 from ._cases import SERVE_SERVERS
 from ._report import Ratio, Result

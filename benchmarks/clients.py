@@ -6,8 +6,8 @@ next to the raw-ASGI and Starlette constant-JSON ceilings in the same run:
 - redis-py as installed in this environment, configured like the gateway, and with defaults;
 - redis-py 5.2.1 and coredis, installed with pip into a private directory (``--candidates-dir``)
   that goes first on the server's PYTHONPATH, so the project's environment is never changed;
-- the gateway's own read-only client (`fullon_cache_api._resp`: asyncio + hiredis), pooled, and
-  pooled with single-flight coalescing of identical concurrent reads.
+- the gateway's own read-only client (`fullon_cache_api.backend._resp`: asyncio + hiredis),
+  pooled, and pooled with single-flight coalescing of identical concurrent reads.
 
 A multiplexed variant (every caller's command pipelined on one connection) was measured with
 the earlier prototype and lost on CPU per request (75 us vs 71 pooled, 2026-11), so the
@@ -17,7 +17,7 @@ A candidate that cannot be installed (offline, no wheel) is reported as skipped,
 
 ``python -m benchmarks.clients --per-command`` measures the clients alone, in this process:
 CPU microseconds per pooled HGET for redis-py (configured like the gateway used to configure
-it) and for our own client (`fullon_cache_api._resp`), interleaved rounds in one run.
+it) and for our own client (`fullon_cache_api.backend._resp`), interleaved rounds in one run.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ async def _per_command(url: str, commands: int, rounds: int) -> dict[str, tuple[
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
-    from fullon_cache_api._redis import build_client
     from fullon_cache_api._settings import Settings
+    from fullon_cache_api.backend._redis import build_client
 
     seeder = Redis.from_url(url)
     await seeder.hset("tickers:binance", "BTC/USDT", b'{"price": 1.0}' * 20)

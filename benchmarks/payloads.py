@@ -30,10 +30,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fullon_cache_api import Settings
-from fullon_cache_api._redis import build_client
-from fullon_cache_api._responses import MsgspecResponse
+from fullon_cache_api.backend._redis import build_client
 from fullon_cache_api.data import CacheReader
 from fullon_cache_api.data.tickers import TickerReader
+from fullon_cache_api.http._responses import MsgspecResponse
 
 __all__ = ["create"]
 

@@ -46,8 +46,8 @@ from urllib.parse import urlsplit
 import msgspec
 import redis
 
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api.demo import RedisServer
+from fullon_cache_api.security._auth import hash_api_key
 
 from ._harness import ROOT, machine, source
 from ._scale_seed import EXCHANGE, seed_size

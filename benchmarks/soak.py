@@ -25,9 +25,9 @@ from collections import Counter
 
 from redis.asyncio import Redis
 
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.seed import seed
+from fullon_cache_api.security._auth import hash_api_key
 
 from ._soak_load import (
     RawHttp,

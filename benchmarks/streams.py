@@ -41,7 +41,7 @@ from redis.asyncio import Redis
 
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
-from fullon_cache_api.hub import PUBSUB_CLIENT_NAME
+from fullon_cache_api.streams import PUBSUB_CLIENT_NAME
 
 from ._ws_clients import ws_worker
 
@@ -52,9 +52,9 @@ CHANNEL = "ticker_updates:binance:BTC/USDT"
 _SERVER = """
 import gc, sys, uvicorn
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import hash_api_key
+from fullon_cache_api.security._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
-from fullon_cache_api.hub import StreamSettings
+from fullon_cache_api.streams import StreamSettings
 port, url, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 admin = ApiKey(name="bench", sha256=hash_api_key(key), admin=True)
 # Every client uses the one key: lift the per-identity stream limit (default 100) for it.
@@ -66,7 +66,7 @@ if sys.argv[4] == "tuned":  # an operator's choice for the whole process, not th
     gc.set_threshold(100_000, 50, 100)
 if sys.argv[5] == "granian":  # as `serve --server granian` runs it
     import socket, uvloop
-    from fullon_cache_api._granian_server import serve_granian
+    from fullon_cache_api.server._granian_server import serve_granian
     sock = socket.create_server(("127.0.0.1", port), backlog=4096)
     uvloop.run(serve_granian(app, sock, "warning", 2))
 else:

@@ -37,8 +37,7 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
 
-from fullon_cache_api import RedactSecrets, Settings, create_app, lifespan
-from fullon_cache_api._auth import Identity, Ownership
+from fullon_cache_api import Identity, Ownership, RedactSecrets, Settings, create_app, lifespan
 from fullon_cache_api.client import AsyncCacheClient, CacheApiError
 
 MOUNT = "/api/v1/cache"

@@ -22,7 +22,6 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._app import create_app, lifespan
-    from ._auth import Identity, Ownership, OwnershipHook
     from ._errors import (
         CacheAPIError,
         CacheTimeout,
@@ -34,16 +33,16 @@ if TYPE_CHECKING:
         TooManyStreams,
         Unauthenticated,
     )
-    from ._redact import RedactSecrets
     from ._settings import Settings, SettingsError
+    from .security import Identity, Ownership, OwnershipHook, RedactSecrets
 
 # Public name -> the module defining it, imported when the name is first read.
 _LAZY = {
     "create_app": "._app",
     "lifespan": "._app",
-    "Identity": "._auth",
-    "Ownership": "._auth",
-    "OwnershipHook": "._auth",
+    "Identity": ".security",
+    "Ownership": ".security",
+    "OwnershipHook": ".security",
     **dict.fromkeys(
         (
             "CacheAPIError",
@@ -58,7 +57,7 @@ _LAZY = {
         ),
         "._errors",
     ),
-    "RedactSecrets": "._redact",
+    "RedactSecrets": ".security",
     "Settings": "._settings",
     "SettingsError": "._settings",
 }

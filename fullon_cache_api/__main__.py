@@ -10,50 +10,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import errno
-import ipaddress
 import logging
-import math
 import os
 import signal
-import socket
 import sys
-import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
 
 from ._app import create_app
-from ._logconfig import LogConfig, configure_logging
-from ._openapi import OpenAPICache
-from ._servers import DEFAULT_SERVER, SERVERS, loop_factory, unavailable
 from ._settings import Settings, SettingsError
-from ._startup import check_start, read_configuration
-from ._token import MAX_TTL, make_token
-from ._uvicorn_server import serve_uvicorn
 from ._version import __version__
-from ._workers import serve_workers
-from .demo.seed import seed
-from .demo.server import RedisServer, RedisServerError
-from .demo.simulator import Simulator
-from .demo.writer import CacheWriter
+from .demo import run_demo
+from .http import OpenAPICache
+from .observability import LogConfig, configure_logging
+from .security import MAX_TTL, make_token
+from .server import (
+    DEFAULT_SERVER,
+    SERVERS,
+    CLIError,
+    check_start,
+    grace_period,
+    read_configuration,
+    run,
+    serve_workers,
+    unavailable,
+    url_of,
+)
+from .server import bind as _bind  # a module global, so tests can replace it
 
 __all__ = ["main"]
 
 _PROG = "fullon-cache-api"
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-_EXAMPLES = ("/tickers", "/tickers/binance/BTC/USDT", "/ohlcv/BTC/USDT/1m?limit=5")
-# What answers on an empty Redis (--no-seed): the sample's keys would all be 404.
-_EMPTY_EXAMPLES = ("/health", "/tickers", "/status")
-_GRACE_SECONDS = 3  # how long Ctrl-C waits for open requests and streams
 _log = logging.getLogger("fullon.api.cache.cli")
-
-
-class CLIError(Exception):
-    """A failure worth one line on stderr, not a traceback."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the ASGI server (default: {DEFAULT_SERVER})",
     )
     serve.set_defaults(command=_serve)
-    demo.set_defaults(command=_demo)
+    demo.set_defaults(command=run_demo)
     openapi = commands.add_parser("openapi", help="print the OpenAPI document (no Redis needed)")
     openapi.add_argument(
         "--root-path",
@@ -214,7 +206,7 @@ def _serve(args: argparse.Namespace) -> int:
     target = settings.redacted_target()
     if args.workers > 1:
         print(
-            f"fullon_cache_api serve: serving on {_url(sock)} with {args.workers} workers"
+            f"fullon_cache_api serve: serving on {url_of(sock)} with {args.workers} workers"
             f"  (Redis: {target})",
             flush=True,
         )
@@ -226,152 +218,8 @@ def _serve(args: argparse.Namespace) -> int:
         _log.info("stopped")
         return 0
     app = create_app(settings=settings, streams=streams)
-    print(f"fullon_cache_api serve: serving on {_url(sock)}  (Redis: {target})", flush=True)
-    return _run(SERVERS[args.server](app, sock, args.log_level, grace_period(settings)))
-
-
-def _demo(args: argparse.Namespace) -> int:
-    _check_loopback(args.host)  # it serves without authentication: this machine only
-    sock = _bind(args.host, args.port)  # fail on a busy port before starting anything
-    try:
-        server = RedisServer()
-    except RedisServerError as exc:
-        sock.close()
-        raise CLIError(str(exc)) from None
-    try:
-        server.start()
-        # Sample data on a throwaway Redis: nothing to protect, so no credentials needed.
-        app = create_app(settings=Settings(redis_url=server.url), auth=False)
-
-        async def seed_then_serve() -> None:
-            if not args.no_seed:
-                await _seed(server.url)
-            live = not (args.no_seed or args.no_live)  # an empty Redis stays empty
-            state = "empty" if args.no_seed else "sample data seeded"
-            state += ", live feed on" if live else ""
-            url = _url(sock)
-            print(
-                f"fullon_cache_api demo: serving on {url}  "
-                f"(Redis: {server.url}, {state}, authentication off)"
-            )
-            print(f"Docs: {url}/docs")
-            examples = _EMPTY_EXAMPLES if args.no_seed else _EXAMPLES
-            print("Try: " + "  ".join(url + path for path in examples), flush=True)
-            async with _live_feed(server.url, live):
-                await serve_uvicorn(app, sock, args.log_level, _GRACE_SECONDS)
-
-        return _run(seed_then_serve())
-    except RedisServerError as exc:
-        raise CLIError(str(exc)) from None
-    finally:
-        sock.close()
-        server.close()  # the redis-server never outlives us, whichever way we leave
-
-
-def _check_loopback(host: str) -> None:
-    """Refuse a `demo` --host other than loopback: anyone reaching it would read everything."""
-    if host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a hostname: it could resolve to any interface
-        loopback = False
-    if not loopback:
-        raise CLIError(
-            f"demo serves without authentication, so it listens on loopback only "
-            f"(127.0.0.1, ::1, localhost), not {host!r}; use `serve` with authentication "
-            f"to listen elsewhere"
-        )
-
-
-async def _seed(url: str) -> None:
-    client = Redis.from_url(url)
-    try:
-        summary = await seed(CacheWriter(client))
-    finally:
-        await client.aclose()
-    _log.info("seeded %s", summary)
-
-
-@contextlib.asynccontextmanager
-async def _live_feed(url: str, enabled: bool) -> AsyncIterator[None]:
-    """Run the demo simulator beside the server, in its event loop; cancel it on the way out."""
-    if not enabled:
-        yield
-        return
-    client = Redis.from_url(url)
-    feed = asyncio.create_task(Simulator(client).run(), name="demo-feed")
-    try:
-        yield
-    finally:
-        if not await _stop(feed, within=_GRACE_SECONDS):
-            _log.warning("the demo feed did not stop within %s s; leaving it", _GRACE_SECONDS)
-        elif not feed.cancelled() and feed.exception() is not None:
-            _log.error("the demo feed failed", exc_info=feed.exception())
-        await client.aclose()
-
-
-async def _stop(task: asyncio.Task[None], within: float) -> bool:
-    """Cancel `task` and wait up to `within` seconds for it to end; True when it did.
-
-    Bounded, so Ctrl-C ends the demo even if a client loses a cancel again. The wait outlasts
-    a cancel of the task running it: after Ctrl-C uvicorn re-raises SIGINT, and asyncio.run
-    answers by cancelling the main task, the one shutting down here.
-    """
-    task.cancel()
-    deadline = time.monotonic() + within
-    while not task.done() and (left := deadline - time.monotonic()) > 0:
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait({task}, timeout=left)
-    return task.done()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """Listen on host:port ourselves, so a busy port is a clear error and port 0 works."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        listener = socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise CLIError(
-                f"port {port} on {host} is already in use; pick another with --port "
-                "(--port 0 picks a free one)"
-            ) from None
-        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    # create_server leaves proto 0, and asyncio sets TCP_NODELAY only on sockets whose proto
-    # is IPPROTO_TCP: without it, Nagle + delayed ACK add ~40 ms to every keep-alive answer.
-    return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, listener.detach())
-
-
-def _url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
-
-
-def grace_period(settings: Settings) -> int:
-    """How long a shutdown waits for requests in flight: longer than REDIS_SOCKET_TIMEOUT, so
-    a request waiting on a frozen Redis ends with its own 504 before the grace runs out (one
-    still running then is cancelled, and answers 503). Streams end at once (`_runtime`)."""
-    return max(_GRACE_SECONDS, math.ceil(settings.redis_socket_timeout) + 1)
-
-
-def _run(serving: Coroutine[Any, Any, None]) -> int:
-    """Run until Ctrl-C or SIGTERM; both are a clean shutdown (exit status 0).
-
-    The loop is uvloop's where it is installed (as ``uvicorn --loop auto`` would choose).
-    uvicorn shuts down gracefully on either signal, then re-raises it once its own handlers
-    are gone: SIGINT ends as KeyboardInterrupt, and so does SIGTERM through `_interrupt`
-    (installed by `main`), so the callers' ``finally`` blocks run instead of the process
-    dying on the default SIGTERM handler.
-    """
-    with (
-        contextlib.suppress(KeyboardInterrupt),
-        asyncio.Runner(loop_factory=loop_factory()) as runner,
-    ):
-        runner.run(serving)
-    _log.info("stopped")
-    return 0
+    print(f"fullon_cache_api serve: serving on {url_of(sock)}  (Redis: {target})", flush=True)
+    return run(SERVERS[args.server](app, sock, args.log_level, grace_period(settings)))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -13,18 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from ._auth import Authenticator, OwnershipHook
 from ._errors import CacheAPIError
-from ._gateway import GatewayApp
-from ._metrics import Metrics, metrics_routes
-from ._near import with_near_cache
-from ._redis import CacheClient, build_client
-from ._responses import ProblemResponse
-from ._runtime import LoopMonitor, Runtime
 from ._settings import Settings
-from .data import CacheReader, ReadLimits
+from .backend import CacheClient, build_client, check_injected, with_near_cache
+from .data import CacheReader, ReadLimits, instrument_reads
 from .gauges import GaugeSettings, install
-from .hub import Hub, StreamSettings
+from .http import GatewayApp, ProblemResponse
+from .observability import LoopMonitor, Metrics, Runtime, metrics_routes
 from .routes import (
     accounts,
     bots,
@@ -40,6 +35,8 @@ from .routes import (
     views,
     ws,
 )
+from .security import Authenticator, OwnershipHook
+from .streams import Hub, StreamSettings
 
 __all__ = ["all_routes", "create_app", "lifespan"]
 
@@ -103,7 +100,7 @@ def create_app(
             settings, auth=msgspec.structs.replace(settings.auth, enabled=auth)
         )
     if redis is not None:
-        _check_injected(redis)
+        check_injected(redis)
     client, owned = (build_client(settings), True) if redis is None else (redis, False)
     if owned:  # never in front of an injected client: its owner may not want one
         client = with_near_cache(client, settings)
@@ -130,6 +127,7 @@ def create_app(
         chunk=settings.read_chunk,
         max_value_bytes=settings.max_value_bytes,
         budget=settings.read_budget,
+        socket_timeout=settings.redis_socket_timeout,
     )
     app.state.reader = CacheReader(client, limits)
     app.state.authenticator = authenticator
@@ -140,22 +138,13 @@ def create_app(
     runtime.shutdown.on_stop(app.state.hub.shutdown)
     if recorder is not None:
         app.state.metrics = recorder
+        instrument_reads(app.state.reader, recorder.read_timer, recorder.skip_counter)
         recorder.attach(app)
         # The cache's health in /metrics: started by the first scrape, stopped like the streams.
         collector = install(app, recorder.registry, gauges or GaugeSettings.from_env())
         app.state.gauges = collector
         runtime.shutdown.on_stop(collector.stop)
     return app
-
-
-def _check_injected(redis: CacheClient) -> None:
-    """Refuse a client that decodes replies: the gateway serves and digests stored bytes."""
-    pool = getattr(redis, "connection_pool", None)
-    if getattr(pool, "connection_kwargs", {}).get("decode_responses"):
-        raise ValueError(
-            "create_app(redis=...) needs a client with decode_responses=False (redis-py's "
-            "default): the gateway passes the stored bytes through as they are"
-        )
 
 
 @asynccontextmanager

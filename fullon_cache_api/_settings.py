@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ._resp import options_from_url
+from ._redis_url import options_from_url
 
 __all__ = ["ApiKey", "AuthConfig", "Settings", "SettingsError"]
 

@@ -12,7 +12,7 @@ adds no handler and changes no level. (`create_app` itself never touches logging
 from __future__ import annotations
 
 from ._app import create_app, lifespan
-from ._redact import protect_uvicorn_loggers
+from .security import protect_uvicorn_loggers
 
 __all__ = ["app", "create_app", "lifespan"]
 

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter, RedisServer
+from fullon_cache_api.security._auth import hash_api_key
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,9 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import Identity, Ownership, hash_api_key
 from fullon_cache_api._settings import ApiKey
-from fullon_cache_api.hub import PUBSUB_CLIENT_NAME, Hub, StreamSettings
+from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
+from fullon_cache_api.streams import PUBSUB_CLIENT_NAME, Hub, StreamSettings
 
 from .conftest import ADMIN_KEY
 
@@ -208,7 +208,7 @@ async def eventually(check: Any, within: float = 5.0) -> None:
 async def _granian(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
     """`app` under granian's embedded server (as ``serve --server granian`` runs it), in this
     event loop, lifespan included."""
-    from fullon_cache_api._granian_server import embedded_server
+    from fullon_cache_api.server._granian_server import embedded_server
 
     sock.listen(2048)
     server = embedded_server(app, sock, "warning", lifespan=True)

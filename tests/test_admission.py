@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub import Hub
+from fullon_cache_api.streams import Hub
 
 from .conftest import ADMIN_KEY
 from .streams_support import HEADERS, SseReader, eventually, fast_streams, serve, sse, with_user_key

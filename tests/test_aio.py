@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from fullon_cache_api._aio import stop_if_cancelled
+from fullon_cache_api.backend._aio import stop_if_cancelled
 
 pytestmark = pytest.mark.anyio
 

@@ -17,9 +17,9 @@ from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.security._auth import hash_api_key
 
 pytestmark = pytest.mark.anyio
 

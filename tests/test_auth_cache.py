@@ -7,9 +7,9 @@ import time
 import jwt
 import pytest
 
-from fullon_cache_api._auth import Authenticator
 from fullon_cache_api._errors import Unauthenticated
 from fullon_cache_api._settings import AuthConfig
+from fullon_cache_api.security._auth import Authenticator
 
 SECRET = "jwt-cache-test-secret-with-enough-length"
 

@@ -25,11 +25,11 @@ from starlette.types import Receive, Scope, Send
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._app import all_routes
-from fullon_cache_api._auth import Identity, Ownership, OwnershipHook, hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.routes import accounts, bots, orders, trades
 from fullon_cache_api.routes._common import ApiRoute
+from fullon_cache_api.security._auth import Identity, Ownership, OwnershipHook, hash_api_key
 
 from .surface import SAMPLES, seed_surface
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 import redis
 
-from fullon_cache_api.__main__ import _check_loopback
 from fullon_cache_api.demo import CacheWriter, RedisServer
+from fullon_cache_api.demo._cli import _check_loopback
 from fullon_cache_api.demo.seed import SeedSummary, seed
 from fullon_cache_api.demo.server import free_port
 

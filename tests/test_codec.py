@@ -1,4 +1,4 @@
-"""Tolerant decoding and timestamp normalisation (`fullon_cache_api._codec`)."""
+"""Tolerant decoding and timestamp normalisation (`fullon_cache_api.data._codec`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from fullon_cache_api._codec import Undecodable, decode, decode_any, to_datetime
+from fullon_cache_api.data._codec import Undecodable, decode, decode_any, to_datetime
 
 AT = datetime(2024, 6, 5, 10, 40, 0, 250000, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import DOCS_COOKIE
+from fullon_cache_api.security._auth import DOCS_COOKIE
 
 from .conftest import ADMIN_KEY
 

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._near._link import LINK_CLIENT_NAME
+from fullon_cache_api.backend._near._link import LINK_CLIENT_NAME
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .faults.load import (

@@ -18,10 +18,10 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import IDENTITY_SCOPE_KEY
-from fullon_cache_api._middleware import GatewayMiddleware, log_request
-from fullon_cache_api._router import SegmentRouter
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.http._middleware import GatewayMiddleware, log_request
+from fullon_cache_api.http._router import SegmentRouter
+from fullon_cache_api.security._auth import IDENTITY_SCOPE_KEY
 
 from .conftest import ADMIN_KEY
 

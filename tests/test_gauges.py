@@ -16,10 +16,10 @@ from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, SettingsError, create_app
 from fullon_cache_api._errors import TooManyStreams
-from fullon_cache_api._startup import read_configuration
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.gauges import GaugeCollector, GaugeSettings
-from fullon_cache_api.hub import StreamSettings
+from fullon_cache_api.server import read_configuration
+from fullon_cache_api.streams import StreamSettings
 
 from .conftest import ADMIN_KEY
 from .gauges_seed import AGE_SLACK, AGES, EXPECTED, seed_health

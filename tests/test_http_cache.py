@@ -15,9 +15,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from fullon_cache_api._http_cache import HttpCacheMiddleware, etag_of
-from fullon_cache_api._responses import MsgspecResponse
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.http._http_cache import HttpCacheMiddleware, etag_of
+from fullon_cache_api.http._responses import MsgspecResponse
 
 pytestmark = pytest.mark.anyio
 

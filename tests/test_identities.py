@@ -19,9 +19,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidHandshake
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.security._auth import hash_api_key
 
 from .conftest import ADMIN_KEY
 from .streams_support import Gateway, serve

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
-from fullon_cache_api._limits import Limits, LimitsMiddleware
 from fullon_cache_api.demo import CacheWriter, RedisServer
+from fullon_cache_api.http._limits import Limits, LimitsMiddleware
 
 from .surface import PROCESS_ID, seed_surface
 

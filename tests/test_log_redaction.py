@@ -31,10 +31,10 @@ from uvicorn.logging import AccessFormatter
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from fullon_cache_api._auth import hash_api_key
-from fullon_cache_api._redact import _HEADER_WORDS, _QUERY_WORDS, RedactSecrets, redact
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
+from fullon_cache_api.security._auth import hash_api_key
+from fullon_cache_api.security._redact import _HEADER_WORDS, _QUERY_WORDS, RedactSecrets, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "fullon_cache_api"]

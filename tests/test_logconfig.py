@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from fullon_cache_api import SettingsError
-from fullon_cache_api._logconfig import LogConfig, configure_logging
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.demo.server import free_port
+from fullon_cache_api.observability._logconfig import LogConfig, configure_logging
 
 from .test_cli import CLI, ROOT, _wait_for_json
 

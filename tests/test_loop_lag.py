@@ -12,7 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app, lifespan
-from fullon_cache_api._runtime import LoopMonitor
+from fullon_cache_api.observability._runtime import LoopMonitor
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._series import CounterFamily, HistogramFamily, Series
 from fullon_cache_api.demo import CacheWriter, RedisServer
+from fullon_cache_api.observability._series import CounterFamily, HistogramFamily, Series
 
 from .conftest import ADMIN_KEY
 from .streams_support import HEADERS, eventually, serve, sse

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._near import NearCache
+from fullon_cache_api.backend._near import NearCache
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .conftest import ADMIN_KEY

@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._near import LINK_CLIENT_NAME, NearCache
+from fullon_cache_api.backend._near import LINK_CLIENT_NAME, NearCache
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
 from .faults.proxy import latency_proxy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from fullon_cache_api._near import Store
-from fullon_cache_api._near._store import MISS
+from fullon_cache_api.backend._near import Store
+from fullon_cache_api.backend._near._store import MISS
 
 
 def store(**bounds: int) -> Store:

@@ -10,7 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from fullon_cache_api._near import NearCache
+from fullon_cache_api.backend._near import NearCache
 
 LINK_DEADLINE = 5.0  # the link connects on first use; loopback takes milliseconds
 

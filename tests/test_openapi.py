@@ -23,9 +23,9 @@ from starlette.websockets import WebSocket
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._app import all_routes
-from fullon_cache_api._openapi import build_openapi
-from fullon_cache_api._params import EXCHANGE, PATH_PATTERNS, Bound, Pattern
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.http._openapi import build_openapi
+from fullon_cache_api.http._params import EXCHANGE, PATH_PATTERNS, Bound, Pattern
 from fullon_cache_api.routes import views
 from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.structs.tickers import Ticker, TickerList

@@ -18,10 +18,10 @@ from starlette.applications import Starlette
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._errors import Problem
-from fullon_cache_api._openapi import build_openapi
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub import StreamClosed, StreamStatus
+from fullon_cache_api.http._openapi import build_openapi
 from fullon_cache_api.routes._common import ApiRoute
+from fullon_cache_api.streams import StreamClosed, StreamStatus
 
 from .conftest import ADMIN_KEY
 from .streams_support import serve, sse

@@ -18,13 +18,13 @@ import redis
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._app import all_routes
-from fullon_cache_api._auth import Identity, Ownership, hash_api_key
-from fullon_cache_api._params import CURSOR, Bound
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import RedisServer
 from fullon_cache_api.demo.writer import ticker_value
+from fullon_cache_api.http._params import CURSOR, Bound
 from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.routes.streams import StreamRoute
+from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 
 from .bulk import KEYS, app_client, seed_big
 from .surface import TRADE

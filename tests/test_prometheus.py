@@ -26,8 +26,8 @@ import pytest
 from redis.asyncio import Redis
 
 from fullon_cache_api._settings import AuthConfig
-from fullon_cache_api._token import make_token
 from fullon_cache_api.demo import CacheWriter, RedisServer
+from fullon_cache_api.security import make_token
 
 from .gauges_seed import AGE_SLACK, AGES, EXPECTED, seed_health
 from .processes import CLI, running

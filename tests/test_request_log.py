@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from fullon_cache_api import RedactSecrets
-from fullon_cache_api._logconfig import LogConfig, configure_logging
-from fullon_cache_api._middleware import log_request
-from fullon_cache_api._requestlog import FLUSH_SECONDS, RequestLane, active_lane
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.http._middleware import log_request
+from fullon_cache_api.observability._logconfig import LogConfig, configure_logging
+from fullon_cache_api.observability._requestlog import FLUSH_SECONDS, RequestLane, active_lane
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,8 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from fullon_cache_api._errors import CorruptEntry
-from fullon_cache_api._redis import translate_errors
-from fullon_cache_api._resp import ConnectionPool, ReadOnlyRedis, options_from_url
+from fullon_cache_api.backend._redis import translate_errors
+from fullon_cache_api.backend._resp import ConnectionPool, ReadOnlyRedis, options_from_url
 from fullon_cache_api.demo import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -185,7 +185,7 @@ def test_the_client_has_no_write_command() -> None:
     """Writes cannot even be spelled: no set/hset/delete/... on the client or its pipeline."""
     writes = {"set", "hset", "delete", "expire", "lpush", "rpush", "publish", "flushall",
               "execute_command", "incr", "eval", "hdel", "mset"}  # fmt: skip
-    from fullon_cache_api._resp import Pipeline
+    from fullon_cache_api.backend._resp import Pipeline
 
     for cls in (ReadOnlyRedis, Pipeline):
         assert not writes & set(dir(cls)), cls

@@ -15,8 +15,8 @@ import redis
 from redis import exceptions as redis_errors
 
 from fullon_cache_api import Settings
-from fullon_cache_api._redis import build_client
-from fullon_cache_api._resp import (
+from fullon_cache_api.backend._redis import build_client
+from fullon_cache_api.backend._resp import (
     ConnectionPool,
     Options,
     ReadOnlyRedis,

@@ -12,7 +12,7 @@ import pytest
 import redis
 from redis import exceptions as redis_errors
 
-from fullon_cache_api._resp import ConnectionPool, ReadOnlyRedis, options_from_url
+from fullon_cache_api.backend._resp import ConnectionPool, ReadOnlyRedis, options_from_url
 from fullon_cache_api.demo import RedisServer
 
 from .faults.proxy import latency_proxy

@@ -14,9 +14,9 @@ import msgspec
 import pytest
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._http_cache import etag_of, weak_etag_of
-from fullon_cache_api._openapi import build_openapi
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.http._http_cache import etag_of, weak_etag_of
+from fullon_cache_api.http._openapi import build_openapi
 from fullon_cache_api.routes._common import ApiRoute
 
 from .surface import SAMPLES, seed_surface

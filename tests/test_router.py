@@ -13,7 +13,7 @@ from starlette.types import Scope
 from starlette.websockets import WebSocket
 
 from fullon_cache_api._app import all_routes
-from fullon_cache_api._router import _MAX_REMEMBERED, SegmentRouter, first_segment
+from fullon_cache_api.http._router import _MAX_REMEMBERED, SegmentRouter, first_segment
 
 pytestmark = pytest.mark.anyio
 

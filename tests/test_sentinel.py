@@ -15,9 +15,9 @@ import redis
 from redis.asyncio import Redis
 
 from fullon_cache_api import Settings, SettingsError, create_app
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.security._auth import hash_api_key
 
 from .conftest import ADMIN_KEY
 from .faults.load import GATEWAY_NAME, Load, gateway_client, gateway_connections

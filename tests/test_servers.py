@@ -16,9 +16,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from fullon_cache_api._servers import DEFAULT_SERVER, SERVERS
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
+from fullon_cache_api.server._servers import DEFAULT_SERVER, SERVERS
 
 from .processes import CLI, ROOT, wait_until_up
 

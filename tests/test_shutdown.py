@@ -22,10 +22,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from examples import master_host
-from fullon_cache_api.__main__ import grace_period
 from fullon_cache_api._settings import Settings
 from fullon_cache_api.demo import RedisServer
 from fullon_cache_api.demo.server import free_port
+from fullon_cache_api.server import grace_period
 
 from .processes import CLI, UVICORN, Running, exited_by_sigterm, running, sockets
 from .streams_support import SseReader, sse

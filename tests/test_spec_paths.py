@@ -19,11 +19,11 @@ from starlette.routing import Match, Mount
 
 from fullon_cache_api import Identity, Ownership, Settings, create_app
 from fullon_cache_api._app import all_routes
-from fullon_cache_api._auth import hash_api_key
-from fullon_cache_api._openapi import build_openapi
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.demo.seed import seed
+from fullon_cache_api.http._openapi import build_openapi
+from fullon_cache_api.security._auth import hash_api_key
 
 pytestmark = pytest.mark.anyio
 

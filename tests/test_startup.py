@@ -18,10 +18,10 @@ import jwt
 import pytest
 
 from fullon_cache_api import Settings, create_app
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import AuthConfig
 from fullon_cache_api.demo import RedisServer
 from fullon_cache_api.demo.server import free_port
+from fullon_cache_api.security._auth import hash_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "fullon_cache_api"]

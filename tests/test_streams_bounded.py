@@ -24,8 +24,8 @@ from websockets.asyncio.client import connect
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.data import CacheReader
 from fullon_cache_api.demo import CacheWriter, RedisServer
-from fullon_cache_api.hub import Feed, Hub
-from fullon_cache_api.hub._polled import Balances
+from fullon_cache_api.streams import Feed, Hub
+from fullon_cache_api.streams._polled import Balances
 
 from .bulk import seed_big
 from .conftest import ADMIN_KEY

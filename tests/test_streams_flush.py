@@ -14,8 +14,8 @@ from starlette.types import Message
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub import Hub
-from fullon_cache_api.hub._queue import Flusher
+from fullon_cache_api.streams import Hub
+from fullon_cache_api.streams._queue import Flusher
 
 from .conftest import ADMIN_KEY
 from .streams_support import eventually, fast_streams

@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 
 from fullon_cache_api import Settings, create_app, lifespan
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub import Hub
+from fullon_cache_api.streams import Hub
 
 from .conftest import ADMIN_KEY
 from .streams_support import (

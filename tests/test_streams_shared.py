@@ -24,9 +24,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.data import CacheReader
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub import ClientQueue, Event, Feed, Hub
-from fullon_cache_api.hub._polled import Balances
-from fullon_cache_api.hub._specs import TickerSymbol
+from fullon_cache_api.streams import ClientQueue, Event, Feed, Hub
+from fullon_cache_api.streams._polled import Balances
+from fullon_cache_api.streams._specs import TickerSymbol
 
 from .conftest import ADMIN_KEY
 from .streams_support import (

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub import ClientClosed, ClientQueue, Event, Feed
+from fullon_cache_api.streams import ClientClosed, ClientQueue, Event, Feed
 
 from .conftest import ADMIN_KEY
 from .streams_support import HEADERS, eventually, fast_streams, serve, sse

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from fullon_cache_api import Settings
-from fullon_cache_api._auth import Identity, Ownership, hash_api_key
 from fullon_cache_api._settings import ApiKey
 from fullon_cache_api.demo import CacheWriter
+from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 
 from .conftest import ADMIN_KEY
 from .streams_support import (

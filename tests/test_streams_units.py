@@ -12,9 +12,9 @@ from starlette.routing import Mount
 
 from fullon_cache_api import Settings, SettingsError, create_app
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub import Event, StreamSettings
-from fullon_cache_api.hub._specs import TickerExchange
-from fullon_cache_api.hub._sse import frame
+from fullon_cache_api.streams import Event, StreamSettings
+from fullon_cache_api.streams._specs import TickerExchange
+from fullon_cache_api.streams._sse import frame
 
 from .streams_support import HEADERS, fast_streams, serve_asgi, sse
 

@@ -19,8 +19,8 @@ from websockets.exceptions import ConnectionClosed
 
 from examples import master_host
 from fullon_cache_api import Identity, Settings, create_app
-from fullon_cache_api._auth import IDENTITY_SCOPE_KEY
-from fullon_cache_api.hub._lifetime import token_expiry
+from fullon_cache_api.security._auth import IDENTITY_SCOPE_KEY
+from fullon_cache_api.streams._lifetime import token_expiry
 
 from .streams_support import fast_streams, serve, serve_asgi, sse
 from .test_streams_slow import read_until_closed

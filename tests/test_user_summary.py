@@ -15,13 +15,13 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from fullon_cache_api import Identity, Ownership, OwnershipHook, Settings, create_app
-from fullon_cache_api._auth import hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.data._base import Deadline
 from fullon_cache_api.data._limits import ReadLimits
 from fullon_cache_api.data.users import Owner, UserReader
 from fullon_cache_api.data.views._scan import hash_batches
 from fullon_cache_api.demo import CacheWriter, RedisServer
+from fullon_cache_api.security._auth import hash_api_key
 
 from .monitor import monitored
 

@@ -18,11 +18,11 @@ from starlette.routing import Match
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api._app import all_routes
-from fullon_cache_api._auth import Identity, Ownership, hash_api_key
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.data.views import ViewReader
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.routes import views
+from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 
 from .surface import seed_surface
 

@@ -142,7 +142,7 @@ def test_workers_must_be_positive() -> None:
 @pytest.mark.anyio
 async def test_served_connections_get_tcp_nodelay() -> None:
     """The socket `serve` binds yields TCP_NODELAY connections (no 40 ms Nagle stalls)."""
-    from fullon_cache_api.__main__ import _bind
+    from fullon_cache_api.server import bind as _bind
 
     options: list[int] = []
 

@@ -7,8 +7,8 @@ import pytest
 
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.hub._actions import DOMAINS
-from fullon_cache_api.hub._original_actions import ORIGINAL_DOMAINS
+from fullon_cache_api.streams._actions import DOMAINS
+from fullon_cache_api.streams._original_actions import ORIGINAL_DOMAINS
 
 from .streams_support import serve
 from .surface import seed_surface

@@ -14,9 +14,7 @@ from ._stream_aio import AsyncStream
 from ._stream_sync import SyncStream
 
 if TYPE_CHECKING:
-    from ._endpoints import Endpoint, Listed, StreamEndpoint
-    from .async_client import AsyncCacheClient
-    from .sync_client import CacheClient
+    from ._session import AsyncSession, Declared, DeclaredList, DeclaredStream, SyncSession
 
 __all__ = [
     "AsyncCall",
@@ -45,7 +43,7 @@ def _next(page: Any, request: Request[T]) -> Request[T] | None:
 class AsyncCall(Generic[P, T]):
     """An endpoint of an `AsyncCacheClient`: ``await client.ticker("binance", "BTC/USDT")``."""
 
-    def __init__(self, client: AsyncCacheClient, endpoint: Endpoint[P, T]) -> None:
+    def __init__(self, client: AsyncSession, endpoint: Declared[P, T]) -> None:
         self.client = client
         self.endpoint = endpoint
         self.__doc__ = endpoint.__doc__
@@ -74,7 +72,7 @@ class AsyncPaged(AsyncCall[P, T]):
 class AsyncListed(AsyncPaged[P, T], Generic[P, T, I]):
     """A paged list: ``async for bot in client.bots.items()``."""
 
-    def __init__(self, client: AsyncCacheClient, endpoint: Listed[P, T, I]) -> None:
+    def __init__(self, client: AsyncSession, endpoint: DeclaredList[P, T]) -> None:
         super().__init__(client, endpoint)
         self.field = endpoint.items
 
@@ -88,7 +86,7 @@ class AsyncListed(AsyncPaged[P, T], Generic[P, T, I]):
 class AsyncStreamCall(Generic[P, S, U]):
     """A stream of an `AsyncCacheClient`: ``async with client.stream_ticker(...) as s``."""
 
-    def __init__(self, client: AsyncCacheClient, endpoint: StreamEndpoint[P, S, U]) -> None:
+    def __init__(self, client: AsyncSession, endpoint: DeclaredStream[P, S, U]) -> None:
         self.client = client
         self.endpoint = endpoint
         self.__doc__ = endpoint.__doc__
@@ -102,7 +100,7 @@ class AsyncStreamCall(Generic[P, S, U]):
 class SyncCall(Generic[P, T]):
     """An endpoint of a `CacheClient`: ``client.ticker("binance", "BTC/USDT")``."""
 
-    def __init__(self, client: CacheClient, endpoint: Endpoint[P, T]) -> None:
+    def __init__(self, client: SyncSession, endpoint: Declared[P, T]) -> None:
         self.client = client
         self.endpoint = endpoint
         self.__doc__ = endpoint.__doc__
@@ -131,7 +129,7 @@ class SyncPaged(SyncCall[P, T]):
 class SyncListed(SyncPaged[P, T], Generic[P, T, I]):
     """A paged list: ``for bot in client.bots.items()``."""
 
-    def __init__(self, client: CacheClient, endpoint: Listed[P, T, I]) -> None:
+    def __init__(self, client: SyncSession, endpoint: DeclaredList[P, T]) -> None:
         super().__init__(client, endpoint)
         self.field = endpoint.items
 
@@ -144,7 +142,7 @@ class SyncListed(SyncPaged[P, T], Generic[P, T, I]):
 class SyncStreamCall(Generic[P, S, U]):
     """A stream of a `CacheClient`: ``with client.stream_ticker(...) as s: for e in s``."""
 
-    def __init__(self, client: CacheClient, endpoint: StreamEndpoint[P, S, U]) -> None:
+    def __init__(self, client: SyncSession, endpoint: DeclaredStream[P, S, U]) -> None:
         self.client = client
         self.endpoint = endpoint
         self.__doc__ = endpoint.__doc__

@@ -17,7 +17,7 @@ from .errors import error_from_response
 from .events import Close, Problem, Snapshot, Status, Update
 
 if TYPE_CHECKING:
-    from .async_client import AsyncCacheClient
+    from ._session import AsyncSession
 
 __all__ = ["AsyncStream"]
 
@@ -30,7 +30,7 @@ class AsyncStream(Generic[S, U]):
     (then the iteration ends; `closed` keeps it). Use it as ``async with`` to close the
     connection when leaving early."""
 
-    def __init__(self, client: AsyncCacheClient, request: Request[S], update: type[U]) -> None:
+    def __init__(self, client: AsyncSession, request: Request[S], update: type[U]) -> None:
         self.client = client
         self.request = request
         self.update = update

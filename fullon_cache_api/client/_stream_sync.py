@@ -17,7 +17,7 @@ from .errors import error_from_response
 from .events import Close, Problem, Snapshot, Status, Update
 
 if TYPE_CHECKING:
-    from .sync_client import CacheClient
+    from ._session import SyncSession
 
 __all__ = ["SyncStream"]
 
@@ -30,7 +30,7 @@ class SyncStream(Generic[S, U]):
     the iteration ends; `closed` keeps it). Use it as ``with`` to close the connection when
     leaving early."""
 
-    def __init__(self, client: CacheClient, request: Request[S], update: type[U]) -> None:
+    def __init__(self, client: SyncSession, request: Request[S], update: type[U]) -> None:
         self.client = client
         self.request = request
         self.update = update

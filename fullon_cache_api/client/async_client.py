@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import httpx
 
@@ -35,7 +35,7 @@ class AsyncCacheClient(MarketEndpoints, PrivateEndpoints, StreamEndpoints):
     every call; close the client (or leave the ``async with``) to release it.
     """
 
-    is_async = True
+    is_async: Literal[True] = True
 
     def __init__(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import httpx
 
@@ -36,7 +36,7 @@ class CacheClient(MarketEndpoints, PrivateEndpoints, StreamEndpoints):
     (or leave the ``with``) to release it.
     """
 
-    is_async = False
+    is_async: Literal[False] = False
 
     def __init__(
         self,

@@ -8,15 +8,16 @@ MULTI/EXEC is ever sent.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from .._redis import CacheClient, translate_errors
+from ..backend import CacheClient, translate_errors
 from ._limits import DEFAULT_LIMITS, ReadLimits
 from ._skips import SkipLog, Skips
 
-__all__ = ["SCAN_COUNT", "BaseReader", "Deadline", "Scanned", "text"]
+__all__ = ["NO_TIMERS", "SCAN_COUNT", "BaseReader", "Deadline", "Scanned", "text"]
 
 # Keys per SCAN step of the hub's pollers: large enough to keep round trips few, small enough
 # that one step never holds Redis for long on a big keyspace (readers use their `chunk`).
@@ -26,6 +27,10 @@ SCAN_COUNT = 500
 def text(value: bytes | str) -> str:
     """A Redis key or field as text (fullon_cache writes UTF-8 only)."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+# A reader's observers when nobody watches its reads.
+NO_TIMERS: Mapping[str, Callable[[float], None]] = MappingProxyType({})
 
 
 class Deadline:
@@ -76,6 +81,8 @@ class BaseReader:
     # Called with the number of entries an answer skipped; metrics set it per instance to
     # count them by domain.
     on_skip: Callable[[int], object] | None = None
+    # The observers of its reads by method name (`_instrument.timed_read`); none by default.
+    read_timers: Mapping[str, Callable[[float], None]] = NO_TIMERS
 
     def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis

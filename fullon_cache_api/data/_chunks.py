@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, cast
 
-from .._redis import CacheClient, translate_errors
+from ..backend import CacheClient, translate_errors
 from ._base import Deadline
 from ._cursor import decode_cursor, encode_cursor
 from ._limits import ReadLimits

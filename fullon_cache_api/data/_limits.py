@@ -10,6 +10,8 @@
   key scan, process listings) may take; past it the answer says what it has (``partial`` or a
   ``next_cursor`` to continue from). 0.9 s: with the reply in flight and the response, such an
   answer comes within a second.
+- `socket_timeout`: seconds one Redis reply may take (the client's, from the settings that
+  built it); the derived views budget their scans from it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
-from .._codec import Invalid, attempt
+from ._codec import Invalid, attempt
 
 __all__ = ["DEFAULT_LIMITS", "ReadLimits"]
 
@@ -31,6 +33,7 @@ class ReadLimits(msgspec.Struct, frozen=True, kw_only=True):
     chunk: Annotated[int, msgspec.Meta(ge=1)] = 1000
     max_value_bytes: Annotated[int, msgspec.Meta(ge=1)] = 1024 * 1024
     budget: Annotated[float, msgspec.Meta(gt=0)] = 0.9
+    socket_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
 
     def oversized(self, raw: bytes | str) -> str | None:
         """Why `raw` is too long to decode, or None when it is not."""

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 from .._errors import InvalidInput
-from .._redis import CacheClient, translate_errors
+from ..backend import CacheClient, translate_errors
 from ._base import Deadline
 from ._chunks import checkpoint
 from ._cursor import decode_cursor, encode_cursor, fingerprint

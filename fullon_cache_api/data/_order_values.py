@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from .._codec import Invalid, attempt, decode, to_datetime, to_float
 from ..structs.orders import Order
+from ._codec import Invalid, attempt, decode, to_datetime, to_float
 
 # One order's answer is a function of (key, field, stored value): polled orders are decoded
 # once per stored value. Order is frozen and holds no mutable value, so it is shared; the

@@ -8,7 +8,7 @@ that large. The routes document them as the ``limit`` parameter of each list.
 
 from __future__ import annotations
 
-from .._params import Bound
+from ..http import Bound
 
 __all__ = [
     "BAR_PAGE",

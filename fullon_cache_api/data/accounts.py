@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._access import owned, sees
-from .._auth import Ownership
-from .._codec import Invalid, Undecodable, decode_any, to_datetime, to_float
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, owned, sees
 from ..structs.accounts import Account, AccountList, AccountPositions, Position, PositionList
 from ._base import BaseReader, text
 from ._chunks import FieldPage
+from ._codec import Invalid, Undecodable, decode_any, to_datetime, to_float
+from ._instrument import timed_read
 from ._pages import DOCUMENT_PAGE
 from ._skips import Skips
 
@@ -42,6 +42,7 @@ class AccountReader(BaseReader):
     an account not granted reads as absent (see `_access`).
     """
 
+    @timed_read
     async def all(
         self,
         *,
@@ -80,6 +81,7 @@ class AccountReader(BaseReader):
         """A stored JSON object (NaN tolerated), or why not (oversized: not decoded)."""
         return self.limits.decode(raw, dict[str, Any])
 
+    @timed_read
     async def one(self, ex_id: str, *, only: Ownership | None = None) -> Account:
         """Balances of one account (HGET ``accounts`` ex_id)."""
         raw = await self._field(ACCOUNTS_KEY, ex_id, only)
@@ -92,6 +94,7 @@ class AccountReader(BaseReader):
             )
         return _account_of(ex_id, document)
 
+    @timed_read
     async def positions(self, ex_id: str, *, only: Ownership | None = None) -> AccountPositions:
         """Positions of one account only (HGET ``account_positions`` ex_id), sorted by symbol."""
         raw = await self._field(POSITIONS_KEY, ex_id, only)
@@ -112,6 +115,7 @@ class AccountReader(BaseReader):
             positions=positions,
         )
 
+    @timed_read
     async def all_positions(
         self,
         *,

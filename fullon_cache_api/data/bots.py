@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._access import owned, sees, sees_bot_mark
-from .._auth import Ownership
-from .._codec import Invalid, Undecodable, attempt, decode, to_datetime
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, owned, sees, sees_bot_mark
 from ..structs.bots import (
     Block,
     BlockCheck,
@@ -31,6 +29,8 @@ from ..structs.bots import (
 )
 from ._base import BaseReader, text
 from ._chunks import FieldPage
+from ._codec import Invalid, Undecodable, attempt, decode, to_datetime
+from ._instrument import timed_read
 from ._pages import DOCUMENT_PAGE, ENTRY_PAGE
 from ._skips import Skips
 
@@ -57,6 +57,7 @@ class BotReader(BaseReader):
     one). Malformed blocks and marks, whose owner cannot be read, are counted for admins only.
     """
 
+    @timed_read
     async def all(
         self,
         *,
@@ -93,6 +94,7 @@ class BotReader(BaseReader):
         why = self.limits.oversized(raw)
         return _remembered(bot_id, raw) if why is None else Invalid(why)
 
+    @timed_read
     async def one(self, bot_id: str, *, only: Ownership | None = None) -> Bot:
         """The status document of `bot_id` (HGET ``bot_status``); a foreign bot is a miss."""
         raw = None
@@ -106,6 +108,7 @@ class BotReader(BaseReader):
             raise CorruptEntry(f"bot {bot_id!r} in {_BOT_STATUS} is not valid: {bot.reason}")
         return bot
 
+    @timed_read
     async def blocks(
         self,
         *,
@@ -136,6 +139,7 @@ class BotReader(BaseReader):
             blocks=blocks,
         )
 
+    @timed_read
     async def opening_positions(
         self,
         *,
@@ -172,6 +176,7 @@ class BotReader(BaseReader):
     def _page(self, key: str, cursor: str | None, limit: int) -> FieldPage:
         return FieldPage(self.redis, key, self.limits, owned=None, cursor=cursor, limit=limit)
 
+    @timed_read
     async def block(self, ex_id: str, symbol: str, *, only: Ownership | None = None) -> BlockCheck:
         """fullon_cache's ``is_blocked``: HGET ``block_exchange`` ``{ex_id}:{symbol}``.
 

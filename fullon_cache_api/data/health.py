@@ -9,10 +9,11 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .._redis import translate_errors
 from .._version import __version__
+from ..backend import translate_errors
 from ..structs.health import Health, RedisHealth, Replication
 from ._base import BaseReader
+from ._instrument import timed_read
 
 __all__ = ["HealthReader"]
 
@@ -37,6 +38,7 @@ class HealthReader(BaseReader):
     # The check that sent it owns it; its waiters only read the future it resolves.
     _shared: asyncio.Future[Health] | None = None
 
+    @timed_read
     async def check(self) -> Health:
         """A timed PING, with INFO replication and INFO server in the same round trip when
         the last INFO is older than `info_ttl`; an outage raises CacheUnavailable (503). An

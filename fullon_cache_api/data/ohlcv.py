@@ -18,12 +18,13 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .._codec import Invalid, attempt, to_datetime
 from .._errors import NotFound
 from ..structs.ohlcv import OhlcvBars, OhlcvSeries, OhlcvSeriesList
 from ._base import BaseReader, Deadline
 from ._chunks import pipelined
+from ._codec import Invalid, attempt, to_datetime
 from ._cursor import decode_cursor, encode_cursor
+from ._instrument import timed_read
 from ._lists import ListWalk, newest_windows
 from ._pages import BAR_PAGE, KEY_PAGE
 from ._skips import Skips
@@ -74,6 +75,7 @@ class OhlcvReader(BaseReader):
 
     _known: _KnownBars | None = None
 
+    @timed_read
     async def series(
         self, *, cursor: str | None = None, limit: int = KEY_PAGE.default
     ) -> OhlcvSeriesList:
@@ -90,6 +92,7 @@ class OhlcvReader(BaseReader):
             series=found,
         )
 
+    @timed_read
     async def series_of(self, keys: list[str]) -> list[OhlcvSeries]:
         """The series of `keys` (lists): LLEN, LRANGE 0 0, LRANGE -1 -1 each, pipelined."""
         replies = await pipelined(
@@ -107,6 +110,7 @@ class OhlcvReader(BaseReader):
         self.report(skips)
         return found
 
+    @timed_read
     async def bars(
         self,
         symbol: str,

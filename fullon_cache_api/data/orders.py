@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from .._access import ex_id_of, may_hold, sees_corrupt, sees_in
-from .._auth import Ownership
-from .._codec import Invalid, to_datetime
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, ex_id_of, may_hold, sees_corrupt, sees_in
 from ..structs.orders import (
     Order,
     OrderHash,
@@ -31,7 +29,9 @@ from ..structs.orders import (
 )
 from ._base import BaseReader, Deadline, Scanned, text
 from ._chunks import HashWalk, pipelined
+from ._codec import Invalid, to_datetime
 from ._cursor import decode_cursor, encode_cursor
+from ._instrument import timed_read
 from ._order_values import (
     _from_stored,
     _id,
@@ -60,6 +60,7 @@ class OrderReader(BaseReader):
     ids each order carries, and a hash that shows the caller nothing reads as absent.
     """
 
+    @timed_read
     async def hashes(
         self,
         *,
@@ -103,6 +104,7 @@ class OrderReader(BaseReader):
                 seen += not isinstance(ranked, Invalid) and _key_visible(only, account, ranked)
         return seen
 
+    @timed_read
     async def find(
         self,
         order_id: str,
@@ -145,6 +147,7 @@ class OrderReader(BaseReader):
             orders=orders,
         )
 
+    @timed_read
     async def queues(
         self,
         *,
@@ -182,6 +185,7 @@ class OrderReader(BaseReader):
             queues=found,
         )
 
+    @timed_read
     async def all(
         self,
         account: str,
@@ -226,6 +230,7 @@ class OrderReader(BaseReader):
             orders=orders,
         )
 
+    @timed_read
     async def one(self, account: str, order_id: str, *, only: Ownership | None = None) -> Order:
         """The order stored under field `order_id` of ``order_status:{account}`` (HGET)."""
         missing = NotFound(f"no order {order_id!r} cached under {account!r}")

@@ -28,13 +28,14 @@ from typing import Any
 
 import msgspec
 
-from .._codec import Invalid, to_datetime
 from .._errors import CorruptEntry, NotFound
-from .._redis import translate_errors
+from ..backend import translate_errors
 from ..structs.processes import Process, ProcessHealth, ProcessList
 from ._base import BaseReader, Deadline, text
 from ._chunks import HashWalk
+from ._codec import Invalid, to_datetime
 from ._cursor import decode_cursor, encode_cursor
+from ._instrument import timed_read
 from ._pages import PROCESS_PAGE
 from ._skips import Skips
 from ._topk import TopK
@@ -102,6 +103,7 @@ def split_process_id(process_id: str) -> tuple[str, str, str] | None:
 class ProcessReader(BaseReader):
     """Processes registered through fullon_cache's ProcessCache, of every type found by SCAN."""
 
+    @timed_read
     async def active(
         self,
         *,
@@ -141,6 +143,7 @@ class ProcessReader(BaseReader):
             processes=processes,
         )
 
+    @timed_read
     async def system_health(self) -> ProcessHealth:
         """Counts over the last 60 minutes (same commands as `active`).
 
@@ -169,6 +172,7 @@ class ProcessReader(BaseReader):
             partial=found.partial,
         )
 
+    @timed_read
     async def one(self, process_id: str, *, since_minutes: int = DEFAULT_WINDOW_MINUTES) -> Process:
         """The document of `process_id` (GET ``process:data:{id}``), active or not.
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import time
 
-from .._access import sees
-from .._auth import Ownership
-from .._codec import to_datetime
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, sees
 from ..structs.orders import OrderQueue, OrderQueues
 from ..structs.trades import TradeQueueState, TradeQueueStatus
 from ..structs.views import TradeStatusAge
 from ._base import BaseReader, Deadline, text
 from ._chunks import pipelined
+from ._codec import to_datetime
+from ._instrument import timed_read
 from ._pages import KEY_PAGE
 from ._phases import scan_phases
 from .views._scan import age_of
@@ -39,6 +39,7 @@ class QueueReader(BaseReader):
     queue belongs to the uid in its key.
     """
 
+    @timed_read
     async def open_orders(self, local_oid: str, *, only: Ownership | None = None) -> OrderQueues:
         """The queue ``new_orders:{local_oid}`` alone (TYPE + LLEN in one pipeline), as one
         entry of ``/orders/queues``; none when absent. A key of another type is `skipped`."""
@@ -59,6 +60,7 @@ class QueueReader(BaseReader):
             return OrderQueues(count=0, skipped=1, queues=[])
         return _NO_QUEUES
 
+    @timed_read
     async def trade_queues(
         self,
         *,

@@ -13,11 +13,9 @@ from typing import Any
 
 import msgspec
 
-from .._access import sees
-from .._auth import Ownership
-from .._codec import Invalid, decode, to_datetime
 from .._errors import NotFound
-from .._redis import CacheClient
+from ..backend import CacheClient
+from ..security import Ownership, sees
 from ..structs.trades import (
     Trade,
     TradeList,
@@ -28,7 +26,9 @@ from ..structs.trades import (
 )
 from ._base import BaseReader, Deadline, Scanned, text
 from ._chunks import pipelined
+from ._codec import Invalid, decode, to_datetime
 from ._cursor import decode_cursor, encode_cursor
+from ._instrument import timed_read
 from ._limits import ReadLimits
 from ._lists import ListWalk
 from ._pages import KEY_PAGE, TRADE_PAGE
@@ -81,6 +81,7 @@ class TradeReader(BaseReader):
     overview names no owner and is admin-only.
     """
 
+    @timed_read
     async def overview(
         self,
         *,
@@ -137,6 +138,7 @@ class TradeReader(BaseReader):
             statuses=statuses,
         )
 
+    @timed_read
     async def queue(
         self,
         exchange: str,
@@ -167,6 +169,7 @@ class TradeReader(BaseReader):
             trades=page.trades,
         )
 
+    @timed_read
     async def user_queue(
         self,
         uid: str,

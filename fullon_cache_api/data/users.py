@@ -22,15 +22,15 @@ from typing import Any, Literal
 
 import msgspec
 
-from .._access import may_hold, sees_corrupt
-from .._auth import Ownership
-from .._codec import Invalid
-from .._redis import translate_errors
+from ..backend import translate_errors
+from ..security import Ownership, may_hold, sees_corrupt
 from ..structs.bots import Bot
 from ..structs.orders import Order
 from ..structs.users import UserBot, UserSummary
 from ._base import BaseReader, Deadline, text
 from ._chunks import HashWalk
+from ._codec import Invalid
+from ._instrument import timed_read
 from ._limits import ReadLimits
 from ._order_values import _from_stored, _StoredOrder
 from ._skips import Skips
@@ -107,6 +107,7 @@ class _Read:
 class UserReader(BaseReader):
     """Per-user summaries (fullon_cache's ``get_user_order_count`` / ``get_user_bot_status``)."""
 
+    @timed_read
     async def summary(
         self, owner: Owner, *, budget: float | None = None, chunk: int | None = None
     ) -> UserSummary:

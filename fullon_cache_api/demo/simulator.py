@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .._aio import stop_if_cancelled
+from ..backend import stop_if_cancelled
 from .writer import CacheWriter
 
 __all__ = ["Simulator"]

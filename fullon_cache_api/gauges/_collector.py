@@ -23,10 +23,7 @@ from collections import Counter
 
 import msgspec
 
-from ..data import CacheReader
-from ..data._base import BaseReader
-from ..data.queues import QueueReader
-from ..data.views._scan import socket_timeout
+from ..data import BaseReader, CacheReader, QueueReader
 from ..data.views.freshness import FreshnessReader
 from . import _parts
 from ._settings import GaugeSettings
@@ -57,6 +54,7 @@ class GaugeCollector:
         self._queues = QueueReader(reader.redis, limits)
         self._keys = BaseReader(reader.redis, limits)
         self._share = share
+        self._socket_timeout = limits.socket_timeout  # one command may take this long
         self.snapshot: Snapshot | None = None
         self.runs: Counter[str] = Counter()
         self.last_duration: float | None = None
@@ -107,7 +105,7 @@ class GaugeCollector:
         """One run: its snapshot replaces the last one, and the run is counted."""
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.settings.budget + socket_timeout(self.redis)):
+            async with asyncio.timeout(self.settings.budget + self._socket_timeout):
                 snapshot = await self._collect()
         except Exception as exc:  # Redis down or refusing: the run failed, the loop goes on
             self._warn(exc)

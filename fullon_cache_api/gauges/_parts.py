@@ -13,11 +13,8 @@ from __future__ import annotations
 import time
 from contextlib import aclosing
 
-from ..data._base import BaseReader, Deadline
-from ..data._chunks import pipelined
-from ..data._pages import KEY_PAGE
-from ..data.processes import HEALTH_WINDOW_MINUTES, ProcessReader
-from ..data.queues import QueueReader
+from ..data import KEY_PAGE, BaseReader, Deadline, ProcessReader, QueueReader, pipelined
+from ..data.processes import HEALTH_WINDOW_MINUTES
 from ..data.views.freshness import FreshnessReader
 from ..data.views.status import PROCESS_TYPES
 from ..structs.processes import Process

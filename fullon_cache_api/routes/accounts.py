@@ -8,9 +8,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import CURSOR, EX_ID, Bound, Pattern, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import DOCUMENT_PAGE
+from ..data import DOCUMENT_PAGE
+from ..http import CURSOR, Bound, MsgspecResponse, Pattern, query_int, query_text
 from ..structs.accounts import Account, AccountList, AccountPositions, PositionList
 from ._common import ApiRoute, ownership_of, reader_from
 
@@ -28,14 +27,14 @@ async def list_accounts(request: Request) -> Response:
 
 async def one_account(request: Request) -> Response:
     """Balances of one account, with its update date."""
-    ex_id = path_param(request, "ex_id", EX_ID)
+    ex_id = request.path_params["ex_id"]
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).accounts.one(ex_id, only=only))
 
 
 async def account_positions(request: Request) -> Response:
     """Positions of one account only (fullon_cache's get_positions ignores the ex_id)."""
-    ex_id = path_param(request, "ex_id", EX_ID)
+    ex_id = request.path_params["ex_id"]
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).accounts.positions(ex_id, only=only))
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import ACCOUNT, BOT_ID, CURSOR, SYMBOL, Pattern, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import DOCUMENT_PAGE, ENTRY_PAGE
+from ..data import DOCUMENT_PAGE, ENTRY_PAGE
+from ..http import (
+    ACCOUNT,
+    CURSOR,
+    MsgspecResponse,
+    Pattern,
+    query_int,
+    query_text,
+)
 from ..structs.bots import BlockCheck, BlockList, Bot, BotList, OpeningPositionList
 from ._common import ApiRoute, ownership_of, reader_from
 
@@ -57,22 +63,22 @@ async def block_check(request: Request) -> Response:
     (the symbol may hold ``/`` and ``:``). A block held by a bot you do not own reads as no
     block, as ``/bots/blocks`` leaves it out.
     """
-    ex_id = path_param(request, "ex_id", BLOCK_EX_ID)
-    symbol = path_param(request, "symbol", SYMBOL)
+    ex_id = request.path_params["ex_id"]
+    symbol = request.path_params["symbol"]
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).bots.block(ex_id, symbol, only=only))
 
 
 async def bot_status(request: Request) -> Response:
     """One bot's status document (as /bots/{bot_id}); 404 for an unknown bot."""
-    bot_id = path_param(request, "bot_id", BOT_ID)
+    bot_id = request.path_params["bot_id"]
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).bots.one(bot_id, only=only))
 
 
 async def one_bot(request: Request) -> Response:
     """One bot's status document."""
-    bot_id = path_param(request, "bot_id", BOT_ID)
+    bot_id = request.path_params["bot_id"]
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).bots.one(bot_id, only=only))
 

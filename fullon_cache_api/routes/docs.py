@@ -25,9 +25,9 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from .._auth import DOCS_COOKIE, FROM_COOKIE, FROM_QUERY, Authenticator
 from .._errors import Unauthenticated
-from .._openapi import OpenAPICache
+from ..http import OpenAPICache
+from ..security import DOCS_COOKIE, FROM_COOKIE, FROM_QUERY, Authenticator
 from ._common import ROUTE_SCOPE_KEY, identity_of
 
 _CSP = (

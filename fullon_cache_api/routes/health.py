@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._responses import MsgspecResponse
+from ..http import MsgspecResponse
 from ..structs.health import Health, RedisHealth
 from ._common import ApiRoute, identity_of, is_operator, reader_from
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import CURSOR, SYMBOL, TIMEFRAME, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import BAR_PAGE, KEY_PAGE
+from ..data import BAR_PAGE, KEY_PAGE
+from ..http import CURSOR, MsgspecResponse, query_int, query_text
 from ..structs.ohlcv import OhlcvBars, OhlcvSeriesList
 from ._common import ApiRoute, reader_from
 
@@ -24,8 +23,8 @@ async def list_series(request: Request) -> Response:
 
 async def latest_bars(request: Request) -> Response:
     """The newest bars of one symbol and timeframe, oldest first (`cursor`: older ones)."""
-    symbol = path_param(request, "symbol", SYMBOL)
-    timeframe = path_param(request, "timeframe", TIMEFRAME)
+    symbol = request.path_params["symbol"]
+    timeframe = request.path_params["timeframe"]
     limit = query_int(request, "limit", BAR_PAGE)
     cursor = query_text(request, "cursor", CURSOR)
     ohlcv = reader_from(request).ohlcv

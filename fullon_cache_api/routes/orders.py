@@ -13,19 +13,17 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
-    ACCOUNT,
+from ..data import KEY_PAGE, ORDER_PAGE
+from ..http import (
     CURSOR,
     ORDER_ID,
     STATUS,
     SYMBOL,
+    MsgspecResponse,
     Pattern,
-    path_param,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import KEY_PAGE, ORDER_PAGE
 from ..structs.orders import (
     Order,
     OrderHashes,
@@ -91,7 +89,7 @@ async def order_status(request: Request) -> Response:
     does; each hit names the key it was found under. An order you do not own is not shown (a
     404 when none is yours).
     """
-    order_id = path_param(request, "order_id", ORDER_ID)
+    order_id = request.path_params["order_id"]
     cursor = query_text(request, "cursor", CURSOR)
     limit = query_int(request, "limit", KEY_PAGE)
     only = await ownership_of(request)
@@ -128,7 +126,7 @@ def _statuses(found: OrderMatches) -> OrderStatusList:
 async def account_orders(request: Request) -> Response:
     """Orders under one key (exchange name or ex_id), newest first, filtered by status and
     symbol, a page at a time (`partial` when the read budget ran out first)."""
-    account = path_param(request, "account", ACCOUNT)
+    account = request.path_params["account"]
     status = query_text(request, "status", STATUS)
     symbol = query_text(request, "symbol", SYMBOL)
     limit = query_int(request, "limit", ORDER_PAGE)
@@ -144,8 +142,8 @@ async def account_orders(request: Request) -> Response:
 
 async def one_order(request: Request) -> Response:
     """One order, addressed by its hash field (the exchange order id, or ``None``)."""
-    account = path_param(request, "account", ACCOUNT)
-    order_id = path_param(request, "order_id", ORDER_ID)
+    account = request.path_params["account"]
+    order_id = request.path_params["order_id"]
     only = await ownership_of(request)
     return MsgspecResponse(await reader_from(request).orders.one(account, order_id, only=only))
 

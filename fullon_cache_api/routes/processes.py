@@ -5,19 +5,17 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
+from ..data import PROCESS_PAGE
+from ..data.processes import DEFAULT_WINDOW_MINUTES
+from ..http import (
     COMPONENT,
     CURSOR,
-    PROCESS_ID,
     PROCESS_TYPE,
     Bound,
-    path_param,
+    MsgspecResponse,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import PROCESS_PAGE
-from ..data.processes import DEFAULT_WINDOW_MINUTES
 from ..structs.processes import (
     Process,
     ProcessBrief,
@@ -93,7 +91,7 @@ def _brief(process: Process) -> ProcessBrief:
 
 async def one_process(request: Request) -> Response:
     """One process document; `since_minutes` is the window its heartbeat is judged against."""
-    process_id = path_param(request, "process_id", PROCESS_ID)
+    process_id = request.path_params["process_id"]
     since_minutes = query_int(request, "since_minutes", SINCE_MINUTES)
     found = await reader_from(request).processes.one(process_id, since_minutes=since_minutes)
     return MsgspecResponse(found)

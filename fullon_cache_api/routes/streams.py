@@ -1,5 +1,5 @@
 """Server-Sent Events: live tickers and process broadcasts (pub/sub), and change streams of
-balances, positions, orders, bots and OHLCV (shared pollers). See `fullon_cache_api.hub`.
+balances, positions, orders, bots and OHLCV (shared pollers). See `fullon_cache_api.streams`.
 
 Every stream starts with a ``snapshot`` event (JSON ``null`` when the key is absent), then
 ``update`` events; ``status`` events tell of a Redis outage and recovery, ``problem`` events of
@@ -20,13 +20,22 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._access import ex_id_of, sees
-from .._auth import FROM_QUERY
 from .._errors import NotFound
-from .._params import ACCOUNT, EX_ID, EXCHANGE, SYMBOL, TIMEFRAME, Bound, path_param, query_int
-from ..hub import EventStream, ProcessBroadcast, hub_from
-from ..hub._polled import Balances, Bots, Ohlcv, Orders, Positions
-from ..hub._specs import ProcessBroadcasts, TickerExchange, TickerSymbol
+from ..http import Bound, query_int
+from ..security import FROM_QUERY, ex_id_of, sees
+from ..streams import (
+    Balances,
+    Bots,
+    EventStream,
+    Ohlcv,
+    Orders,
+    Positions,
+    ProcessBroadcast,
+    ProcessBroadcasts,
+    TickerExchange,
+    TickerSymbol,
+    hub_from,
+)
 from ..structs.accounts import Account, AccountPositions
 from ..structs.bots import BotList
 from ..structs.ohlcv import OhlcvBars
@@ -65,14 +74,14 @@ class StreamRoute(ApiRoute):
 
 async def exchange_tickers(request: Request) -> Response:
     """Every ticker of an exchange: a TickerList, then each published ticker (conflated)."""
-    exchange = path_param(request, "exchange", EXCHANGE)
+    exchange = request.path_params["exchange"]
     return EventStream(hub_from(request), [TickerExchange(exchange)])
 
 
 async def one_ticker(request: Request) -> Response:
     """One ticker: its cached value, then each published update (conflated)."""
-    exchange = path_param(request, "exchange", EXCHANGE)
-    symbol = path_param(request, "symbol", SYMBOL)
+    exchange = request.path_params["exchange"]
+    symbol = request.path_params["symbol"]
     return EventStream(hub_from(request), [TickerSymbol(exchange, symbol)])
 
 
@@ -95,7 +104,7 @@ async def account_positions(request: Request) -> Response:
 
 async def account_orders(request: Request) -> Response:
     """Orders under one key (exchange name or ex_id) the caller may see, then each change."""
-    account = path_param(request, "account", ACCOUNT)
+    account = request.path_params["account"]
     limit = query_int(request, "limit", ORDER_LIMIT)
     only = await ownership_of(request)
     ex_id = ex_id_of(account)
@@ -112,15 +121,15 @@ async def bot_statuses(request: Request) -> Response:
 
 async def ohlcv_bars(request: Request) -> Response:
     """The newest bars of one series, then the new window after each change (polled)."""
-    symbol = path_param(request, "symbol", SYMBOL)
-    timeframe = path_param(request, "timeframe", TIMEFRAME)
+    symbol = request.path_params["symbol"]
+    timeframe = request.path_params["timeframe"]
     limit = query_int(request, "limit", STREAM_BAR_LIMIT)
     return EventStream(hub_from(request), [Ohlcv(symbol, timeframe, limit)])
 
 
 async def _owned_ex_id(request: Request) -> str:
     """The ``ex_id`` path parameter; 404 (as for an absent one) when the caller does not own it."""
-    ex_id = path_param(request, "ex_id", EX_ID)
+    ex_id: str = request.path_params["ex_id"]  # validated by the route (`ApiRoute.handle`)
     if not sees(await ownership_of(request), ex_id=ex_id):
         raise NotFound(f"no account {ex_id!r} cached")
     return ex_id

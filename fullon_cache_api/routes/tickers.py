@@ -5,9 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import CURSOR, EXCHANGE, SYMBOL, path_param, query_int, query_text
-from .._responses import MsgspecResponse
-from ..data._pages import ENTRY_PAGE, KEY_PAGE
+from ..data import ENTRY_PAGE, KEY_PAGE
+from ..http import CURSOR, MsgspecResponse, query_int, query_text
 from ..structs.tickers import Ticker, TickerExchanges, TickerList
 from ._common import ApiRoute, reader_from
 
@@ -22,7 +21,7 @@ async def list_exchanges(request: Request) -> Response:
 
 async def exchange_tickers(request: Request) -> Response:
     """The tickers of one exchange, a page at a time (the whole hash when it fits one page)."""
-    exchange = path_param(request, "exchange", EXCHANGE)
+    exchange = request.path_params["exchange"]
     cursor = query_text(request, "cursor", CURSOR)
     limit = query_int(request, "limit", ENTRY_PAGE)
     found = await reader_from(request).tickers.all(exchange, cursor=cursor, limit=limit)
@@ -31,8 +30,8 @@ async def exchange_tickers(request: Request) -> Response:
 
 async def one_ticker(request: Request) -> Response:
     """One ticker, with its age in seconds."""
-    exchange = path_param(request, "exchange", EXCHANGE)
-    symbol = path_param(request, "symbol", SYMBOL)
+    exchange = request.path_params["exchange"]
+    symbol = request.path_params["symbol"]
     return MsgspecResponse(await reader_from(request).tickers.one(exchange, symbol))
 
 

@@ -11,19 +11,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
+from ..data import KEY_PAGE, TRADE_PAGE
+from ..http import (
     CURSOR,
-    EXCHANGE,
-    SYMBOL,
-    UID,
     Bound,
+    MsgspecResponse,
     Pattern,
-    path_param,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import KEY_PAGE, TRADE_PAGE
 from ..structs.trades import TradeList, TradeOverview, TradeQueueStatus, UserTradeList
 from ._common import ApiRoute, ownership_of, reader_from
 
@@ -63,8 +59,8 @@ async def queue_status(request: Request) -> Response:
 async def user_trades(request: Request) -> Response:
     """The newest trades of a user's queue on one exchange, oldest first, a page at a time
     (`cursor`: older ones); nothing is popped."""
-    uid = path_param(request, "uid", UID)
-    exchange = path_param(request, "exchange", EXCHANGE)
+    uid = request.path_params["uid"]
+    exchange = request.path_params["exchange"]
     limit = query_int(request, "limit", TRADE_PAGE)
     cursor = query_text(request, "cursor", CURSOR)
     only = await ownership_of(request)
@@ -75,8 +71,8 @@ async def user_trades(request: Request) -> Response:
 async def symbol_trades(request: Request) -> Response:
     """The newest trades of one exchange and symbol, oldest first, a page at a time
     (`cursor`: older ones); nothing is consumed."""
-    exchange = path_param(request, "exchange", EXCHANGE)
-    symbol = path_param(request, "symbol", SYMBOL)
+    exchange = request.path_params["exchange"]
+    symbol = request.path_params["symbol"]
     limit = query_int(request, "limit", TRADE_PAGE)
     cursor = query_text(request, "cursor", CURSOR)
     only = await ownership_of(request)

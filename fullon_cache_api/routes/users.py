@@ -13,11 +13,10 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._auth import Authenticator, Identity
 from .._errors import NotFound, Unauthenticated
-from .._params import UID, path_param
-from .._responses import MsgspecResponse
 from ..data.users import Basis, Owner
+from ..http import MsgspecResponse
+from ..security import Authenticator, Identity
 from ..structs.users import UserSummary
 from ._common import ApiRoute, identity_of, reader_from
 
@@ -35,7 +34,7 @@ async def user_summary(request: Request) -> Response:
     carry no uid). Admins may ask for any uid, others for their own (else 404). The walk
     stops after the Redis socket timeout (``partial: true``).
     """
-    uid = str(int(path_param(request, "uid", UID)))  # "007" is user 7
+    uid = str(int(request.path_params["uid"]))  # "007" is user 7
     identity = _caller(request)
     if not identity.admin and _uid_of(identity) != uid:
         raise NotFound(f"no summary of user {uid} for you")

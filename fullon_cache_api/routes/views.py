@@ -13,19 +13,17 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._params import (
+from ..data import DOCUMENT_PAGE, KEY_PAGE
+from ..data.views import ViewReader
+from ..http import (
     CURSOR,
-    EX_ID,
     EXCHANGE,
     Bound,
+    MsgspecResponse,
     Pattern,
-    path_param,
     query_int,
     query_text,
 )
-from .._responses import MsgspecResponse
-from ..data._pages import DOCUMENT_PAGE, KEY_PAGE
-from ..data.views import ViewReader
 from ..structs.views import (
     BotActivityList,
     CacheStatus,
@@ -94,7 +92,7 @@ async def account_summary(request: Request) -> Response:
     during that search. Entries that cannot be valued carry a `reason`, are counted in
     `unvalued` and are not summed.
     """
-    ex_id = path_param(request, "ex_id", EX_ID)
+    ex_id = request.path_params["ex_id"]
     quote = query_text(request, "quote", QUOTE) or DEFAULT_QUOTE
     exchange = query_text(request, "exchange", EXCHANGE)
     only = await ownership_of(request)

@@ -18,12 +18,8 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from .._errors import InvalidInput
-from .._params import Pattern
-from ..hub._actions import DOMAINS
-from ..hub._calls import Domain
-from ..hub._dialects import MAIN, ORIGINAL, RICH, Dialect
-from ..hub._original_actions import ORIGINAL_DOMAINS
-from ..hub._socket import Session
+from ..http import Pattern
+from ..streams import DOMAINS, MAIN, ORIGINAL, ORIGINAL_DOMAINS, RICH, Dialect, Domain, Session
 
 CONNECTION_ID = Pattern("connection_id", r"[A-Za-z0-9_.\-:]+", 128, "connection id")
 

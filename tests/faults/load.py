@@ -13,8 +13,8 @@ import httpx
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from fullon_cache_api._near._link import LINK_CLIENT_NAME
-from fullon_cache_api.hub._pubsub import PUBSUB_CLIENT_NAME
+from fullon_cache_api.backend._near._link import LINK_CLIENT_NAME
+from fullon_cache_api.streams._pubsub import PUBSUB_CLIENT_NAME
 
 __all__ = [
     "GATEWAY_LINK_NAMES",

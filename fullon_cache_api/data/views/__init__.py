@@ -8,8 +8,8 @@ what it computed with ``partial: true``.
 
 from __future__ import annotations
 
-from ..._auth import Ownership
-from ..._redis import CacheClient
+from ...backend import CacheClient
+from ...security import Ownership
 from ...structs.views import (
     BotActivityList,
     CacheStatus,
@@ -20,9 +20,11 @@ from ...structs.views import (
     TradeStats,
 )
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
+from .._base import NO_TIMERS
+from .._instrument import timed_read
 from .._limits import DEFAULT_LIMITS, ReadLimits
 from .._pages import DOCUMENT_PAGE, KEY_PAGE
-from ._scan import Deadline, socket_timeout
+from ._scan import Deadline
 from .activity import ActivityReader
 from .freshness import FreshnessReader
 from .order_stats import OrderStatsReader
@@ -38,16 +40,19 @@ _BUDGET_SHARE = 0.5
 _MAX_BUDGET = 2.0
 
 
-def status_budget(redis: CacheClient) -> float:
+def status_budget(limits: ReadLimits) -> float:
     """Seconds the /status key count may take: half the socket timeout, at most 2 s."""
-    return min(_MAX_BUDGET, socket_timeout(redis) * _BUDGET_SHARE)
+    return min(_MAX_BUDGET, limits.socket_timeout * _BUDGET_SHARE)
 
 
 class ViewReader:
     """Every derived view, one method each (``reader.views.ticker_status(60)``)."""
 
+    read_timers = NO_TIMERS  # its views are timed as ``views.<name>`` (`timed_read`)
+
     def __init__(self, redis: CacheClient, limits: ReadLimits = DEFAULT_LIMITS) -> None:
         self.redis = redis
+        self.limits = limits
         self._portfolio = PortfolioReader(redis, limits)
         self._freshness = FreshnessReader(redis, limits)
         self._stats = StatsReader(redis, limits)
@@ -57,8 +62,9 @@ class ViewReader:
 
     def _deadline(self, budget: float | None) -> Deadline:
         """The budget of one view: `budget` seconds, by default the Redis socket timeout."""
-        return Deadline(socket_timeout(self.redis) if budget is None else budget)
+        return Deadline(self.limits.socket_timeout if budget is None else budget)
 
+    @timed_read
     async def portfolio(
         self,
         *,
@@ -79,6 +85,7 @@ class ViewReader:
             limit=limit,
         )
 
+    @timed_read
     async def account_summary(
         self,
         ex_id: str,
@@ -93,6 +100,7 @@ class ViewReader:
             ex_id, quote=quote, exchange=exchange, only=only, deadline=self._deadline(budget)
         )
 
+    @timed_read
     async def ticker_status(
         self,
         stale_after: int,
@@ -105,6 +113,7 @@ class ViewReader:
         deadline = self._deadline(budget)
         return await self._freshness.tickers(stale_after, deadline, cursor=cursor, limit=limit)
 
+    @timed_read
     async def ohlcv_status(
         self,
         *,
@@ -115,6 +124,7 @@ class ViewReader:
         """Freshness of a page of OHLCV series."""
         return await self._freshness.ohlcv(self._deadline(budget), cursor=cursor, limit=limit)
 
+    @timed_read
     async def order_stats(
         self,
         *,
@@ -130,6 +140,7 @@ class ViewReader:
             only=only, deadline=deadline, cursor=cursor, limit=limit
         )
 
+    @timed_read
     async def trade_stats(
         self,
         *,
@@ -142,6 +153,7 @@ class ViewReader:
         deadline = self._deadline(budget)
         return await self._stats.trades(only=only, deadline=deadline, cursor=cursor, limit=limit)
 
+    @timed_read
     async def bot_activity(
         self,
         stale_after: int,
@@ -157,12 +169,14 @@ class ViewReader:
             stale_after, only=only, deadline=deadline, cursor=cursor, limit=limit
         )
 
+    @timed_read
     async def process_metrics(self, *, budget: float | None = None) -> ProcessMetrics:
         """fullon_cache's get_metrics plus status counts and the oldest heartbeat."""
         return await self._status.process_metrics(self._deadline(budget))
 
+    @timed_read
     async def cache_status(self, budget: float | None = None) -> CacheStatus:
         """Redis INFO and key counts per domain (`budget` seconds; default `status_budget`)."""
         return await self._status.cache_status(
-            status_budget(self.redis) if budget is None else budget
+            status_budget(self.limits) if budget is None else budget
         )

@@ -18,10 +18,10 @@ from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any, cast
 
-from ..._codec import to_float
-from ..._redis import CacheClient, translate_errors
+from ...backend import CacheClient, translate_errors
 from .._base import Deadline, text
 from .._chunks import HashWalk, checkpoint
+from .._codec import to_float
 from .._limits import ReadLimits
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "hash_batches",
     "list_windows",
     "money",
-    "socket_timeout",
 ]
 
 # Two 17-digit floats multiply to at most 34 digits; 60 keeps products and long sums exact
@@ -76,12 +75,6 @@ def as_float(value: Decimal | None) -> float | None:
 def age_of(when: datetime | None, now: float) -> float | None:
     """Seconds from `when` to `now` (epoch seconds), to the millisecond; None when unknown."""
     return None if when is None else round(now - when.timestamp(), 3)
-
-
-def socket_timeout(redis: CacheClient) -> float:
-    """The client's socket timeout in seconds (redis-py's default of None counts as 5)."""
-    value = redis.connection_pool.connection_kwargs.get("socket_timeout")
-    return float(value) if isinstance(value, int | float) and value > 0 else 5.0
 
 
 async def hash_batches(

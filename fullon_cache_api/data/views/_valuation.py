@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from ..._codec import Undecodable
-from ..._redis import CacheClient, translate_errors
+from ...backend import CacheClient, translate_errors
 from ...structs.accounts import Position
 from ...structs.tickers import Ticker
 from ...structs.views_portfolio import BalanceValue, PositionValue
+from .._codec import Undecodable
 from ..tickers import _ticker
 from ._scan import as_float, exact_div, exact_mul, exact_sum, money
 

@@ -16,14 +16,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..._access import ex_id_of, owned, sees
-from ..._auth import Ownership
-from ..._codec import Invalid, Undecodable
-from ..._redis import translate_errors
+from ...backend import translate_errors
+from ...security import Ownership, ex_id_of, owned, sees
 from ...structs.bots import Bot
 from ...structs.views import BotActivity, BotActivityList, BotFeedActivity, BotHold
 from .._base import BaseReader, Deadline, text
 from .._chunks import FieldPage
+from .._codec import Invalid, Undecodable
 from .._cursor import cursor_kind, decode_cursor, encode_cursor
 from .._pages import DOCUMENT_PAGE
 from .._skips import Skips

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from ..._codec import Invalid, to_datetime
-from ..._redis import CacheClient
+from ...backend import CacheClient
 from ...structs.ohlcv import OhlcvSeries
 from ...structs.views import OhlcvFreshness, OhlcvStatus, TickerFeedStatus, TickerStatus
 from .._base import BaseReader, Deadline, Scanned
+from .._codec import Invalid, to_datetime
 from .._cursor import decode_cursor, encode_cursor
 from .._limits import DEFAULT_LIMITS, ReadLimits
 from .._pages import KEY_PAGE

@@ -6,13 +6,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..._access import may_hold, sees_corrupt
-from ..._auth import Ownership
-from ..._codec import Invalid
+from ...security import Ownership, may_hold, sees_corrupt
 from ...structs.orders import Order, OrderQueue
 from ...structs.views import OrderKeyStats, OrderStats
 from .._base import BaseReader, Deadline
 from .._chunks import pipelined
+from .._codec import Invalid
 from .._order_values import _from_stored, _StoredOrder
 from .._pages import KEY_PAGE
 from .._phases import scan_phases

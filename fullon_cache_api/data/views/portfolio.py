@@ -16,15 +16,14 @@ from typing import Any, Literal
 
 import msgspec
 
-from ..._access import ex_id_of, owned, sees
-from ..._auth import Ownership
-from ..._codec import Invalid, Undecodable
 from ..._errors import CorruptEntry, NotFound
-from ..._redis import CacheClient, translate_errors
+from ...backend import CacheClient, translate_errors
+from ...security import Ownership, ex_id_of, owned, sees
 from ...structs.accounts import Position
 from ...structs.views_portfolio import AccountSummary, PortfolioSummary
 from .._base import BaseReader, Deadline, text
 from .._chunks import HashWalk
+from .._codec import Invalid, Undecodable
 from .._cursor import decode_cursor, encode_cursor
 from .._limits import DEFAULT_LIMITS, ReadLimits
 from .._order_values import _id, _text

@@ -10,13 +10,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from ..._access import sees
-from ..._auth import Ownership
-from ..._codec import Invalid, to_datetime
+from ...security import Ownership, sees
 from ...structs.trades import Trade
 from ...structs.views import TradeQueueStats, TradeStats, TradeStatusAge
 from .._base import BaseReader, Deadline, text
 from .._chunks import pipelined
+from .._codec import Invalid, to_datetime
 from .._pages import KEY_PAGE
 from .._phases import scan_phases
 from .._skips import Skips

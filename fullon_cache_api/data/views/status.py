@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from ..._codec import Invalid, to_datetime
-from ..._redis import translate_errors
+from ...backend import translate_errors
 from ...structs.views import CacheStatus, ProcessMetrics, RedisInfo
 from .._base import BaseReader, text
+from .._codec import Invalid, to_datetime
 from .._skips import Skips
 from ..processes import _StoredProcess
 from ._scan import Deadline, age_of

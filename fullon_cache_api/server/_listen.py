@@ -1,0 +1,74 @@
+"""Listening and running: the socket the commands serve on, and the loop they run until Ctrl-C
+or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import math
+import socket
+from collections.abc import Coroutine
+from typing import Any
+
+from .._settings import Settings
+from ._servers import loop_factory
+
+__all__ = ["GRACE_SECONDS", "CLIError", "bind", "grace_period", "run", "url_of"]
+
+_log = logging.getLogger("fullon.api.cache.cli")
+GRACE_SECONDS = 3  # how long Ctrl-C waits for open requests and streams
+
+
+class CLIError(Exception):
+    """A failure worth one line on stderr, not a traceback."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Listen on host:port ourselves, so a busy port is a clear error and port 0 works."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        listener = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CLIError(
+                f"port {port} on {host} is already in use; pick another with --port "
+                "(--port 0 picks a free one)"
+            ) from None
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # create_server leaves proto 0, and asyncio sets TCP_NODELAY only on sockets whose proto
+    # is IPPROTO_TCP: without it, Nagle + delayed ACK add ~40 ms to every keep-alive answer.
+    return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, listener.detach())
+
+
+def url_of(sock: socket.socket) -> str:
+    """The ``http://host:port`` a listening socket answers on."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def grace_period(settings: Settings) -> int:
+    """How long a shutdown waits for requests in flight: longer than REDIS_SOCKET_TIMEOUT, so
+    a request waiting on a frozen Redis ends with its own 504 before the grace runs out (one
+    still running then is cancelled, and answers 503). Streams end at once (`_runtime`)."""
+    return max(GRACE_SECONDS, math.ceil(settings.redis_socket_timeout) + 1)
+
+
+def run(serving: Coroutine[Any, Any, None]) -> int:
+    """Run until Ctrl-C or SIGTERM; both are a clean shutdown (exit status 0).
+
+    The loop is uvloop's where it is installed (as ``uvicorn --loop auto`` would choose).
+    uvicorn shuts down gracefully on either signal, then re-raises it once its own handlers
+    are gone: SIGINT ends as KeyboardInterrupt, and so does SIGTERM through the handler the
+    command line installs (`fullon_cache_api.__main__`), so the callers' ``finally`` blocks
+    run instead of the process dying on the default SIGTERM handler.
+    """
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=loop_factory()) as runner,
+    ):
+        runner.run(serving)
+    _log.info("stopped")
+    return 0
