@@ -185,7 +185,20 @@ def _openapi(args: argparse.Namespace) -> int:
         body = OpenAPICache(app.routes).body(args.root_path)
     finally:
         asyncio.run(app.state.reader.redis.aclose())
-    print(msgspec.json.format(body, indent=2).decode())
+    return _emit(msgspec.json.format(body, indent=2).decode())
+
+
+def _emit(text: str) -> int:
+    """Print `text`; a reader that stops early (``| head``) ends the command quietly, with
+    status 1, instead of a BrokenPipeError traceback (the recipe of Python's signal docs)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # The interpreter flushes stdout again at exit: point it at /dev/null so that it
+        # cannot fail a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -316,6 +317,26 @@ async def test_cli_prints_the_served_document(anonymous: httpx.AsyncClient) -> N
     served = (await anonymous.get("/openapi.json")).json()
     assert document == {**served, "servers": [{"url": MOUNT}]}
     validate(document)
+
+
+def test_cli_reader_closing_early_is_not_a_traceback() -> None:
+    """`fullon-cache-api openapi | head -c 100`: the command ends with status 1 and nothing on
+    stderr (the document is far bigger than a pipe's buffer, so its write meets the closed
+    pipe), not a BrokenPipeError traceback."""
+    command = [sys.executable, "-m", "fullon_cache_api", "openapi"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with subprocess.Popen(command, **pipes) as process:  # closes both pipes at the end
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            assert process.stdout.read(100).startswith(b"{")
+            process.stdout.close()  # the reader goes away, as `head` does
+            status = process.wait(timeout=60)
+            stderr = process.stderr.read().decode()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    assert (status, stderr) == (1, "")
 
 
 PUBLIC = {"/health", "/openapi.json", "/docs", "/redoc"}
