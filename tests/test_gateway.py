@@ -23,7 +23,7 @@ from fullon_cache_api._middleware import GatewayMiddleware, log_request
 from fullon_cache_api._router import SegmentRouter
 from fullon_cache_api.demo import CacheWriter
 
-from .conftest import ADMIN_KEY
+from .support.credentials import ADMIN_KEY
 
 pytestmark = pytest.mark.anyio
 

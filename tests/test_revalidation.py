@@ -19,7 +19,7 @@ from fullon_cache_api._openapi import build_openapi
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.routes._common import ApiRoute
 
-from .surface import SAMPLES, seed_surface
+from .support.surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 EVENT_STREAM = "text/event-stream"

@@ -118,3 +118,6 @@ async def seed_surface(writer: CacheWriter) -> None:
     await writer.push_user_trade(7, "binance", TRADE)
     await writer.update_ohlcv_bars("BTC/USDT", "1m", [[1717584000, 1, 2, 0.5, 1.5, 10.0]])
     await writer.register_process("tick", "binance:BTC/USDT", now=NOW)
+    # A heartbeat now: NOW dates from the import, and views that look back a few minutes
+    # (/processes/status) would lose the process in a suite that runs longer than that.
+    await writer.update_process(PROCESS_ID)
