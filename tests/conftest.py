@@ -1,4 +1,8 @@
-"""Fixtures: a real redis-server per session, a clean database per test, the app and a client."""
+"""Fixtures only: a real redis-server per session, a clean database per test, the app, its
+builder and a client. Helpers live in ``tests/support/``.
+
+Slow tests (real server processes, browsers, benchmarks, big data) carry the ``slow`` marker:
+``pytest -m "not slow"`` skips them for a quick loop; the default run and CI run everything."""
 
 from __future__ import annotations
 
@@ -14,6 +18,10 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.security._auth import hash_api_key
+
+from .support import streams
+from .support.apps import AppBuilder, in_process
+from .support.credentials import ADMIN_KEY, HEADERS
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +46,6 @@ def flushed(redis_server: RedisServer) -> RedisServer:
     return redis_server
 
 
-ADMIN_KEY = "test-admin-key"
-
-
 @pytest.fixture
 def settings(flushed: RedisServer) -> Settings:
     """Settings for the test server, with authentication on and one admin API key."""
@@ -62,30 +67,33 @@ async def writer(flushed: RedisServer) -> AsyncIterator[CacheWriter]:
 
 @pytest.fixture
 def app(settings: Settings) -> Starlette:
+    """The app on the test settings (its lifespan is run by `client`)."""
     return create_app(settings=settings)
 
 
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An admin HTTP client calling the app in-process; the app's lifespan closes its pool."""
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://gateway",
-            headers={"X-API-Key": ADMIN_KEY},
-        ) as http,
-    ):
+    async with in_process(app, headers=HEADERS) as http:
         yield http
+
+
+@pytest.fixture
+async def make_app(settings: Settings) -> AsyncIterator[AppBuilder]:
+    """Builds apps (``create_app`` on the test settings unless told otherwise); every app
+    built is closed at teardown."""
+    builder = AppBuilder(settings=settings)
+    try:
+        yield builder
+    finally:
+        await builder.aclose()
 
 
 @pytest.fixture(params=["uvicorn", "granian"])
 def each_server(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Runs the test under uvicorn, then under granian (`streams_support.serve_asgi`)."""
-    from . import streams_support
-
-    streams_support.SERVER = request.param
+    """Runs the test under uvicorn, then under granian (`support.streams.serve_asgi`)."""
+    streams.SERVER = request.param
     try:
         yield request.param
     finally:
-        streams_support.SERVER = "uvicorn"
+        streams.SERVER = "uvicorn"

@@ -18,9 +18,9 @@ from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.streams import Hub
 
-from .conftest import ADMIN_KEY
-from .streams_support import HEADERS, SseReader, eventually, fast_streams, serve, sse, with_user_key
-from .test_streams_slow import _tick_json, drain_until_closed, small_server_socket, stalled_client
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.slow_clients import drain_until_closed, small_server_socket, stalled_client, tick_json
+from .support.streams import SseReader, eventually, fast_streams, serve, sse, with_user_key
 
 pytestmark = pytest.mark.anyio
 
@@ -171,6 +171,7 @@ async def test_websocket_subscriptions_count_and_a_full_identity_gets_1013(
         await released(gateway.hub)
 
 
+@pytest.mark.slow
 async def test_counts_return_to_zero_on_every_way_out(
     settings: Settings, writer: CacheWriter
 ) -> None:
@@ -224,7 +225,7 @@ async def _slow_client_cut_off(hub: Hub, port: int, writer: CacheWriter) -> None
         price += 1
         async with writer.redis.pipeline(transaction=False) as pipe:
             for _ in range(50):
-                pipe.publish("ticker_updates:binance:BTC/USDT", _tick_json(price))
+                pipe.publish("ticker_updates:binance:BTC/USDT", tick_json(price))
             await pipe.execute()
         await asyncio.sleep(0.01)
         assert time.monotonic() - started < 15

@@ -42,8 +42,17 @@ async def test_without_the_check_the_loop_runs_on() -> None:
 
 
 async def test_no_cancel_no_stop() -> None:
-    """An ordinary error in a task nobody cancelled is left to the loop."""
-    try:
-        raise TimeoutError
-    except TimeoutError:
-        stop_if_cancelled()  # returns
+    """An ordinary error in a task nobody cancelled is left to the loop: the check returns,
+    and the loop retries to its end."""
+
+    async def retries() -> int:
+        attempts = 0
+        for _ in range(3):
+            try:
+                raise TimeoutError
+            except TimeoutError:
+                stop_if_cancelled()  # returns: nobody cancelled this task
+                attempts += 1
+        return attempts
+
+    assert await asyncio.wait_for(asyncio.create_task(retries()), 5) == 3

@@ -21,7 +21,8 @@ from fullon_cache_api import Settings, create_app, lifespan
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
 
-from .conftest import ADMIN_KEY
+from .support.apps import in_process
+from .support.credentials import ADMIN_KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -132,12 +133,7 @@ async def test_mounted_in_host_without_our_lifespan(
     else:
         host = Starlette(routes=[Mount("/api/v1/cache", cache_app)], lifespan=host_lifespan)
     async with (
-        host.router.lifespan_context(host),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=host),
-            base_url="http://h",
-            headers={"X-API-Key": ADMIN_KEY},
-        ) as c,
+        in_process(host, headers={"X-API-Key": ADMIN_KEY}) as c,
     ):
         one = await c.get("/api/v1/cache/tickers/binance/BTC/USDT")
         listed = await c.get("/api/v1/cache/tickers/")
@@ -160,12 +156,7 @@ async def test_host_can_enter_our_lifespan_for_clean_shutdown(
 
     host = Starlette(routes=[Mount("/api/v1/cache", cache_app)], lifespan=host_lifespan)
     async with (
-        host.router.lifespan_context(host),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=host),
-            base_url="http://h",
-            headers={"X-API-Key": ADMIN_KEY},
-        ) as c,
+        in_process(host, headers={"X-API-Key": ADMIN_KEY}) as c,
     ):
         assert (await c.get("/api/v1/cache/tickers")).status_code == 200
         assert _gateway_connections(redis_server) == 1

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import jwt
 import msgspec
 import pytest
@@ -16,10 +14,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
-from fullon_cache_api import Settings, create_app
+from fullon_cache_api import Settings
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.security._auth import hash_api_key
+
+from .support.apps import AppBuilder, caller, get
 
 pytestmark = pytest.mark.anyio
 
@@ -44,58 +44,44 @@ def auth_settings(settings: Settings) -> Settings:
     return Settings(redis_url=settings.redis_url, auth=config)
 
 
-MakeApp = Callable[..., Starlette]
-
-
-@pytest.fixture
-async def make_app() -> AsyncIterator[Callable[..., Starlette]]:
-    """create_app, with every app built closed at teardown."""
-    built: list[Starlette] = []
-
-    def make(**kwargs: Any) -> Starlette:
-        built.append(create_app(**kwargs))
-        return built[-1]
-
-    yield make
-    for app in built:
-        await app.state.reader.redis.aclose()
-
-
-async def call(app: Any, path: str, **headers: str) -> httpx.Response:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", headers=headers
-    ) as http:
-        return await http.get(path)
-
-
-async def test_no_identity_is_401_problem(make_app: MakeApp, auth_settings: Settings) -> None:
+async def test_no_identity_is_401_problem(make_app: AppBuilder, auth_settings: Settings) -> None:
     """Without credentials a data route answers 401, problem body, WWW-Authenticate: Bearer."""
-    response = await call(make_app(settings=auth_settings), "/tickers")
+    response = await get(make_app(settings=auth_settings), "/tickers")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == "Not authenticated"
 
 
-async def test_health_is_public(make_app: MakeApp, auth_settings: Settings) -> None:
+async def test_health_is_public(make_app: AppBuilder, auth_settings: Settings) -> None:
     """/health answers without identity (liveness)."""
-    response = await call(make_app(settings=auth_settings), "/health")
+    response = await get(make_app(settings=auth_settings), "/health")
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize(
-    ("header", "value"),
+    ("header", "value", "identity"),
     [
-        ("authorization", "Bearer " + token()),
-        ("x-api-key", "svc-key"),
+        ("authorization", "Bearer " + token(), ("7", False)),
+        ("authorization", "Bearer " + token(sub=ADMIN_MAIL, user_id=1), ("1", True)),
+        ("x-api-key", "svc-key", (None, False)),
+        ("x-api-key", "ops-key", (None, True)),
     ],
+    ids=["jwt", "admin-mail-jwt", "api-key", "admin-api-key"],
 )
 async def test_jwt_and_api_key_authenticate(
-    make_app: MakeApp, auth_settings: Settings, header: str, value: str
+    make_app: AppBuilder,
+    auth_settings: Settings,
+    header: str,
+    value: str,
+    identity: tuple[str | None, bool],
 ) -> None:
-    """A valid JWT or API key opens market data."""
-    response = await call(make_app(settings=auth_settings), "/tickers", **{header: value})
+    """A valid JWT or API key opens market data, as the identity it names: the token's user id
+    (an admin when its sub is ADMIN_MAIL), or the key's service (an admin key: admin)."""
+    app = make_app(settings=auth_settings)
+    response = await get(app, "/tickers", **{header: value})
     assert response.status_code == 200
+    assert await caller(app, **{header: value}) == identity
 
 
 @pytest.mark.parametrize(
@@ -110,28 +96,26 @@ async def test_jwt_and_api_key_authenticate(
         "Bearer ",
     ],
 )
-async def test_bad_bearer_is_401(make_app: MakeApp, auth_settings: Settings, value: str) -> None:
+async def test_bad_bearer_is_401(make_app: AppBuilder, auth_settings: Settings, value: str) -> None:
     """Expired, wrongly signed, malformed or claim-less tokens are refused."""
-    response = await call(make_app(settings=auth_settings), "/tickers", authorization=value)
+    response = await get(make_app(settings=auth_settings), "/tickers", authorization=value)
     assert response.status_code == 401
 
 
-async def test_unknown_api_key_is_401(make_app: MakeApp, auth_settings: Settings) -> None:
+async def test_unknown_api_key_is_401(make_app: AppBuilder, auth_settings: Settings) -> None:
     """An API key whose hash is not configured is refused."""
-    response = await call(make_app(settings=auth_settings), "/tickers", **{"x-api-key": "nope"})
+    response = await get(make_app(settings=auth_settings), "/tickers", **{"x-api-key": "nope"})
     assert response.status_code == 401
 
 
-async def test_jwt_refused_without_secret(make_app: MakeApp, settings: Settings) -> None:
+async def test_jwt_refused_without_secret(make_app: AppBuilder, settings: Settings) -> None:
     """With no JWT_SECRET_KEY configured a bearer token cannot authenticate."""
-    response = await call(
-        make_app(settings=settings), "/tickers", authorization="Bearer " + token()
-    )
+    response = await get(make_app(settings=settings), "/tickers", authorization="Bearer " + token())
     assert response.status_code == 401
 
 
 async def test_host_user_is_trusted_first(
-    make_app: MakeApp, auth_settings: Settings, writer: CacheWriter
+    make_app: AppBuilder, auth_settings: Settings, writer: CacheWriter
 ) -> None:
     """A user the host put in scope['state'] authenticates, even beside a bad header."""
     await writer.upsert_user_account(1, {"USDT": {"free": 1.0, "used": 0.0, "total": 1.0}})
@@ -145,18 +129,19 @@ async def test_host_user_is_trusted_first(
         await mounted(scope, receive, send)
 
     mounted = Starlette(routes=[Mount("/api/v1/cache", cache_app)])
-    response = await call(host, "/api/v1/cache/accounts/1", authorization="Bearer junk")  # type: ignore[arg-type]
+    response = await get(host, "/api/v1/cache/accounts/1", authorization="Bearer junk")
     assert response.status_code == 200
+    assert await caller(host, "/api/v1/cache", authorization="Bearer junk") == ("1", True)
 
 
 async def test_auth_off_warns_once(
-    make_app: MakeApp, settings: Settings, caplog: pytest.LogCaptureFixture
+    make_app: AppBuilder, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     """auth=False serves without identity and warns at the first request only."""
     app = make_app(settings=settings, auth=False)
     with caplog.at_level(logging.WARNING, logger="fullon.api.cache.auth"):
-        assert (await call(app, "/tickers")).status_code == 200
-        assert (await call(app, "/tickers")).status_code == 200
+        assert (await get(app, "/tickers")).status_code == 200
+        assert (await get(app, "/tickers")).status_code == 200
     warnings = [r for r in caplog.records if r.name == "fullon.api.cache.auth"]
     assert len(warnings) == 1 and "OFF" in warnings[0].getMessage()
 
@@ -185,28 +170,28 @@ DOCS_PATHS = ("/docs", "/redoc", "/docs/assets/swagger-ui.css", "/openapi.json")
 
 @pytest.mark.parametrize("path", DOCS_PATHS)
 async def test_docs_are_public_by_default(
-    make_app: MakeApp, auth_settings: Settings, path: str
+    make_app: AppBuilder, auth_settings: Settings, path: str
 ) -> None:
     """The docs pages, their assets and the OpenAPI document answer without identity."""
     assert auth_settings.auth.public_docs is True
-    response = await call(make_app(settings=auth_settings), path)
+    response = await get(make_app(settings=auth_settings), path)
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("path", DOCS_PATHS)
 async def test_private_docs_need_identity(
-    make_app: MakeApp, auth_settings: Settings, path: str
+    make_app: AppBuilder, auth_settings: Settings, path: str
 ) -> None:
     """public_docs=False: the docs answer 401 like a data route, and 200 with an identity;
     /health stays public (liveness)."""
     config = msgspec.structs.replace(auth_settings.auth, public_docs=False)
     app = make_app(settings=msgspec.structs.replace(auth_settings, auth=config))
-    refused = await call(app, path)
+    refused = await get(app, path)
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"] == "Bearer"
     assert refused.headers["content-type"] == "application/problem+json"
-    assert (await call(app, path, **{"x-api-key": "svc-key"})).status_code == 200
-    assert (await call(app, "/health")).json() == {"status": "ok"}
+    assert (await get(app, path, **{"x-api-key": "svc-key"})).status_code == 200
+    assert (await get(app, "/health")).json() == {"status": "ok"}
 
 
 def test_env_makes_docs_private() -> None:
@@ -230,38 +215,40 @@ def hs512_settings(settings: Settings) -> Settings:
     return Settings(redis_url=settings.redis_url, auth=auth)
 
 
-async def test_configured_algorithm_is_accepted(make_app: MakeApp, settings: Settings) -> None:
+async def test_configured_algorithm_is_accepted(make_app: AppBuilder, settings: Settings) -> None:
     """JWT_ALGORITHM=HS512: a token signed with HS512 authenticates."""
     app = make_app(settings=hs512_settings(settings))
-    response = await call(app, "/tickers", authorization=signed("HS512"))
+    response = await get(app, "/tickers", authorization=signed("HS512"))
     assert response.status_code == 200
+    assert await caller(app, authorization=signed("HS512")) == ("7", False)
 
 
 @pytest.mark.parametrize("algorithm", ["HS256", "HS384"])
 async def test_other_algorithm_is_refused(
-    make_app: MakeApp, settings: Settings, algorithm: str
+    make_app: AppBuilder, settings: Settings, algorithm: str
 ) -> None:
     """JWT_ALGORITHM=HS512: a token signed with the same secret but another algorithm is
     401 (no algorithm confusion)."""
     app = make_app(settings=hs512_settings(settings))
-    response = await call(app, "/tickers", authorization=signed(algorithm))
+    response = await get(app, "/tickers", authorization=signed(algorithm))
     assert response.status_code == 401
     assert "InvalidAlgorithmError" in response.json()["detail"]
 
 
-async def test_default_algorithm_refuses_hs512(make_app: MakeApp, settings: Settings) -> None:
+async def test_default_algorithm_refuses_hs512(make_app: AppBuilder, settings: Settings) -> None:
     """Unset JWT_ALGORITHM means HS256 only: an HS512 token is 401."""
     auth = Settings.from_env({"JWT_SECRET_KEY": LONG_SECRET}).auth
     app = make_app(settings=Settings(redis_url=settings.redis_url, auth=auth))
-    assert (await call(app, "/tickers", authorization=signed("HS256"))).status_code == 200
-    assert (await call(app, "/tickers", authorization=signed("HS512"))).status_code == 401
+    assert (await get(app, "/tickers", authorization=signed("HS256"))).status_code == 200
+    assert await caller(app, authorization=signed("HS256")) == ("7", False)
+    assert (await get(app, "/tickers", authorization=signed("HS512"))).status_code == 401
 
 
-async def test_unsigned_token_is_refused(make_app: MakeApp, auth_settings: Settings) -> None:
+async def test_unsigned_token_is_refused(make_app: AppBuilder, auth_settings: Settings) -> None:
     """A token with alg "none" (no signature) never authenticates."""
     claims = {"sub": ADMIN_MAIL, "user_id": 1, "exp": int(time.time() + 600)}
     unsigned = jwt.encode(claims, None, algorithm="none")
-    response = await call(
+    response = await get(
         make_app(settings=auth_settings), "/tickers", authorization=f"Bearer {unsigned}"
     )
     assert response.status_code == 401

@@ -10,12 +10,10 @@ views included) is also crawled generically from `tests/surface.py` SAMPLES.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
 import anyio
-import httpx
 import jwt
 import msgspec
 import pytest
@@ -23,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import Match, Mount
 from starlette.types import Receive, Scope, Send
 
-from fullon_cache_api import Settings, create_app
+from fullon_cache_api import Settings
 from fullon_cache_api._app import all_routes
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
@@ -31,7 +29,8 @@ from fullon_cache_api.routes import accounts, bots, orders, trades
 from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.security._auth import Identity, Ownership, OwnershipHook, hash_api_key
 
-from .surface import SAMPLES, seed_surface
+from .support.apps import AppBuilder, get
+from .support.surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -172,29 +171,10 @@ def authz_settings(settings: Settings) -> Settings:
     return Settings(redis_url=settings.redis_url, auth=config)
 
 
-MakeApp = Callable[..., Starlette]
-
-
 @pytest.fixture
-async def make_app(authz_settings: Settings) -> AsyncIterator[MakeApp]:
-    """create_app on the test settings; every app built is closed at teardown."""
-    built: list[Starlette] = []
-
-    def make(ownership: OwnershipHook | None = None, **kwargs: Any) -> Starlette:
-        kwargs.setdefault("settings", authz_settings)
-        built.append(create_app(ownership=ownership, **kwargs))
-        return built[-1]
-
-    yield make
-    for app in built:
-        await app.state.reader.redis.aclose()
-
-
-async def get(app: Any, path: str, **headers: str) -> httpx.Response:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", headers=headers
-    ) as http:
-        return await http.get(path)
+def make_app(make_app: AppBuilder, authz_settings: Settings) -> AppBuilder:
+    """The shared builder, on this module's settings (JWTs, an admin and a service key)."""
+    return make_app.using(settings=authz_settings)
 
 
 def as_user(owner: SimpleNamespace) -> dict[str, str]:
@@ -232,10 +212,10 @@ def test_cases_cover_every_private_domain_route() -> None:
         assert getattr(hit, "path", None) == template, path
 
 
-async def test_owner_sees_own_data_only(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_owner_sees_own_data_only(make_app: AppBuilder, writer: CacheWriter) -> None:
     """On every private route, owner A gets its own data, never B's; B's singles are 404s
     indistinguishable from a real miss; admin-only containers show A nothing."""
-    app = make_app(Hook())
+    app = make_app(ownership=Hook())
     misses = await real_misses(app)
     await seed_owner(writer, A)
     await seed_owner(writer, B)
@@ -254,9 +234,9 @@ async def test_owner_sees_own_data_only(make_app: MakeApp, writer: CacheWriter) 
             assert response.json()["blocked"] is True, where
 
 
-async def test_admin_sees_everything(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_admin_sees_everything(make_app: AppBuilder, writer: CacheWriter) -> None:
     """An admin API key reads both owners' data on every case (so the 404s above are not misses)."""
-    app = make_app(Hook())
+    app = make_app(ownership=Hook())
     await seed_owner(writer, A)
     await seed_owner(writer, B)
     for template, path, kind in ALL_CASES:
@@ -270,10 +250,10 @@ async def test_admin_sees_everything(make_app: MakeApp, writer: CacheWriter) -> 
             assert mark_of(A if kind == MINE else B, response.text), path
 
 
-async def test_admin_mail_jwt_is_admin(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_admin_mail_jwt_is_admin(make_app: AppBuilder, writer: CacheWriter) -> None:
     """A JWT whose sub is ADMIN_MAIL reads everything, without asking the hook."""
     hook = Hook()
-    app = make_app(hook)
+    app = make_app(ownership=hook)
     await seed_owner(writer, A)
     await seed_owner(writer, B)
     root = SimpleNamespace(mail="root@fullon.test", uid=1)
@@ -284,10 +264,10 @@ async def test_admin_mail_jwt_is_admin(make_app: MakeApp, writer: CacheWriter) -
 
 @pytest.mark.parametrize("hook", [None, Hook()], ids=["no-hook", "hook-grants-nothing"])
 async def test_nothing_without_grant(
-    make_app: MakeApp, writer: CacheWriter, hook: Hook | None
+    make_app: AppBuilder, writer: CacheWriter, hook: OwnershipHook | None
 ) -> None:
     """With no hook (or nothing granted) a non-admin sees no private data: lists empty, 404s."""
-    app = make_app(hook)
+    app = make_app(ownership=hook)
     await seed_owner(writer, A)
     await seed_owner(writer, B)
     stranger = SimpleNamespace(mail="c@fullon.test", uid=99 if hook else A.uid)
@@ -304,10 +284,10 @@ async def test_nothing_without_grant(
                 assert not mark_of(A, response.text) and not mark_of(B, response.text), path
 
 
-async def test_every_private_route_is_scoped(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_every_private_route_is_scoped(make_app: AppBuilder, writer: CacheWriter) -> None:
     """Crawling each private route's sample (tests/surface.py, whose data is A's): A gets 200
     without B's data, B and a no-grant service key get a 404 or a 200 without A's data."""
-    app = make_app(Hook())
+    app = make_app(ownership=Hook())
     await seed_surface(writer)
     await seed_owner(writer, A)
     await seed_owner(writer, B)
@@ -325,13 +305,13 @@ async def test_every_private_route_is_scoped(make_app: MakeApp, writer: CacheWri
 
 
 async def test_hook_gets_identity_and_is_cached(
-    make_app: MakeApp, authz_settings: Settings, writer: CacheWriter
+    make_app: AppBuilder, authz_settings: Settings, writer: CacheWriter
 ) -> None:
     """The hook receives the caller's identity, is asked once per identity within the TTL,
     and again once the TTL has passed."""
     hook = Hook()
     short = msgspec.structs.replace(authz_settings.auth, ownership_ttl=0.3)
-    app = make_app(hook, settings=msgspec.structs.replace(authz_settings, auth=short))
+    app = make_app(ownership=hook, settings=msgspec.structs.replace(authz_settings, auth=short))
     await seed_owner(writer, A)
     for path in ("/accounts", "/bots", "/accounts/1"):
         assert (await get(app, path, **as_user(A))).status_code == 200
@@ -345,11 +325,11 @@ async def test_hook_gets_identity_and_is_cached(
 
 
 async def test_inconsistent_or_ownerless_entries_are_hidden(
-    make_app: MakeApp, writer: CacheWriter
+    make_app: AppBuilder, writer: CacheWriter
 ) -> None:
     """In a shared container an entry is shown only when every owner id it carries is the
     caller's: mixed owners or no owner id at all are hidden from non-admins (fail closed)."""
-    app = make_app(Hook())
+    app = make_app(ownership=Hook())
     await writer.save_order("binance", {"ex_order_id": "MIXED", "ex_id": A.ex_id, "uid": B.uid})
     await writer.save_order("binance", {"ex_order_id": "NOBODY", "symbol": "BTC/USDT"})
     await writer.save_order("binance", {"ex_order_id": "MINE", "ex_id": A.ex_id, "uid": "7"})
@@ -366,10 +346,10 @@ async def test_inconsistent_or_ownerless_entries_are_hidden(
 
 
 async def test_shared_order_hash_counts_only_own_orders(
-    make_app: MakeApp, writer: CacheWriter
+    make_app: AppBuilder, writer: CacheWriter
 ) -> None:
     """/orders lists an exchange-named hash with the caller's order count, not everyone's."""
-    app = make_app(Hook())
+    app = make_app(ownership=Hook())
     await seed_owner(writer, A)
     await seed_owner(writer, B)
     mine = (await get(app, "/orders", **as_user(A))).json()["hashes"]
@@ -381,10 +361,10 @@ async def test_shared_order_hash_counts_only_own_orders(
 
 
 async def test_shared_trade_queue_length_counts_only_own_trades(
-    make_app: MakeApp, writer: CacheWriter
+    make_app: AppBuilder, writer: CacheWriter
 ) -> None:
     """In a shared trade queue a non-admin's `length` and `limit` apply to its own trades."""
-    app = make_app(Hook())
+    app = make_app(ownership=Hook())
     for n in range(5):
         owner = A if n % 2 == 0 else B
         trade = {"trade_id": n, "symbol": "BTC/USDT", "ex_id": owner.ex_id, "uid": owner.uid}
@@ -394,9 +374,9 @@ async def test_shared_trade_queue_length_counts_only_own_trades(
     assert (await get(app, "/trades/binance/BTC/USDT", **AS_ADMIN)).json()["length"] == 5
 
 
-async def test_host_user_is_scoped_too(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_host_user_is_scoped_too(make_app: AppBuilder, writer: CacheWriter) -> None:
     """A non-admin user handed over by the host (scope state) is scoped by the hook as well."""
-    cache_app = make_app(Hook())
+    cache_app = make_app(ownership=Hook())
     await seed_owner(writer, A)
     await seed_owner(writer, B)
     mounted = Starlette(routes=[Mount("/api/v1/cache", cache_app)])
@@ -411,9 +391,11 @@ async def test_host_user_is_scoped_too(make_app: MakeApp, writer: CacheWriter) -
     assert (await get(host, "/api/v1/cache/accounts/1")).status_code == 404
 
 
-async def test_market_routes_open_to_any_identity(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_market_routes_open_to_any_identity(
+    make_app: AppBuilder, writer: CacheWriter
+) -> None:
     """Market data and process health answer 200 to a non-admin with no grants at all."""
-    app = make_app(None)
+    app = make_app(ownership=None)
     await seed_surface(writer)
     market = [r.path for r in all_routes() if getattr(r, "access", None) == "market"]
     market = [template for template in market if template in SAMPLES]  # else test_surface fails
@@ -424,9 +406,9 @@ async def test_market_routes_open_to_any_identity(make_app: MakeApp, writer: Cac
             assert response.status_code == 200, (template, response.text)
 
 
-async def test_health_details_need_identity(make_app: MakeApp) -> None:
+async def test_health_details_need_identity(make_app: AppBuilder) -> None:
     """/health without identity is bare liveness; with any identity it adds Redis details."""
-    app = make_app(None)
+    app = make_app(ownership=None)
     anonymous = await get(app, "/health")
     assert (anonymous.status_code, anonymous.json()) == (200, {"status": "ok"})
     for identity in (as_user(A), {"x-api-key": SERVICE_KEY}):

@@ -16,7 +16,7 @@ from benchmarks._cases import all_cases, select
 from benchmarks._cpu import CpuMeter
 from benchmarks._harness import WEBDIS_MISSING, parse_wrk
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support.processes import ROOT
 
 WRK_REPORT = """\
 Running 1s test @ http://127.0.0.1:8000/health
@@ -71,6 +71,7 @@ def test_cpu_meter_sees_a_busy_neighbour() -> None:
             neighbour.kill()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("wrk") is None,
     reason="wrk is not installed (apt-get install -y wrk); the benchmarks drive load with it",
@@ -108,6 +109,7 @@ def test_suite_seeds_serves_and_reports(tmp_path: Path) -> None:
     assert "| `fullon-cache-api serve`, one ticker" in report["summary"]
 
 
+@pytest.mark.slow
 def test_scale_benchmark_seeds_serves_probes_and_reports(tmp_path: Path) -> None:
     """`python -m benchmarks.scale` at a tiny size: every endpoint answers 200 on a `serve`
     process, each stream gets its snapshot and its poller is counted, the probe samples, the

@@ -22,14 +22,14 @@ from redis.asyncio import Redis
 from fullon_cache_api import Settings, SettingsError
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .bulk import app_client, seed_big
-from .conftest import ADMIN_KEY
-from .faults.replies import ReplySizes
-from .monitor import monitored
-from .streams_support import serve, sse
-from .surface import SAMPLES, STREAM_SAMPLES, TRADE, seed_surface
-from .test_metrics import P, scrape, value
-from .ws_surface import crawl
+from .support.big_keys import app_client, seed_big
+from .support.credentials import ADMIN_KEY
+from .support.faults.replies import ReplySizes
+from .support.metrics import P, scrape, value
+from .support.monitor import monitored
+from .support.streams import serve, sse
+from .support.surface import SAMPLES, STREAM_SAMPLES, TRADE, seed_surface
+from .support.ws_surface import crawl
 
 pytestmark = pytest.mark.anyio
 
@@ -69,6 +69,7 @@ async def test_no_reply_holds_more_than_about_a_chunk(
     assert "HGETALL" not in {name for _, name in commands}
 
 
+@pytest.mark.slow
 async def test_websocket_actions_and_first_snapshots_hold_no_more_than_about_a_chunk(
     settings: Settings, writer: CacheWriter, flushed: RedisServer
 ) -> None:

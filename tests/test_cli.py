@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from fullon_cache_api.demo._cli import _check_loopback
 from fullon_cache_api.demo.seed import SeedSummary, seed
 from fullon_cache_api.demo.server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "fullon_cache_api"]
+from .support.processes import CLI, ROOT, wait_until_up
 
 # key -> Redis type, for every domain the seed writes
 SEEDED_KEYS = {
@@ -96,6 +94,7 @@ async def test_seed_writes_every_domain(writer: CacheWriter, flushed: RedisServe
         assert states.count("error") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_demo_serves_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
     """`demo` serves seeded data; Ctrl-C or SIGTERM exits 0 with its redis-server stopped."""
@@ -107,7 +106,7 @@ def test_demo_serves_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> 
         ) as proc,
     ):
         try:
-            tickers = _wait_for_json(f"http://127.0.0.1:{port}/tickers", proc, timeout=30)
+            tickers = wait_until_up(f"http://127.0.0.1:{port}/tickers", proc, timeout=30)
             assert "binance" in {item["exchange"] for item in tickers["exchanges"]}
             proc.send_signal(stop)
             out, _ = proc.communicate(timeout=15)
@@ -137,6 +136,7 @@ def test_serve_rejects_invalid_environment() -> None:
     assert done.stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "example.com"])
 def test_demo_refuses_a_non_loopback_host(host: str) -> None:
     """`demo` serves without authentication: any --host but loopback exits 1 with one line
@@ -157,9 +157,10 @@ def test_demo_refuses_a_non_loopback_host(host: str) -> None:
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
 def test_demo_accepts_loopback_hosts(host: str) -> None:
     """Loopback addresses, v4 and v6, and the name localhost are allowed."""
-    _check_loopback(host)  # no CLIError
+    assert _check_loopback(host) is None  # returns: no CLIError
 
 
+@pytest.mark.slow
 def test_serve_binds_loopback_by_default(flushed: RedisServer, tmp_path: Path) -> None:
     """`serve` without --host listens on 127.0.0.1 (and says so), and answers there."""
     env = {**os.environ, "REDIS_URL": flushed.url}
@@ -197,21 +198,3 @@ def test_demo_on_a_busy_port_is_a_clear_error() -> None:
         )
     assert done.returncode == 1
     assert "already in use" in done.stderr and "Traceback" not in done.stderr
-
-
-def _wait_for_json(url: str, proc: subprocess.Popen[bytes], timeout: float) -> dict[str, list]:
-    """Poll `url` until it answers 200 (the demo is up), failing fast if the process died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"demo exited early with {proc.returncode}")
-        try:
-            response = httpx.get(url, timeout=1.0)
-        except httpx.TransportError:
-            time.sleep(0.1)
-            continue
-        if response.status_code == 200:
-            body: dict[str, list] = response.json()
-            return body
-        time.sleep(0.1)
-    pytest.fail(f"{url} did not answer 200 within {timeout} s")

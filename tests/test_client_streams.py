@@ -34,7 +34,7 @@ from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.structs.accounts import Account
 from fullon_cache_api.structs.tickers import Ticker
 
-from .processes import CLI, Running, running, sockets
+from .support.processes import CLI, Running, running, sockets
 
 pytestmark = pytest.mark.anyio
 

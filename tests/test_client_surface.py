@@ -23,7 +23,7 @@ from fullon_cache_api.client import AsyncCacheClient, CacheClient, events
 from fullon_cache_api.client._endpoints import Endpoint, StreamEndpoint
 from fullon_cache_api.client._request import path_names
 
-from .surface import SAMPLES, STREAM_SAMPLES
+from .support.surface import SAMPLES, STREAM_SAMPLES
 
 # Browser pages (Swagger UI, ReDoc and their assets): HTML for people, not data for a client.
 BROWSER_PAGES = {"/docs", "/redoc", "/docs/assets/{name}"}

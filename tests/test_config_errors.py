@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from fullon_cache_api import __main__ as cli
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "fullon_cache_api"]
+from .support.processes import CLI, ROOT
+
 PASSWORD = "url-password-Kk27-never-shown"
 
 # (variable, value, a word the message must hold besides the variable's name)
@@ -113,6 +111,7 @@ def test_invalid_setting_is_one_line_exit_2(
     assert PASSWORD not in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "value"),
     [

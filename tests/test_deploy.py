@@ -25,8 +25,8 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.gauges import GaugeSettings
 
-from .conftest import ADMIN_KEY
-from .gauges_seed import seed_health
+from .support.credentials import ADMIN_KEY
+from .support.gauges import seed_health
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"

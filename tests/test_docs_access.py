@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.security._auth import DOCS_COOKIE
 
-from .conftest import ADMIN_KEY
+from .support.credentials import ADMIN_KEY
 
 pytestmark = pytest.mark.anyio
 

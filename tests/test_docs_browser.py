@@ -26,8 +26,8 @@ from starlette.routing import Mount
 
 from fullon_cache_api import Settings, create_app, lifespan
 
-from .conftest import ADMIN_KEY
-from .surface import SAMPLES
+from .support.credentials import ADMIN_KEY
+from .support.surface import SAMPLES
 
 MOUNT = "/api/v1/cache"
 CHROMIUM = shutil.which("chromium")
@@ -107,6 +107,7 @@ def rendered_dom(url: str, profile: Path) -> str:
     return dom
 
 
+@pytest.mark.slow
 def test_swagger_ui_renders_the_operations_under_a_mount(served: str, tmp_path: Path) -> None:
     """Swagger UI at /api/v1/cache/docs lists the operations, with the mount as its server."""
     dom = rendered_dom(f"{served}{MOUNT}/docs", tmp_path / "profile")
@@ -116,6 +117,7 @@ def test_swagger_ui_renders_the_operations_under_a_mount(served: str, tmp_path: 
     assert f'<option value="{MOUNT}">{MOUNT}</option>' in dom
 
 
+@pytest.mark.slow
 def test_redoc_renders_the_reference_under_a_mount(served: str, tmp_path: Path) -> None:
     """ReDoc at /api/v1/cache/redoc renders the operations from the same document."""
     dom = rendered_dom(f"{served}{MOUNT}/redoc", tmp_path / "profile")
@@ -129,6 +131,7 @@ AUTHORIZE = 'class="btn authorize'
 LOCK = 'class="authorization__btn'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("auth", [False, True], ids=["auth-off", "auth-on"])
 def test_swagger_ui_shows_locks_only_when_authentication_is_on(
     settings: Settings, tmp_path: Path, auth: bool
@@ -140,6 +143,7 @@ def test_swagger_ui_shows_locks_only_when_authentication_is_on(
     assert (AUTHORIZE in dom) is auth and (LOCK in dom) is auth
 
 
+@pytest.mark.slow
 def test_private_docs_open_in_a_browser_with_a_token(settings: Settings, tmp_path: Path) -> None:
     """FULLON_CACHE_API_PUBLIC_DOCS=false: opening /docs?token=<key> renders Swagger UI (the
     browser follows the redirect and loads the document with the docs cookie)."""

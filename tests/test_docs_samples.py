@@ -39,7 +39,7 @@ import fullon_cache_api
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.seed import seed
 
-from .processes import Running, running
+from .support.processes import Running, running
 from .test_read_only import TRACKING_READER_ACL
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,8 @@ from fullon_cache_api import Settings
 from fullon_cache_api.client import AsyncCacheClient, Close, Snapshot, Update
 from fullon_cache_api.demo.server import free_port
 
-from .test_cli import CLI, ROOT, _wait_for_json
+from .support.apps import in_process
+from .support.processes import CLI, ROOT, interrupted_at_exit, wait_until_up
 
 SECRET = "example-secret-for-tests-only-32b"
 ADMIN, TRADER = master_host.USERS[1], master_host.USERS[2]
@@ -58,7 +59,7 @@ def start_demo(port: int) -> tuple[subprocess.Popen[bytes], str]:
         banner = proc.stdout.readline().decode()
         found = re.search(r"Redis: (redis://127\.0\.0\.1:\d+/0)", banner)
         assert found and "live feed on" in banner, banner
-        _wait_for_json(f"http://127.0.0.1:{port}/tickers", proc, timeout=30)
+        wait_until_up(f"http://127.0.0.1:{port}/tickers", proc, timeout=30)
     except BaseException:
         with proc:
             proc.kill()
@@ -115,8 +116,7 @@ async def host(demo: Demo) -> AsyncIterator[httpx.AsyncClient]:
         secret=SECRET, admin_mail=ADMIN.mail, settings=Settings(redis_url=demo.redis_url)
     )
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://host") as http,
+        in_process(app) as http,
     ):
         yield http
 
@@ -216,6 +216,7 @@ async def test_ws_consumer_through_the_host(demo: Demo) -> None:
         assert refused.value.rcvd is not None and refused.value.rcvd.code == 1008
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_ctrl_c_ends_open_streams_cleanly() -> None:
     """Ctrl-C on `demo` with an SSE client attached: the client gets ``close`` (shutdown) and
@@ -247,6 +248,7 @@ async def test_ctrl_c_ends_open_streams_cleanly() -> None:
         socket.create_connection(("127.0.0.1", redis_port), timeout=2).close()
 
 
+@pytest.mark.slow
 def test_master_host_script_logs_no_token(demo: Demo, tmp_path: Path) -> None:
     """``python examples/master_host.py`` as the README runs it: after the tokens it prints on
     purpose, its log (uvicorn's WebSocket and access lines) holds none of them."""
@@ -256,8 +258,8 @@ def test_master_host_script_logs_no_token(demo: Demo, tmp_path: Path) -> None:
     command = [sys.executable, "examples/master_host.py", "--port", str(port)]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
-        try:
-            _wait_for_json(f"http://127.0.0.1:{port}{master_host.MOUNT}/health", proc, 30)
+        with interrupted_at_exit(proc):
+            wait_until_up(f"http://127.0.0.1:{port}{master_host.MOUNT}/health", proc, 30)
             token = master_host.issue_token(TRADER, SECRET)
             base = f"ws://127.0.0.1:{port}{master_host.MOUNT}"
             asyncio.run(
@@ -269,12 +271,6 @@ def test_master_host_script_logs_no_token(demo: Demo, tmp_path: Path) -> None:
             sse = f"http://127.0.0.1:{port}{master_host.MOUNT}/tickers/binance/stream"
             with httpx.stream("GET", sse, params={"token": token}, timeout=5) as response:
                 assert response.status_code == 200
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=15)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=5)
     printed, *logged = out.read_text().split("/docs\n", 1)  # the banner ends at the docs URL
     log = "".join(logged) + err.read_text()
     assert "WebSocket /api/v1/cache/ws/tickers/" in log and "token=[redacted]" in log, log

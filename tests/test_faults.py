@@ -19,7 +19,7 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.backend._near._link import LINK_CLIENT_NAME
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .faults.load import (
+from .support.faults.load import (
     GATEWAY_LINK_NAMES,
     GATEWAY_NAME,
     Load,
@@ -27,8 +27,8 @@ from .faults.load import (
     gateway_connections,
     gateway_links,
 )
-from .faults.proxy import latency_proxy
-from .surface import SAMPLES, seed_surface
+from .support.faults.proxy import latency_proxy
+from .support.surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -61,6 +61,7 @@ async def seed(server: RedisServer) -> None:
         await writer.redis.aclose()
 
 
+@pytest.mark.slow
 async def test_outage_under_load_is_503_then_recovers_without_leaks(own_redis: RedisServer) -> None:
     """Killed under 20 clients: only fast 503s; restarted: 200 within 2 s; no leaked connections."""
     await seed(own_redis)

@@ -19,12 +19,13 @@ import pytest
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .conftest import ADMIN_KEY
-from .faults.corrupt import CORRUPTIONS, HUGE, pad_valid, wrong_type
-from .streams_support import HEADERS, serve, sse
-from .surface import NOW, PROCESS_ID, SAMPLES, STREAM_SAMPLES, TRADE, seed_surface
-from .ws_surface import crawl as ws_crawl
-from .ws_surface import result as ws_result
+from .support.apps import in_process
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.faults.corrupt import CORRUPTIONS, HUGE, pad_valid, wrong_type
+from .support.streams import serve, sse
+from .support.surface import NOW, PROCESS_ID, SAMPLES, STREAM_SAMPLES, TRADE, seed_surface
+from .support.ws_surface import crawl as ws_crawl
+from .support.ws_surface import result as ws_result
 
 pytestmark = pytest.mark.anyio
 
@@ -228,12 +229,7 @@ async def admin_client(settings: Settings, **limits: int) -> AsyncIterator[httpx
     """An admin client of an app whose read limits (`max_value_bytes`...) are `limits`."""
     app = create_app(settings=msgspec.structs.replace(settings, **limits))
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://gateway",
-            headers={"X-API-Key": ADMIN_KEY},
-        ) as http,
+        in_process(app, headers={"X-API-Key": ADMIN_KEY}) as http,
     ):
         yield http
 
@@ -393,6 +389,7 @@ _WS_ERRORS = {"CACHE_ERROR"} | {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["oversized", "truncated"])
 @pytest.mark.parametrize("key", sorted(set(READS) - {"opening_position"}))
 async def test_websockets_and_stream_snapshots_skip_bad_values(

@@ -16,8 +16,9 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
 
-from .monitor import monitored
-from .surface import SAMPLES, seed_surface
+from .support.apps import in_process
+from .support.monitor import monitored
+from .support.surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -26,8 +27,7 @@ pytestmark = pytest.mark.anyio
 async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan run, over an in-process transport."""
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as http,
+        in_process(app) as http,
     ):
         yield http
 

@@ -23,7 +23,7 @@ from fullon_cache_api.http._middleware import GatewayMiddleware, log_request
 from fullon_cache_api.http._router import SegmentRouter
 from fullon_cache_api.security._auth import IDENTITY_SCOPE_KEY
 
-from .conftest import ADMIN_KEY
+from .support.credentials import ADMIN_KEY
 
 pytestmark = pytest.mark.anyio
 

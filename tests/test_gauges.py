@@ -21,9 +21,9 @@ from fullon_cache_api.gauges import GaugeCollector, GaugeSettings
 from fullon_cache_api.server import read_configuration
 from fullon_cache_api.streams import StreamSettings
 
-from .conftest import ADMIN_KEY
-from .gauges_seed import AGE_SLACK, AGES, EXPECTED, seed_health
-from .streams_support import eventually
+from .support.credentials import ADMIN_KEY
+from .support.gauges import AGE_SLACK, AGES, EXPECTED, seed_health
+from .support.streams import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -220,7 +220,7 @@ async def test_collector_reads_only() -> None:
     MONITOR sees only read and connection commands from it."""
     from redis.asyncio import Redis
 
-    from .monitor import monitored
+    from .support.monitor import monitored
     from .test_read_only import ALLOWED, READER_ACL
 
     with RedisServer(extra_config=[READER_ACL]) as server:
@@ -245,7 +245,7 @@ async def test_reads_are_chunked(
 ) -> None:
     """With ``read_chunk=10``, a 50-ticker hash is read in HSCAN replies (never HGETALL) and
     keys are found by SCAN (never KEYS): no reply holds more than a chunk."""
-    from .monitor import monitored
+    from .support.monitor import monitored
 
     now = time.time()
     for n in range(50):

@@ -16,7 +16,8 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api._version import __version__
 from fullon_cache_api.demo import RedisServer
 
-from .conftest import ADMIN_KEY
+from .support.apps import in_process
+from .support.credentials import ADMIN_KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -71,12 +72,7 @@ async def test_health_without_info_permission_keeps_the_gateway_version(
         url = f"redis://pinger:pw@127.0.0.1:{flushed.port}/0"
         app = create_app(settings=Settings(redis_url=url, auth=settings.auth))
         async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://gateway",
-                headers={"X-API-Key": ADMIN_KEY},
-            ) as http,
+            in_process(app, headers={"X-API-Key": ADMIN_KEY}) as http,
         ):
             response = await http.get("/health")
         body = response.json()

@@ -30,7 +30,7 @@ from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.routes.streams import StreamRoute
 
-from .surface import STREAM_SAMPLES, seed_surface
+from .support.surface import STREAM_SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -163,6 +163,7 @@ def assert_no_decoy_leak(sent: str, text: str) -> None:
         assert named_ids(sent) & DECOY_IDS, (sent[:300], text[:300])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", fuzzed_routes(), ids=lambda route: route.path)
 @settings(
     max_examples=40,
@@ -270,6 +271,7 @@ class BriefClient:
         return start["status"], headers, body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", stream_routes(), ids=lambda route: route.path)
 @settings(
     max_examples=30,

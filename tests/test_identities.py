@@ -14,18 +14,18 @@ import httpx
 import jwt
 import msgspec
 import pytest
-from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidHandshake
 
-from fullon_cache_api import Settings, create_app
+from fullon_cache_api import Settings
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.security._auth import hash_api_key
 
-from .conftest import ADMIN_KEY
-from .streams_support import Gateway, serve
-from .surface import seed_surface
+from .support.apps import AppBuilder, get
+from .support.credentials import ADMIN_KEY
+from .support.streams import Gateway, serve
+from .support.surface import seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -53,21 +53,6 @@ async def seeded(writer: CacheWriter) -> CacheWriter:
     return writer
 
 
-@pytest.fixture
-async def apps() -> AsyncIterator[list[Starlette]]:
-    """Apps a test builds, closed at teardown."""
-    built: list[Starlette] = []
-    yield built
-    for app in built:
-        await app.state.reader.redis.aclose()
-
-
-async def get(app: Starlette, path: str, **headers: str) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://g") as http:
-        return await http.get(path, headers=headers)
-
-
 def bearer(value: str) -> dict[str, str]:
     return {"authorization": f"Bearer {value}"}
 
@@ -77,10 +62,10 @@ def bearer(value: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", ["/tickers", "/bots", "/health", "/docs", "/openapi.json"])
 async def test_non_ascii_mail_is_a_non_admin(
-    seeded: CacheWriter, settings: Settings, apps: list[Starlette], path: str
+    seeded: CacheWriter, settings: Settings, make_app: AppBuilder, path: str
 ) -> None:
     """A JWT whose mail holds é authenticates as a non-admin (no 500) on every kind of route."""
-    apps.append(app := create_app(settings=with_auth(settings, admin_mail="root@fullon.test")))
+    app = make_app(settings=with_auth(settings, admin_mail="root@fullon.test"))
     response = await get(app, path, **bearer(token(ACCENTED)))
     assert response.status_code == 200, response.text
     if path == "/bots":  # private data: a non-admin without an ownership hook sees none
@@ -88,10 +73,10 @@ async def test_non_ascii_mail_is_a_non_admin(
 
 
 async def test_non_ascii_admin_mail_matches_itself(
-    seeded: CacheWriter, settings: Settings, apps: list[Starlette]
+    seeded: CacheWriter, settings: Settings, make_app: AppBuilder
 ) -> None:
     """ADMIN_MAIL with é: that mail is admin, any other mail (ASCII or not) a non-admin."""
-    apps.append(app := create_app(settings=with_auth(settings, admin_mail=ACCENTED)))
+    app = make_app(settings=with_auth(settings, admin_mail=ACCENTED))
     admin = await get(app, "/bots", **bearer(token(ACCENTED)))
     assert admin.status_code == 200 and admin.json()["count"] == 1
     for other in ("root@fullon.test", "josè@fullon.test"):
@@ -100,10 +85,10 @@ async def test_non_ascii_admin_mail_matches_itself(
 
 
 async def test_non_ascii_host_user_is_compared_as_bytes(
-    seeded: CacheWriter, settings: Settings, apps: list[Starlette]
+    seeded: CacheWriter, settings: Settings, make_app: AppBuilder
 ) -> None:
     """A host-authenticated user with a non-ASCII mail is judged admin or not, no 500."""
-    apps.append(app := create_app(settings=with_auth(settings, admin_mail=ACCENTED)))
+    app = make_app(settings=with_auth(settings, admin_mail=ACCENTED))
 
     async def host(scope: Any, receive: Any, send: Any) -> None:
         mail = dict(scope["headers"]).get(b"x-mail", b"").decode()
@@ -138,10 +123,10 @@ async def test_non_ascii_mail_opens_a_websocket(seeded: CacheWriter, settings: S
     ],
 )
 async def test_query_token_is_refused_on_json_routes(
-    seeded: CacheWriter, settings: Settings, apps: list[Starlette], path: str
+    seeded: CacheWriter, settings: Settings, make_app: AppBuilder, path: str
 ) -> None:
     """?token= on a JSON route is 401, whatever its path ends with."""
-    apps.append(app := create_app(settings=with_auth(settings)))
+    app = make_app(settings=with_auth(settings))
     for value in (token("root@fullon.test", 1), ADMIN_KEY):
         response = await get(app, f"{path}?token={value}")
         assert response.status_code == 401, (path, response.status_code)
@@ -163,7 +148,8 @@ async def test_query_token_is_accepted_on_stream_routes(settings: Settings) -> N
 async def test_query_token_is_accepted_on_websockets(settings: Settings) -> None:
     """?token= on a WebSocket route still authenticates it."""
     async with serve(with_auth(settings)) as gateway:
-        await ping(f"{gateway.ws_url}/ws/tickers/c1?token={ADMIN_KEY}")
+        # `ping` fails unless the action succeeds; no subprotocol carried a token.
+        assert await ping(f"{gateway.ws_url}/ws/tickers/c1?token={ADMIN_KEY}") is None
 
 
 # -- a WebSocket token as a subprotocol -----------------------------------------------------
@@ -221,14 +207,14 @@ ACCENTED_KEY = "clé-secrète-pour-les-tests"
 
 
 async def test_non_ascii_api_key_matches_its_digest(
-    seeded: CacheWriter, settings: Settings, apps: list[Starlette]
+    seeded: CacheWriter, settings: Settings, make_app: AppBuilder
 ) -> None:
     """An API key holding é, sent as UTF-8 bytes in X-API-Key, is the key whose digest was
     configured (the admin key reads every bot); its latin-1 bytes are refused; a Bearer value
     that is not ASCII is a 401, not a 500."""
     key = ApiKey(name="accented", sha256=hash_api_key(ACCENTED_KEY), admin=True)
     config = AuthConfig(jwt_secret_key=SECRET, api_keys=(key,))
-    apps.append(app := create_app(settings=msgspec.structs.replace(settings, auth=config)))
+    app = make_app(settings=msgspec.structs.replace(settings, auth=config))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as http:
         sent = await http.get("/bots", headers={"x-api-key": ACCENTED_KEY.encode()})

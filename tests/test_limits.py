@@ -18,7 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.http._limits import Limits, LimitsMiddleware
 
-from .surface import PROCESS_ID, seed_surface
+from .support.surface import PROCESS_ID, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -124,6 +124,7 @@ def reference_refusal(raw: bytes) -> int | None:
     return 422 if re.search(r"[\x00-\x1f\x7f]", decoded) else None
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=40) | st.text(max_size=20).map(lambda t: quote(t).encode()))
 def test_path_check_matches_the_reference(raw: bytes) -> None:

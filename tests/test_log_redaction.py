@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -36,8 +35,7 @@ from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.security._auth import hash_api_key
 from fullon_cache_api.security._redact import _HEADER_WORDS, _QUERY_WORDS, RedactSecrets, redact
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "fullon_cache_api"]
+from .support.processes import CLI, ROOT, interrupted_at_exit
 
 JWT_SECRET = "redaction-jwt-secret-0123456789-abcdef"
 ADMIN_KEY = "admin-key-Rr38-never-in-a-log"
@@ -88,15 +86,9 @@ def running(command: list[str], env: dict[str, str], tmp_path: Path) -> Iterator
         command = [*command, "--port", str(port)]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
-        try:
+        with interrupted_at_exit(proc):
             url = _wait_until_up(proc, out, port)
             yield url
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=15)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=5)
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], out: Path, port: int | None) -> str:
@@ -175,6 +167,7 @@ def seeded(flushed: RedisServer) -> RedisServer:
     return flushed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["uvicorn", "granian"])
 @pytest.mark.parametrize("run", list(SERVE_RUNS))
 def test_serve_logs_no_token(seeded: RedisServer, tmp_path: Path, run: str, server: str) -> None:
@@ -204,6 +197,7 @@ def test_serve_logs_no_token(seeded: RedisServer, tmp_path: Path, run: str, serv
 UVICORN_RUNS = {"uvicorn-default": [], "uvicorn-debug": ["--log-level", "debug"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", list(UVICORN_RUNS))
 def test_plain_uvicorn_logs_no_token(seeded: RedisServer, tmp_path: Path, run: str) -> None:
     """``uvicorn fullon_cache_api.main:app``, as the README runs it (default access log on),
@@ -277,6 +271,7 @@ def test_every_credential_word_is_redacted(line: str) -> None:
     assert "Opaque-Value" not in redact(line) and "[redacted]" in redact(line)
 
 
+@pytest.mark.slow
 def test_demo_logs_no_token(tmp_path: Path) -> None:
     """`demo --log-level debug` (authentication off, but clients may still send tokens, as
     the examples do): its WebSocket and handshake lines show none."""

@@ -22,7 +22,7 @@ from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.security._auth import hash_api_key
 
-from .surface import SAMPLES, seed_surface
+from .support.surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -124,6 +124,7 @@ def leaks(records: list[logging.LogRecord]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 async def test_authenticated_crawl_logs_no_secret(
     locked_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:

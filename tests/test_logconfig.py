@@ -19,7 +19,7 @@ from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.observability._logconfig import LogConfig, configure_logging
 
-from .test_cli import CLI, ROOT, _wait_for_json
+from .support.processes import CLI, ROOT, wait_until_up
 
 
 def test_settings_from_the_environment() -> None:
@@ -151,6 +151,7 @@ def test_the_library_adds_no_handlers() -> None:
     assert done.stdout.split() == ["0", "0"], done.stderr
 
 
+@pytest.mark.slow
 def test_demo_logs_json_lines(tmp_path: Path) -> None:
     """`demo` with LOG_FORMAT=json writes only JSON lines to stderr, request fields included."""
     port = free_port()
@@ -167,7 +168,7 @@ def test_demo_logs_json_lines(tmp_path: Path) -> None:
         ) as proc,
     ):
         try:
-            _wait_for_json(f"http://127.0.0.1:{port}/tickers", proc, timeout=30)
+            wait_until_up(f"http://127.0.0.1:{port}/tickers", proc, timeout=30)
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=15) == 0
         finally:

@@ -35,6 +35,7 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "fullon.api.cache.loop" and r.levelno >= 30]
 
 
+@pytest.mark.slow
 async def test_stalls_show_in_the_histogram_and_warn_once(
     app: Starlette, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:

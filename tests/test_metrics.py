@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
@@ -15,36 +14,11 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.observability._series import CounterFamily, HistogramFamily, Series
 
-from .conftest import ADMIN_KEY
-from .streams_support import HEADERS, eventually, serve, sse
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.metrics import P, label_values, scrape, value
+from .support.streams import eventually, serve, sse
 
 pytestmark = pytest.mark.anyio
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-async def scrape(client: httpx.AsyncClient) -> Samples:
-    """Every sample of ``/metrics``, keyed by (name, sorted labels)."""
-    response = await client.get("/metrics")
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain; version=")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    """One sample's value (0 when the series does not exist yet)."""
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def label_values(samples: Samples, name: str, label: str) -> set[str]:
-    return {dict(labels)[label] for (sample, labels), _ in samples.items() if sample == name}
-
-
-P = "fullon_cache_api_"
 
 
 async def test_metrics_need_an_identity(app: Starlette, client: httpx.AsyncClient) -> None:

@@ -18,8 +18,8 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.backend._near import NearCache
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .conftest import ADMIN_KEY
-from .test_near_cache_support import calls, eventually, linked, near_of
+from .support.credentials import ADMIN_KEY
+from .support.near_cache import calls, eventually, linked, near_of
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
 from redis.asyncio import Redis
@@ -17,8 +16,9 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.backend._near import LINK_CLIENT_NAME, NearCache
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .faults.proxy import latency_proxy
-from .test_near_cache_support import calls, eventually, linked, near_of, until
+from .support.apps import in_process
+from .support.faults.proxy import latency_proxy
+from .support.near_cache import calls, eventually, linked, near_of, until
 
 pytestmark = pytest.mark.anyio
 
@@ -118,6 +118,7 @@ async def test_redis_restart_serves_fresh_values(settings: Settings, flushed: Re
         await near.aclose()
 
 
+@pytest.mark.slow
 async def test_silent_link_is_given_up(settings: Settings, flushed: RedisServer) -> None:
     """A link whose PING goes unanswered (replies held by a proxy) is dropped and the store
     bypassed within keepalive + socket timeout; it comes back when replies flow again."""
@@ -159,8 +160,7 @@ async def test_read_only_acl_turns_it_off_with_one_warning(
     near = near_of(app)
     with caplog.at_level(logging.WARNING, logger="fullon.api.cache.near"):
         async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as http,
+            in_process(app) as http,
         ):
             assert (await http.get("/tickers/binance/BTC/USDT")).status_code == 404
             await until(lambda: near.link.refused, deadline=2.0)

@@ -12,8 +12,8 @@ import pytest
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import RedisServer
 
-from .faults.proxy import latency_proxy
-from .test_near_cache_support import linked, near_of, until
+from .support.faults.proxy import latency_proxy
+from .support.near_cache import linked, near_of, until
 
 pytestmark = pytest.mark.anyio
 
@@ -31,6 +31,7 @@ def lost_and_back(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str
     return lost, back
 
 
+@pytest.mark.slow
 async def test_a_silent_link_is_reported_with_its_reason_and_its_return(
     settings: Settings, flushed: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -31,8 +31,9 @@ from fullon_cache_api.routes import views
 from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.structs.tickers import Ticker, TickerList
 
-from .conftest import ADMIN_KEY
-from .surface import SAMPLES, seed_surface
+from .support.apps import in_process
+from .support.credentials import ADMIN_KEY
+from .support.surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -44,8 +45,7 @@ TEMPLATE_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client with no credentials, calling the app (authentication on) in-process."""
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as http,
+        in_process(app) as http,
     ):
         yield http
 
@@ -77,6 +77,7 @@ def operation(document: dict[str, Any], route: Route) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.slow
 async def test_document_is_valid_openapi_31_and_public(anonymous: httpx.AsyncClient) -> None:
     """/openapi.json answers without credentials and passes openapi-spec-validator (3.1)."""
     response = await anonymous.get("/openapi.json")
@@ -306,6 +307,7 @@ async def test_docs_assets_are_public_but_data_is_not(anonymous: httpx.AsyncClie
     assert (await anonymous.get("/tickers")).status_code == 401
 
 
+@pytest.mark.slow
 async def test_cli_prints_the_served_document(anonymous: httpx.AsyncClient) -> None:
     """`fullon-cache-api openapi --root-path` prints the served document, with that server."""
     command = [sys.executable, "-m", "fullon_cache_api", "openapi", "--root-path", f"{MOUNT}/"]
@@ -375,6 +377,7 @@ def resolve(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any
     return resolved
 
 
+@pytest.mark.slow
 def test_every_operation_lists_what_it_can_answer() -> None:
     """Every operation, /metrics and the docs included, lists exactly the statuses it can
     answer: 304 for ETag'd JSON, 401 unless public, the limits' 414/422/431, 500, the Redis

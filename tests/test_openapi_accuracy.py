@@ -23,9 +23,9 @@ from fullon_cache_api.http._openapi import build_openapi
 from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.streams import StreamClosed, StreamStatus
 
-from .conftest import ADMIN_KEY
-from .streams_support import serve, sse
-from .surface import SAMPLES, STREAM_SAMPLES, seed_surface
+from .support.credentials import ADMIN_KEY
+from .support.streams import serve, sse
+from .support.surface import SAMPLES, STREAM_SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -140,6 +140,7 @@ def data_schemas(app: Starlette, template: str) -> dict[str, Any]:
     return named
 
 
+@pytest.mark.slow
 def test_each_stream_documents_its_five_events() -> None:
     """Each SSE operation lists snapshot, update, status, problem and close, each with the
     schema of its ``data:`` (snapshot may be null: the key is not cached)."""
@@ -160,6 +161,7 @@ def test_each_stream_documents_its_five_events() -> None:
             check("close", {"reason": "tired", "detail": "x"})
 
 
+@pytest.mark.slow
 async def test_real_snapshots_match_their_documented_schema(
     settings: Settings, writer: CacheWriter
 ) -> None:

@@ -5,7 +5,7 @@ other identity gets liveness and what it could count itself (the market domains)
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import jwt
@@ -19,10 +19,11 @@ from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.security._auth import hash_api_key
 
-from .conftest import ADMIN_KEY
-from .faults.load import gateway_client
-from .faults.topology import Topology, topology
-from .surface import seed_surface
+from .support.apps import AppBuilder, get
+from .support.credentials import ADMIN_KEY
+from .support.faults.load import gateway_client
+from .support.faults.topology import Topology, topology
+from .support.surface import seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -43,18 +44,16 @@ def user_jwt() -> str:
 
 
 @pytest.fixture
-async def app(settings: Settings, writer: CacheWriter) -> AsyncIterator[Starlette]:
+async def app(make_app: AppBuilder, settings: Settings, writer: CacheWriter) -> Starlette:
+    """The app, with JWTs and an ops key, over the whole surface's data."""
     await seed_surface(writer)
     auth = AuthConfig(api_keys=KEYS, jwt_secret_key=SECRET, admin_mail="root@fullon.test")
-    built = create_app(settings=msgspec.structs.replace(settings, auth=auth))
-    yield built
-    await built.state.reader.redis.aclose()
+    return make_app(settings=msgspec.structs.replace(settings, auth=auth))
 
 
-async def get(app: Starlette, path: str, **headers: str) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://g") as http:
-        response = await http.get(path, headers=headers)
+async def get_ok(app: Starlette, path: str, **headers: str) -> httpx.Response:
+    """A GET that must answer 200."""
+    response = await get(app, path, **headers)
     assert response.status_code == 200, response.text
     return response
 
@@ -69,7 +68,7 @@ NON_OPERATORS = {
 async def test_status_shows_non_operators_the_market_domains_only(app: Starlette, who: str) -> None:
     """A non-admin, non-ops caller: no Redis INFO, key counts of tickers, OHLCV and processes
     only (what any identity may list), `scanned` = those keys, view ``market``."""
-    body = (await get(app, "/status", **NON_OPERATORS[who]())).json()
+    body = (await get_ok(app, "/status", **NON_OPERATORS[who]())).json()
     assert body["redis"] is None and body["view"] == "market"
     assert set(body["keys_by_domain"]) == MARKET
     assert body["scanned"] == sum(body["keys_by_domain"].values()) > 0
@@ -78,7 +77,7 @@ async def test_status_shows_non_operators_the_market_domains_only(app: Starlette
 @pytest.mark.parametrize("key", [ADMIN_KEY, OPS_KEY])
 async def test_status_shows_operators_everything(app: Starlette, key: str) -> None:
     """Admins and ops keys get INFO and every domain's count, view ``operations``."""
-    body = (await get(app, "/status", **{"X-API-Key": key})).json()
+    body = (await get_ok(app, "/status", **{"X-API-Key": key})).json()
     assert body["view"] == "operations" and body["redis"]["version"]
     assert body["redis"]["connected_clients"] >= 1 and body["redis"]["keyspace"]
     assert set(body["keys_by_domain"]) == {*MARKET, "accounts", "orders", "bots", "trades", "other"}
@@ -86,17 +85,17 @@ async def test_status_shows_operators_everything(app: Starlette, key: str) -> No
 
 async def test_ops_key_reads_no_private_data(app: Starlette) -> None:
     """An ops key is not an admin: private domains stay hidden from it."""
-    assert (await get(app, "/bots", **{"X-API-Key": OPS_KEY})).json()["count"] == 0
-    assert (await get(app, "/bots", **{"X-API-Key": ADMIN_KEY})).json()["count"] == 1
+    assert (await get_ok(app, "/bots", **{"X-API-Key": OPS_KEY})).json()["count"] == 0
+    assert (await get_ok(app, "/bots", **{"X-API-Key": ADMIN_KEY})).json()["count"] == 1
 
 
 @pytest.mark.parametrize("who", list(NON_OPERATORS))
 async def test_health_hides_the_redis_version_from_non_operators(app: Starlette, who: str) -> None:
     """Non-operators learn that Redis answers (and how fast), not which server it is."""
-    body = (await get(app, "/health", **NON_OPERATORS[who]())).json()
+    body = (await get_ok(app, "/health", **NON_OPERATORS[who]())).json()
     assert body["status"] == "ok" and body["redis"]["reachable"] is True
     assert body["redis"]["version"] is None and "replication" not in body
-    full = (await get(app, "/health", **{"X-API-Key": OPS_KEY})).json()
+    full = (await get_ok(app, "/health", **{"X-API-Key": OPS_KEY})).json()
     assert full["redis"]["version"]
 
 
@@ -113,6 +112,7 @@ def pair() -> Iterator[Topology]:
         yield servers
 
 
+@pytest.mark.slow
 async def test_replication_is_for_operators(pair: Topology) -> None:
     """Reading from a replica: /health shows replication to an ops key, not to a user key."""
     client = Redis(port=pair.primary.port)

@@ -26,8 +26,9 @@ from fullon_cache_api.routes._common import ApiRoute
 from fullon_cache_api.routes.streams import StreamRoute
 from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 
-from .bulk import KEYS, app_client, seed_big
-from .surface import TRADE
+from .support.apps import in_process
+from .support.big_keys import KEYS, app_client, seed_big
+from .support.surface import TRADE
 
 pytestmark = pytest.mark.anyio
 
@@ -223,12 +224,7 @@ async def user_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         ownership=ownership,
     )
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://g",
-            headers={"X-API-Key": "user-key"},
-        ) as http,
+        in_process(app, headers={"X-API-Key": "user-key"}) as http,
     ):
         yield http
 

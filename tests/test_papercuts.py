@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -16,8 +15,7 @@ import pytest
 
 from fullon_cache_api.demo.server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "fullon_cache_api"]
+from .support.processes import CLI, ROOT, interrupted_at_exit
 
 
 def banner_of(args: list[str], tmp_path: Path) -> tuple[str, dict[str, int]]:
@@ -28,20 +26,14 @@ def banner_of(args: list[str], tmp_path: Path) -> tuple[str, dict[str, int]]:
     with (
         log.open("wb") as stderr,
         subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr) as proc,
+        interrupted_at_exit(proc),
     ):
-        try:
-            assert proc.stdout is not None
-            lines = [proc.stdout.readline().decode() for _ in range(3)]
-            banner = "".join(lines)
-            assert banner.startswith("fullon_cache_api demo"), log.read_text()
-            urls = re.findall(r"http://\S+", "".join(lines[1:]))
-            answers = {url: _get(url) for url in urls}
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=15)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=5)
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().decode() for _ in range(3)]
+        banner = "".join(lines)
+        assert banner.startswith("fullon_cache_api demo"), log.read_text()
+        urls = re.findall(r"http://\S+", "".join(lines[1:]))
+        answers = {url: _get(url) for url in urls}
     return banner, answers
 
 
@@ -55,6 +47,7 @@ def _get(url: str) -> int:
             time.sleep(0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["--no-seed"], ["--no-live"]], ids=["no-seed", "seeded"])
 def test_demo_prints_only_urls_that_answer(tmp_path: Path, args: list[str]) -> None:
     """Every URL the demo's banner offers (Docs:, Try:) answers 200, an empty Redis too."""

@@ -29,8 +29,8 @@ from fullon_cache_api._settings import AuthConfig
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.security import make_token
 
-from .gauges_seed import AGE_SLACK, AGES, EXPECTED, seed_health
-from .processes import CLI, running
+from .support.gauges import AGE_SLACK, AGES, EXPECTED, seed_health
+from .support.processes import CLI, running
 from .test_deploy import RULES, alert_names
 
 PROMETHEUS = shutil.which("prometheus")

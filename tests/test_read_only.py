@@ -15,9 +15,10 @@ from websockets.asyncio.client import connect
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .monitor import monitored
-from .streams_support import Gateway, eventually, pubsub_counts, serve, sse
-from .surface import NOW, SAMPLES, STREAM_SAMPLES, seed_surface
+from .support.apps import in_process
+from .support.monitor import monitored
+from .support.streams import Gateway, eventually, pubsub_counts, serve, sse
+from .support.surface import NOW, SAMPLES, STREAM_SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -79,8 +80,7 @@ async def test_surface_works_as_read_only_user(
     settings = Settings(redis_url=seeded_acl.url, redis_username=user, redis_password=f"{user}-pw")
     app = create_app(settings=settings, auth=False)
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as http,
+        in_process(app) as http,
     ):
         for _ in range(2):  # the second crawl is served from the near cache where it is on
             for template, path in SAMPLES.items():
@@ -98,12 +98,12 @@ async def test_streams_work_as_read_only_user(seeded_acl: RedisServer, user: str
     admin = Redis(port=seeded_acl.port)
     try:
         async with serve(settings, auth=False) as gateway:
-            await crawl_streams(gateway, admin)
+            await assert_streams_deliver(gateway, admin)
     finally:
         await admin.aclose()
 
 
-async def crawl_streams(gateway: Gateway, admin: Redis) -> None:
+async def assert_streams_deliver(gateway: Gateway, admin: Redis) -> None:
     """A WebSocket `stream_tickers` and every SSE route deliver their snapshot, a published
     tick arrives, then the hub lets go of every topic; its pub/sub link never failed on the
     way (a refused SUBSCRIBE or UNSUBSCRIBE would have made it reconnect)."""
@@ -142,6 +142,7 @@ async def websocket_ticker_snapshot(gateway: Gateway) -> None:
         assert snapshot["result"]["price"] == 50000.0, snapshot
 
 
+@pytest.mark.slow
 async def test_monitor_sees_no_write(seeded_acl: RedisServer) -> None:
     """MONITOR during a full crawl, streams included, records only read, connection and
     (un)subscribe commands from the gateway (the test's own writes and probes are left out)."""
@@ -156,7 +157,7 @@ async def test_monitor_sees_no_write(seeded_acl: RedisServer) -> None:
             ):
                 for path in SAMPLES.values():
                     assert (await http.get(path)).status_code == 200, path
-                await crawl_streams(gateway, admin)
+                await assert_streams_deliver(gateway, admin)
     finally:
         await admin.aclose()
     sent = {command for address, command in seen if address != admin_address}

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter
 
-from .faults.load import gateway_client, gateway_connections
-from .faults.topology import Topology, topology, wait_until
+from .support.faults.load import gateway_client, gateway_connections
+from .support.faults.topology import Topology, topology, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +36,7 @@ async def write_ticker(pair: Topology, price: float) -> None:
         await client.aclose()
 
 
+@pytest.mark.slow
 async def test_reads_go_to_the_replica_only(pair: Topology) -> None:
     """With REDIS_READ_URL every command goes to the replica; the primary sees no connection."""
     await write_ticker(pair, 1.5)
@@ -49,6 +50,7 @@ async def test_reads_go_to_the_replica_only(pair: Topology) -> None:
     assert listed.json()["count"] == 1
 
 
+@pytest.mark.slow
 async def test_health_reports_replication_lag_of_the_replica(pair: Topology) -> None:
     """/health names the replica's link state, last I/O age and offset; a primary has none."""
     await write_ticker(pair, 1.5)
@@ -65,6 +67,7 @@ async def test_health_reports_replication_lag_of_the_replica(pair: Topology) -> 
         assert "replication" not in (await http.get("/health")).json()
 
 
+@pytest.mark.slow
 async def test_replica_keeps_serving_when_the_primary_dies(pair: Topology) -> None:
     """Primary gone: reads still answer from the replica, and /health shows the link down."""
     await write_ticker(pair, 2.5)

@@ -15,8 +15,8 @@ from redis import exceptions as redis_errors
 from fullon_cache_api.backend._resp import ConnectionPool, ReadOnlyRedis, options_from_url
 from fullon_cache_api.demo import RedisServer
 
-from .faults.proxy import latency_proxy
-from .faults.replies import ReplySizes
+from .support.faults.proxy import latency_proxy
+from .support.faults.replies import ReplySizes
 
 pytestmark = pytest.mark.anyio
 
@@ -62,6 +62,7 @@ async def read(client: ReadOnlyRedis, key: str) -> None:
     await client.get(key)
 
 
+@pytest.mark.slow
 async def test_slow_reply_times_out_once_and_the_pool_recovers(own_redis: RedisServer) -> None:
     """A reply later than socket_timeout: TimeoutError in time, that connection is dropped,
     and the late reply is never taken for the next command's."""
@@ -144,6 +145,7 @@ async def test_pool_of_two_serves_fifty_concurrent_callers(own_redis: RedisServe
         await client.aclose()
 
 
+@pytest.mark.slow
 async def test_exhausted_pool_waits_then_fails_like_redis_py(own_redis: RedisServer) -> None:
     """All connections busy past `timeout`: "No connection available." (ConnectionError)."""
     async with latency_proxy(own_redis.port, latency=0.6) as proxy:

@@ -19,7 +19,7 @@ from fullon_cache_api.http._http_cache import etag_of, weak_etag_of
 from fullon_cache_api.http._openapi import build_openapi
 from fullon_cache_api.routes._common import ApiRoute
 
-from .surface import SAMPLES, seed_surface
+from .support.surface import SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 EVENT_STREAM = "text/event-stream"

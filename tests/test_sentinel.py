@@ -19,9 +19,9 @@ from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.security._auth import hash_api_key
 
-from .conftest import ADMIN_KEY
-from .faults.load import GATEWAY_NAME, Load, gateway_client, gateway_connections
-from .faults.topology import (
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.faults.load import GATEWAY_NAME, Load, gateway_client, gateway_connections
+from .support.faults.topology import (
     MASTER_NAME,
     SentinelServer,
     SentinelWatch,
@@ -29,7 +29,7 @@ from .faults.topology import (
     topology,
     wait_until,
 )
-from .streams_support import HEADERS, serve, sse
+from .support.streams import serve, sse
 
 pytestmark = pytest.mark.anyio
 
@@ -73,6 +73,7 @@ async def seed(servers: Topology) -> None:
         await client.aclose()
 
 
+@pytest.mark.slow
 async def test_follows_a_failover_with_503_only_during_it(watched: Topology) -> None:
     """Primary killed: 503s until Sentinel promotes the replica, then 200 with the data.
 
@@ -118,6 +119,7 @@ async def test_follows_a_failover_with_503_only_during_it(watched: Topology) -> 
     assert promoted - killed < 20
 
 
+@pytest.mark.slow
 async def test_reads_from_the_replica_set(watched: Topology) -> None:
     """REDIS_SENTINEL_READ=replica: commands go to the replica and /health shows its lag."""
     await seed(watched)
@@ -131,6 +133,7 @@ async def test_reads_from_the_replica_set(watched: Topology) -> None:
     assert health["replication"]["role"] == "replica"
 
 
+@pytest.mark.slow
 async def test_a_full_sentinel_pool_queues_requests(watched: Topology) -> None:
     """With one pooled connection, 20 concurrent requests wait for it instead of failing."""
     await seed(watched)
@@ -148,6 +151,7 @@ async def test_a_full_sentinel_pool_queues_requests(watched: Topology) -> None:
     assert statuses == [200] * 20
 
 
+@pytest.mark.slow
 async def test_closing_the_app_closes_the_sentinel_connections(watched: Topology) -> None:
     """The lifespan closes the Sentinel's own clients too, not just the data pool."""
     assert watched.sentinel is not None
@@ -211,6 +215,7 @@ def test_sentinel_settings_are_parsed_and_redacted() -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("read", ["primary", "replica"])
 async def test_streams_follow_the_primary_through_sentinel(watched: Topology, read: str) -> None:
     """An SSE stream over Sentinel gets updates, and keeps getting them after a failover."""

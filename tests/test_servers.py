@@ -20,7 +20,7 @@ from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.server._servers import DEFAULT_SERVER, SERVERS
 
-from .processes import CLI, ROOT, wait_until_up
+from .support.processes import CLI, ROOT, wait_until_up
 
 WAIT = 15  # seconds: the bound of every wait on a process
 

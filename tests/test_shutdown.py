@@ -27,9 +27,16 @@ from fullon_cache_api.demo import RedisServer
 from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.server import grace_period
 
-from .processes import CLI, UVICORN, Running, exited_by_sigterm, running, sockets
-from .streams_support import SseReader, sse
-from .test_workers import workers_of
+from .support.processes import (
+    CLI,
+    UVICORN,
+    Running,
+    exited_by_sigterm,
+    running,
+    sockets,
+    workers_of,
+)
+from .support.streams import SseReader, sse
 
 pytestmark = [pytest.mark.anyio]
 
@@ -135,6 +142,7 @@ async def test_plain_uvicorn_ends_streams_on_sigterm(redis_url: str) -> None:
         assert exited_by_sigterm(await check_shutdown(gateway))
 
 
+@pytest.mark.slow
 async def test_mounted_in_a_host_ends_streams_on_sigterm(redis_url: str) -> None:
     """examples/master_host.py (FastAPI mounting the gateway, run by ``uvicorn.run``): the
     gateway's streams under the mount end on SIGTERM, authenticated by the host's JWT."""
@@ -150,6 +158,7 @@ async def test_mounted_in_a_host_ends_streams_on_sigterm(redis_url: str) -> None
         assert exited_by_sigterm(status)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 async def test_workers_end_streams_on_sigterm(redis_url: str, server: str) -> None:
     """`serve --workers 2` (either server) with streams held by both workers: SIGTERM to the
@@ -218,6 +227,7 @@ async def answers_while_frozen(
                 read.cancel()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", SERVERS)
 async def test_serve_grace_outlasts_the_redis_timeout(server: str) -> None:
     """`serve` (either server) with a frozen Redis and REDIS_SOCKET_TIMEOUT=4 (over the old
@@ -238,6 +248,7 @@ async def test_serve_grace_outlasts_the_redis_timeout(server: str) -> None:
     assert grace_period(Settings(redis_socket_timeout=4)) > 4
 
 
+@pytest.mark.slow
 async def test_cancelled_by_a_short_grace_answers_503() -> None:
     """Plain uvicorn with ``--timeout-graceful-shutdown 1`` under REDIS_SOCKET_TIMEOUT=4:
     reads still waiting on a frozen Redis when the grace ends answer a 503 problem, not
@@ -268,6 +279,7 @@ async def test_cancelled_by_a_short_grace_answers_503() -> None:
     assert all(answer.headers["retry-after"] == "1" for answer in answers)
 
 
+@pytest.mark.slow
 async def test_granian_second_signal_cancels_reads_with_503() -> None:
     """`serve --server granian`, a frozen Redis and REDIS_SOCKET_TIMEOUT=4: a second SIGTERM
     does not wait for the reads in flight (they would answer 504 after the timeout): each is

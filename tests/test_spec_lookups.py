@@ -11,7 +11,7 @@ from fullon_cache_api import Ownership
 from fullon_cache_api.data.queues import QueueReader
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .monitor import monitored
+from .support.monitor import monitored
 
 pytestmark = pytest.mark.anyio
 

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 import jwt
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Match, Mount
 
-from fullon_cache_api import Identity, Ownership, Settings, create_app
+from fullon_cache_api import Identity, Ownership, Settings
 from fullon_cache_api._app import all_routes
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.demo.seed import seed
 from fullon_cache_api.http._openapi import build_openapi
 from fullon_cache_api.security._auth import hash_api_key
+
+from .support.apps import AppBuilder, get
 
 pytestmark = pytest.mark.anyio
 
@@ -182,19 +183,9 @@ async def demo(writer: CacheWriter) -> None:
 
 
 @pytest.fixture
-async def gateway(auth_settings: Settings) -> AsyncIterator[Starlette]:
-    app = create_app(settings=auth_settings, ownership=Hook())
-    try:
-        yield app
-    finally:
-        await app.state.reader.redis.aclose()
-
-
-async def get(app: Any, path: str, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", headers=headers
-    ) as http:
-        return await http.get(path)
+def gateway(make_app: AppBuilder, auth_settings: Settings) -> Starlette:
+    """The app on this module's settings, with an ownership hook."""
+    return make_app(settings=auth_settings, ownership=Hook())
 
 
 @pytest.mark.parametrize("prefix", ["", MOUNT], ids=["direct", "mounted"])
@@ -206,7 +197,7 @@ async def test_specified_paths_answer_as_spelled(
     app = Starlette(routes=[Mount(MOUNT, gateway)]) if prefix else gateway
     for path, admin_sees, owner_sees in SPEC:
         for who, headers, check in (("admin", ADMIN, admin_sees), ("owner", OWNER, owner_sees)):
-            response = await get(app, prefix + path, headers)
+            response = await get(app, prefix + path, **headers)
             assert response.status_code == 200, (who, path, response.text)
             assert response.headers["content-type"] == "application/json", (who, path)
             assert check(response.json()), (who, path, response.text)
@@ -215,7 +206,7 @@ async def test_specified_paths_answer_as_spelled(
 async def test_an_admin_key_summary_counts_everything(gateway: Starlette, demo: None) -> None:
     """/me/summary for an admin identity without a user id (an API key) counts what it may
     read: every order, bot, account, balance and position of the demo."""
-    body = (await get(gateway, "/me/summary", {"x-api-key": ADMIN_KEY})).json()
+    body = (await get(gateway, "/me/summary", **{"x-api-key": ADMIN_KEY})).json()
     assert {key: value for key, value in body.items() if key != "bots"} == {
         **OWNER_SUMMARY, "uid": None, "ownership": "admin",
         "bot_count": 3, "accounts": 2, "balances": 5, "positions": 3,
@@ -230,15 +221,15 @@ async def test_others_summaries_are_404_whatever_the_data(
 ) -> None:
     """A non-admin asking for another user's summary gets the same 404 before and after that
     user has data; their own summary is 200 (leading zeros name the same user)."""
-    before = await get(gateway, "/users/2/summary", OWNER)
+    before = await get(gateway, "/users/2/summary", **OWNER)
     await seed(writer)
-    after = await get(gateway, "/users/2/summary", OWNER)
+    after = await get(gateway, "/users/2/summary", **OWNER)
     assert before.status_code == after.status_code == 404
     assert before.json() == after.json()
     assert after.headers["content-type"] == "application/problem+json"
-    own = await get(gateway, "/users/001/summary", OWNER)
+    own = await get(gateway, "/users/001/summary", **OWNER)
     assert (own.status_code, own.json()["uid"], own.json()["orders"]) == (200, "1", 7)
-    assert (await get(gateway, "/users/2/summary", ADMIN)).status_code == 200
+    assert (await get(gateway, "/users/2/summary", **ADMIN)).status_code == 200
 
 
 def route_of(path: str) -> str:
@@ -292,13 +283,13 @@ async def test_shadowed_order_ids_stay_reachable(gateway: Starlette, writer: Cac
     by /orders/{account}/{order_id}, but /orders?order_id= and /orders/{account} still find it."""
     await writer.save_order("binance", {"ex_order_id": "status", "status": "open", "uid": 1})
     await writer.save_order("queue", {"ex_order_id": "size", "status": "filled", "uid": 1})
-    assert (await get(gateway, "/orders/binance/status", ADMIN)).status_code == 404
-    assert (await get(gateway, "/orders/queue/size", ADMIN)).json()["queues"] == []
-    found = await get(gateway, "/orders?order_id=status", ADMIN)
+    assert (await get(gateway, "/orders/binance/status", **ADMIN)).status_code == 404
+    assert (await get(gateway, "/orders/queue/size", **ADMIN)).json()["queues"] == []
+    found = await get(gateway, "/orders?order_id=status", **ADMIN)
     assert [(o["key"], o["order_id"]) for o in found.json()["orders"]] == [("binance", "status")]
-    found = await get(gateway, "/orders?order_id=size", ADMIN)
+    found = await get(gateway, "/orders?order_id=size", **ADMIN)
     assert [(o["key"], o["order_id"]) for o in found.json()["orders"]] == [("queue", "size")]
-    listed = await get(gateway, "/orders/queue", ADMIN)
+    listed = await get(gateway, "/orders/queue", **ADMIN)
     assert [o["order_id"] for o in listed.json()["orders"]] == ["size"]
 
 

@@ -13,8 +13,8 @@ from fullon_cache_api.demo import RedisServer
 from fullon_cache_api.demo.seed import seed
 from fullon_cache_api.demo.writer import CacheWriter
 
-from .faults.load import gateway_client
-from .faults.proxy import latency_proxy
+from .support.faults.load import gateway_client
+from .support.faults.proxy import latency_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +33,7 @@ SPECIFIED = [
 ]
 
 
+@pytest.mark.slow
 async def test_a_slow_redis_is_504_on_every_specified_path(flushed: RedisServer) -> None:
     """Replies slower than the socket timeout: each path answers a 504 problem (never 408)
     within about one timeout; once Redis is fast again it answers 200."""

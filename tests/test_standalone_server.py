@@ -12,14 +12,17 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from fullon_cache_api.demo import RedisServer
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support.processes import ROOT
+
 ENTRY = [sys.executable, "-m", "fullon_cache_api.standalone_server"]
 SERVE = [sys.executable, "-m", "fullon_cache_api", "serve"]
 
 
+@pytest.mark.slow
 def test_help_lists_serves_flags() -> None:
     """--help exits 0 and prints serve's own help: the same flags, word for word."""
     ours = subprocess.run([*ENTRY, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=30)
@@ -30,6 +33,7 @@ def test_help_lists_serves_flags() -> None:
         assert flag in ours.stdout
 
 
+@pytest.mark.slow
 def test_a_bad_flag_is_refused_as_serve_refuses_it() -> None:
     """An unknown flag exits 2 with serve's usage line, before anything starts."""
     done = subprocess.run(
@@ -40,6 +44,7 @@ def test_a_bad_flag_is_refused_as_serve_refuses_it() -> None:
     assert done.stdout == ""
 
 
+@pytest.mark.slow
 def test_serves_the_configured_redis_and_stops_cleanly(
     flushed: RedisServer, tmp_path: Path
 ) -> None:

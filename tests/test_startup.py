@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +21,8 @@ from fullon_cache_api.demo import RedisServer
 from fullon_cache_api.demo.server import free_port
 from fullon_cache_api.security._auth import hash_api_key
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "fullon_cache_api"]
+from .support.processes import CLI, ROOT, interrupted_at_exit
+
 SECRET = "startup-test-secret-long-enough-for-hs384-0123456789abcdefghijk"
 
 
@@ -41,25 +39,20 @@ def serving(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
     with (
         err.open("wb") as stderr,
         subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr) as proc,
+        interrupted_at_exit(proc),
     ):
-        try:
-            assert proc.stdout is not None
-            banner = proc.stdout.readline().decode()
-            found = re.search(r"serving on (http://\S+)", banner)
-            assert found, err.read_text()
-            yield found.group(1), err
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=15)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=5)
+        assert proc.stdout is not None
+        banner = proc.stdout.readline().decode()
+        found = re.search(r"serving on (http://\S+)", banner)
+        assert found, err.read_text()
+        yield found.group(1), err
 
 
 def warnings(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if " WARNING " in line]
 
 
+@pytest.mark.slow
 def test_no_way_to_authenticate_is_a_warning(flushed: RedisServer, tmp_path: Path) -> None:
     """Authentication on, neither JWT_SECRET_KEY nor FULLON_CACHE_API_KEYS: one warning at
     start saying how to fix it (and the 401s it predicts)."""
@@ -71,6 +64,7 @@ def test_no_way_to_authenticate_is_a_warning(flushed: RedisServer, tmp_path: Pat
         assert hint in found[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "variables",
     [
@@ -89,6 +83,7 @@ def test_usable_configuration_starts_without_warning(
     assert warnings(log) == [] or all("authentication is OFF" in w for w in warnings(log))
 
 
+@pytest.mark.slow
 def test_unreachable_redis_is_one_warning(tmp_path: Path) -> None:
     """A Redis that refuses connections at start: one warning naming it (no password), then
     the gateway serves, answering 503 with credentials."""

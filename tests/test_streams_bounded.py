@@ -27,11 +27,11 @@ from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.streams import Feed, Hub
 from fullon_cache_api.streams._polled import Balances
 
-from .bulk import seed_big
-from .conftest import ADMIN_KEY
-from .faults.replies import ReplySizes
-from .monitor import monitored
-from .streams_support import (
+from .support.big_keys import seed_big
+from .support.credentials import ADMIN_KEY
+from .support.faults.replies import ReplySizes
+from .support.monitor import monitored
+from .support.streams import (
     Gateway,
     eventually,
     fast_streams,
@@ -40,7 +40,7 @@ from .streams_support import (
     sse,
     with_user_key,
 )
-from .surface import TRADE
+from .support.surface import TRADE
 
 pytestmark = pytest.mark.anyio
 
@@ -126,6 +126,7 @@ async def polls_seen(commands: list[tuple[str, str]], polls: int) -> None:
     await eventually(enough, within=20)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", sorted(BIG_HASH_STREAMS))
 async def test_a_poll_reads_a_bounded_part_of_a_big_hash(
     settings: Settings, flushed: RedisServer, stream: str
@@ -232,6 +233,7 @@ class SlowBalances(Balances):
         return await super().load(reader)
 
 
+@pytest.mark.slow
 async def test_a_poller_waits_as_long_as_its_last_load_took(
     settings: Settings, writer: CacheWriter
 ) -> None:

@@ -17,8 +17,8 @@ from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.streams import Hub
 from fullon_cache_api.streams._queue import Flusher
 
-from .conftest import ADMIN_KEY
-from .streams_support import eventually, fast_streams
+from .support.credentials import ADMIN_KEY
+from .support.streams import eventually, fast_streams
 
 pytestmark = pytest.mark.anyio
 

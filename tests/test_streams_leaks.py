@@ -22,9 +22,8 @@ from fullon_cache_api import Settings, create_app, lifespan
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.streams import Hub
 
-from .conftest import ADMIN_KEY
-from .streams_support import (
-    HEADERS,
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.streams import (
     eventually,
     fast_streams,
     pubsub_connections,
@@ -95,6 +94,7 @@ async def assert_clean(hub: Hub, writer: CacheWriter, baseline: int) -> None:
     assert await pubsub_connections(writer.redis) == 1
 
 
+@pytest.mark.slow
 async def test_100_sse_cycles_leave_nothing_behind(settings: Settings, writer: CacheWriter) -> None:
     """100 SSE clients connect, read their snapshot and leave mid-stream: all is released."""
     await seed(writer)
@@ -113,6 +113,7 @@ async def test_100_sse_cycles_leave_nothing_behind(settings: Settings, writer: C
         await assert_clean(gateway.hub, writer, baseline)
 
 
+@pytest.mark.slow
 async def test_100_websocket_cycles_leave_nothing_behind(
     settings: Settings, writer: CacheWriter
 ) -> None:

@@ -15,16 +15,8 @@ from websockets.asyncio.client import connect
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .conftest import ADMIN_KEY
-from .streams_support import (
-    HEADERS,
-    Gateway,
-    eventually,
-    pubsub_connections,
-    pubsub_counts,
-    serve,
-    sse,
-)
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.streams import Gateway, eventually, pubsub_connections, pubsub_counts, serve, sse
 
 pytestmark = pytest.mark.anyio
 

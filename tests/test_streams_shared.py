@@ -28,9 +28,8 @@ from fullon_cache_api.streams import ClientQueue, Event, Feed, Hub
 from fullon_cache_api.streams._polled import Balances
 from fullon_cache_api.streams._specs import TickerSymbol
 
-from .conftest import ADMIN_KEY
-from .streams_support import (
-    HEADERS,
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.streams import (
     Gateway,
     eventually,
     fast_streams,

@@ -11,19 +11,25 @@ import time
 import httpx
 import msgspec
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.streams import ClientClosed, ClientQueue, Event, Feed
 
-from .conftest import ADMIN_KEY
-from .streams_support import HEADERS, eventually, fast_streams, serve, sse
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.slow_clients import (
+    TINY_BUFFER,
+    drain_until_closed,
+    read_until_closed,
+    small_server_socket,
+    stalled_client,
+    tick_json,
+)
+from .support.streams import eventually, fast_streams, serve, sse
 
 pytestmark = pytest.mark.anyio
-
-TINY_BUFFER = 4096
 
 
 def tick(symbol: str, price: float) -> Event:
@@ -80,40 +86,6 @@ async def test_overflow_cuts_the_client_off_with_a_reason() -> None:
     assert len(queue) == 0
 
 
-def small_server_socket() -> socket.socket:
-    """A listening socket whose accepted connections have a tiny send buffer."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, TINY_BUFFER)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-async def stalled_client(port: int, path: str) -> socket.socket:
-    """A client with a tiny receive buffer that stops reading after the first bytes (its
-    blocking calls run in a thread: the server shares this event loop)."""
-    client = socket.socket()
-    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, TINY_BUFFER)
-    client.settimeout(5)
-    client.connect(("127.0.0.1", port))
-    request = f"GET {path} HTTP/1.1\r\nHost: gateway\r\nX-API-Key: {ADMIN_KEY}\r\n\r\n"
-    client.sendall(request.encode())
-    head = await asyncio.to_thread(client.recv, TINY_BUFFER)
-    assert head.startswith(b"HTTP/1.1 200")
-    return client
-
-
-async def drain_until_closed(client: socket.socket) -> bytes:
-    """Everything left on the socket, up to the server closing it (in a thread)."""
-
-    def read() -> bytes:
-        chunks = []
-        while chunk := client.recv(65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    return await asyncio.wait_for(asyncio.to_thread(read), 10)
-
-
 async def test_slow_sse_client_is_cut_off_while_fast_one_keeps_up(
     settings: Settings, writer: CacheWriter, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -138,7 +110,7 @@ async def test_slow_sse_client_is_cut_off_while_fast_one_keeps_up(
             price += 1
             async with writer.redis.pipeline(transaction=False) as pipe:
                 for _ in range(50):
-                    pipe.publish("ticker_updates:binance:BTC/USDT", _tick_json(price))
+                    pipe.publish("ticker_updates:binance:BTC/USDT", tick_json(price))
                 await pipe.execute()
             assert (await fast.until("update")).data["price"] == price  # never held back
             assert time.monotonic() - started < 15
@@ -154,21 +126,11 @@ async def test_slow_sse_client_is_cut_off_while_fast_one_keeps_up(
     )
 
 
-async def read_until_closed(ws: ClientConnection) -> None:
-    """Read frames until the connection closes (ConnectionClosed), each within 5 s."""
-    while True:
-        await asyncio.wait_for(ws.recv(), 5)
-
-
 async def _clients(hub: object, count: int) -> bool:
     return hub.stats().clients == count  # type: ignore[attr-defined,no-any-return]
 
 
-def _tick_json(price: int) -> str:
-    body = {"symbol": "BTC/USDT", "exchange": "binance", "price": float(price), "time": 1.0}
-    return json.dumps({**body, "padding": "x" * 150})
-
-
+@pytest.mark.slow
 async def test_slow_websocket_client_is_cut_off(settings: Settings, writer: CacheWriter) -> None:
     """A WebSocket client that stops reading is cut off: its connection ends (1013 when the
     close frame still fits, else the transport is dropped) and the hub forgets it."""
@@ -189,7 +151,7 @@ async def test_slow_websocket_client_is_cut_off(settings: Settings, writer: Cach
             while gateway.hub.stats().cutoffs == 0:
                 async with writer.redis.pipeline(transaction=False) as pipe:
                     for n in range(50):
-                        pipe.publish(f"ticker_updates:binance:S{n}/USDT", _tick_json(n))
+                        pipe.publish(f"ticker_updates:binance:S{n}/USDT", tick_json(n))
                     await pipe.execute()
                 await asyncio.sleep(0.01)
                 assert time.monotonic() - started < 15

@@ -14,16 +14,8 @@ from fullon_cache_api._settings import ApiKey
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 
-from .conftest import ADMIN_KEY
-from .streams_support import (
-    HEADERS,
-    Gateway,
-    eventually,
-    pubsub_connections,
-    pubsub_counts,
-    serve,
-    sse,
-)
+from .support.credentials import ADMIN_KEY, HEADERS
+from .support.streams import Gateway, eventually, pubsub_connections, pubsub_counts, serve, sse
 
 # Under uvicorn and under granian (`serve --server granian`), over real sockets.
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]

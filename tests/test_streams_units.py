@@ -16,7 +16,8 @@ from fullon_cache_api.streams import Event, StreamSettings
 from fullon_cache_api.streams._specs import TickerExchange
 from fullon_cache_api.streams._sse import frame
 
-from .streams_support import HEADERS, fast_streams, serve_asgi, sse
+from .support.credentials import HEADERS
+from .support.streams import fast_streams, serve_asgi, sse
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ import redis
 from fullon_cache_api._app import all_routes
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .surface import DOC_PATHS, SAMPLES, STREAM_SAMPLES, WEBSOCKET_PATHS, seed_surface
+from .support.surface import DOC_PATHS, SAMPLES, STREAM_SAMPLES, WEBSOCKET_PATHS, seed_surface
 
 pytestmark = pytest.mark.anyio
 

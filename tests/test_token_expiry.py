@@ -22,8 +22,8 @@ from fullon_cache_api import Identity, Settings, create_app
 from fullon_cache_api.security._auth import IDENTITY_SCOPE_KEY
 from fullon_cache_api.streams._lifetime import token_expiry
 
-from .streams_support import fast_streams, serve, serve_asgi, sse
-from .test_streams_slow import read_until_closed
+from .support.slow_clients import read_until_closed
+from .support.streams import fast_streams, serve, serve_asgi, sse
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +44,9 @@ def jwt_settings(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, auth=auth)
 
 
-async def closes_at_expiry(http: httpx.AsyncClient, path: str, expires: int, **kw: Any) -> None:
+async def assert_closes_at_expiry(
+    http: httpx.AsyncClient, path: str, expires: int, **kw: Any
+) -> None:
     """The stream delivers its snapshot, then ends with ``close`` (token_expired), not before
     the token's exp."""
     async with sse(http, path, **kw) as stream:
@@ -54,6 +56,7 @@ async def closes_at_expiry(http: httpx.AsyncClient, path: str, expires: int, **k
     assert closed.data["reason"] == "token_expired"
 
 
+@pytest.mark.slow
 async def test_sse_with_a_bearer_jwt_ends_when_it_expires(jwt_settings: Settings) -> None:
     """``Authorization: Bearer`` and ``?token=``: each stream gets ``close`` with reason
     ``token_expired`` at the token's exp, and the hub lets go of it."""
@@ -64,12 +67,15 @@ async def test_sse_with_a_bearer_jwt_ends_when_it_expires(jwt_settings: Settings
         httpx.AsyncClient(base_url=gateway.url, timeout=10) as http,
     ):
         await asyncio.gather(
-            closes_at_expiry(http, PATH, expires, headers={"Authorization": f"Bearer {bearer}"}),
-            closes_at_expiry(http, f"{PATH}?token={query}", query_expires),
+            assert_closes_at_expiry(
+                http, PATH, expires, headers={"Authorization": f"Bearer {bearer}"}
+            ),
+            assert_closes_at_expiry(http, f"{PATH}?token={query}", query_expires),
         )
         assert gateway.hub.stats().streams == 0
 
 
+@pytest.mark.slow
 async def test_websocket_with_a_jwt_closes_1008_when_it_expires(jwt_settings: Settings) -> None:
     """A socket opened with ``?token=<JWT>`` streams until exp, then is closed with 1008."""
     ticket, expires = token(2)
@@ -88,6 +94,7 @@ async def test_websocket_with_a_jwt_closes_1008_when_it_expires(jwt_settings: Se
         assert gateway.hub.stats().streams == 0
 
 
+@pytest.mark.slow
 async def test_stream_of_a_host_user_ends_with_the_hosts_token(settings: Settings) -> None:
     """Mounted under a host whose JWT middleware puts the user in the scope: the stream ends
     at the exp of the bearer token the host authenticated."""
@@ -101,7 +108,9 @@ async def test_stream_of_a_host_user_ends_with_the_hosts_token(settings: Setting
         serve_asgi(host) as url,
         httpx.AsyncClient(base_url=f"{url}{master_host.MOUNT}", timeout=10) as http,
     ):
-        await closes_at_expiry(http, PATH, expires, headers={"Authorization": f"Bearer {bearer}"})
+        await assert_closes_at_expiry(
+            http, PATH, expires, headers={"Authorization": f"Bearer {bearer}"}
+        )
     await cache.state.hub.aclose()
     await cache.state.reader.redis.aclose()
 

@@ -5,16 +5,14 @@ chunks, HMGET chunks, a time budget; never HGETALL)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from redis.asyncio import Redis
-from starlette.applications import Starlette
 
-from fullon_cache_api import Identity, Ownership, OwnershipHook, Settings, create_app
+from fullon_cache_api import Identity, Ownership, Settings
 from fullon_cache_api._settings import ApiKey, AuthConfig
 from fullon_cache_api.data._base import Deadline
 from fullon_cache_api.data._limits import ReadLimits
@@ -23,7 +21,8 @@ from fullon_cache_api.data.views._scan import hash_batches
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.security._auth import hash_api_key
 
-from .monitor import monitored
+from .support.apps import AppBuilder, get
+from .support.monitor import monitored
 
 pytestmark = pytest.mark.anyio
 
@@ -72,33 +71,15 @@ def bearer(uid: int, mail: str = "user@fullon.test") -> dict[str, str]:
     return {"authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
 
 
-MakeApp = Callable[[OwnershipHook | None], Starlette]
-
-
 @pytest.fixture
-async def make_app(settings: Settings) -> AsyncIterator[MakeApp]:
+def make_app(make_app: AppBuilder, settings: Settings) -> AppBuilder:
+    """The shared builder, on this module's settings (JWTs, an admin and a service key)."""
     keys = (
         ApiKey(name="ops", sha256=hash_api_key(ADMIN_KEY), admin=True),
         ApiKey(name="svc", sha256=hash_api_key(SERVICE_KEY), admin=False),
     )
     auth = AuthConfig(jwt_secret_key=SECRET, admin_mail="root@fullon.test", api_keys=keys)
-    built: list[Starlette] = []
-
-    def make(ownership: OwnershipHook | None) -> Starlette:
-        built.append(create_app(settings=Settings(redis_url=settings.redis_url, auth=auth),
-                                ownership=ownership))  # fmt: skip
-        return built[-1]
-
-    yield make
-    for app in built:
-        await app.state.reader.redis.aclose()
-
-
-async def get(app: Starlette, path: str, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://g", headers=headers
-    ) as http:
-        return await http.get(path)
+    return make_app.using(settings=Settings(redis_url=settings.redis_url, auth=auth))
 
 
 def counts(body: dict[str, Any]) -> dict[str, Any]:
@@ -109,13 +90,13 @@ def bots(body: dict[str, Any]) -> list[tuple[str, str | None]]:
     return [(bot["bot_id"], bot["status"]) for bot in body["bots"]]
 
 
-async def test_with_a_hook_the_grant_decides(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_with_a_hook_the_grant_decides(make_app: AppBuilder, writer: CacheWriter) -> None:
     """With the hook, A's summary counts the orders /orders shows A (its ex_id's hash whole,
     its own entries of shared hashes; never B's ex_id), its granted bots, balances and
     positions; corrupt entries count in `skipped` only where they are known to be A's."""
-    app = make_app(hook)
+    app = make_app(ownership=hook)
     await seed_two_users(writer)
-    body = (await get(app, "/me/summary", bearer(7))).json()
+    body = (await get(app, "/me/summary", **bearer(7))).json()
     assert counts(body) == {
         "uid": "7", "ownership": "hook", "orders": 5,
         "orders_by_status": {
@@ -127,16 +108,18 @@ async def test_with_a_hook_the_grant_decides(make_app: MakeApp, writer: CacheWri
     # 42 has its own status; 44's feeds disagree, so it has none; 45 is corrupt
     assert bots(body) == [("42", "paused"), ("44", None)]
     assert body["bots"][1]["feeds"] == {"f1": "running", "f2": "stopped"}
-    admin = (await get(app, "/users/7/summary", {"x-api-key": ADMIN_KEY})).json()
+    admin = (await get(app, "/users/7/summary", **{"x-api-key": ADMIN_KEY})).json()
     assert admin == body  # the hook is asked about user 7 for the admin too
 
 
-async def test_without_a_hook_the_uid_field_decides(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_without_a_hook_the_uid_field_decides(
+    make_app: AppBuilder, writer: CacheWriter
+) -> None:
     """Without a hook, a user's summary counts the orders and bots whose own uid field is
     theirs, in any hash; balances and positions carry no uid, so they are null."""
-    app = make_app(None)
+    app = make_app()
     await seed_two_users(writer)
-    body = (await get(app, "/me/summary", bearer(7))).json()
+    body = (await get(app, "/me/summary", **bearer(7))).json()
     assert counts(body) == {
         "uid": "7", "ownership": "uid_field", "orders": 4,
         "orders_by_status": {"Partially_Filled": 1, "filled": 1, "open": 2},
@@ -144,36 +127,38 @@ async def test_without_a_hook_the_uid_field_decides(make_app: MakeApp, writer: C
         "skipped": 0, "partial": False,
     }  # fmt: skip
     assert bots(body) == [("42", "paused")]
-    assert (await get(app, "/users/7/summary", {"x-api-key": ADMIN_KEY})).json() == body
+    assert (await get(app, "/users/7/summary", **{"x-api-key": ADMIN_KEY})).json() == body
 
 
 @pytest.mark.parametrize("with_hook", [True, False], ids=["hook", "no-hook"])
 async def test_only_admins_and_the_user_read_a_summary(
-    make_app: MakeApp, writer: CacheWriter, with_hook: bool
+    make_app: AppBuilder, writer: CacheWriter, with_hook: bool
 ) -> None:
     """Another user's summary is a 404 whatever the data; a service key without a uid cannot
     name one either; an admin can."""
-    app = make_app(hook if with_hook else None)
-    empty = await get(app, "/users/7/summary", bearer(8))
+    app = make_app(ownership=hook if with_hook else None)
+    empty = await get(app, "/users/7/summary", **bearer(8))
     await seed_two_users(writer)
     for headers in (bearer(8), {"x-api-key": SERVICE_KEY}):
-        response = await get(app, "/users/7/summary", headers)
+        response = await get(app, "/users/7/summary", **headers)
         assert (response.status_code, response.json()) == (404, empty.json())
-    assert (await get(app, "/users/7/summary", bearer(7))).json()["orders"] > 0
-    assert (await get(app, "/users/0007/summary", bearer(7))).json()["uid"] == "7"
-    assert (await get(app, "/users/8/summary", {"x-api-key": ADMIN_KEY})).status_code == 200
+    assert (await get(app, "/users/7/summary", **bearer(7))).json()["orders"] > 0
+    assert (await get(app, "/users/0007/summary", **bearer(7))).json()["uid"] == "7"
+    assert (await get(app, "/users/8/summary", **{"x-api-key": ADMIN_KEY})).status_code == 200
 
 
-async def test_identities_without_a_user_id(make_app: MakeApp, writer: CacheWriter) -> None:
+async def test_identities_without_a_user_id(make_app: AppBuilder, writer: CacheWriter) -> None:
     """/me/summary for an identity without a uid: an admin key counts everything, a service
     key its hook grant, or nothing without a hook."""
     await seed_two_users(writer)
-    admin = (await get(make_app(None), "/me/summary", {"x-api-key": ADMIN_KEY})).json()
+    admin = (await get(make_app(), "/me/summary", **{"x-api-key": ADMIN_KEY})).json()
     assert (admin["uid"], admin["ownership"], admin["orders"]) == (None, "admin", 9)
     assert (admin["accounts"], admin["balances"], admin["positions"]) == (2, 3, 3)
     assert bots(admin) == [("42", "paused"), ("43", "running"), ("44", None)]
     assert admin["skipped"] == 3  # every corrupt entry: the admin owns them all
-    granted = (await get(make_app(hook), "/me/summary", {"x-api-key": SERVICE_KEY})).json()
+    granted = (
+        await get(make_app(ownership=hook), "/me/summary", **{"x-api-key": SERVICE_KEY})
+    ).json()
     assert counts(granted) == {
         "uid": None,
         "ownership": "hook",
@@ -187,7 +172,7 @@ async def test_identities_without_a_user_id(make_app: MakeApp, writer: CacheWrit
         "skipped": 0,
         "partial": False,
     }  # fmt: skip  (B1 in the shared hash also carries uid 8 and bot 43: not granted)
-    nothing = (await get(make_app(None), "/me/summary", {"x-api-key": SERVICE_KEY})).json()
+    nothing = (await get(make_app(), "/me/summary", **{"x-api-key": SERVICE_KEY})).json()
     assert (nothing["ownership"], nothing["orders"], nothing["accounts"]) == ("none", 0, 0)
 
 

@@ -13,7 +13,7 @@ import redis
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import RedisServer
 
-from .bulk import KEYS, app_client, seed_big
+from .support.big_keys import KEYS, app_client, seed_big
 
 pytestmark = pytest.mark.anyio
 

@@ -24,7 +24,8 @@ from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.routes import views
 from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 
-from .surface import seed_surface
+from .support.apps import in_process
+from .support.surface import seed_surface
 
 pytestmark = pytest.mark.anyio
 
@@ -273,12 +274,7 @@ async def owner_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     auth = AuthConfig(api_keys=(ApiKey(name="svc", sha256=hash_api_key("svc-key")),))
     app = create_app(settings=Settings(redis_url=settings.redis_url, auth=auth), ownership=hook)
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://g",
-            headers={"X-API-Key": "svc-key"},
-        ) as http,
+        in_process(app, headers={"X-API-Key": "svc-key"}) as http,
     ):
         yield http
 

@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,9 @@ import pytest
 
 from fullon_cache_api.demo import RedisServer
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc (Linux)")
+from .support.processes import CLI, alive, sockets, workers_of
 
-CLI = [sys.executable, "-m", "fullon_cache_api"]
+pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc (Linux)")
 
 
 @pytest.fixture(params=["uvicorn", "granian"])
@@ -57,45 +56,7 @@ def served(
             process.stdout.close()
 
 
-def workers_of(pid: int) -> list[int]:
-    """The workers of supervisor `pid` (uvicorn's or granian's): its spawned children (not the
-    resource tracker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in command:
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pids: list[int]) -> list[int]:
-    """Those of `pids` that still exist."""
-    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
-
-
-def connected_to(pid: int, port: int) -> bool:
-    """Whether process `pid` holds a TCP socket whose remote end is 127.0.0.1:`port`."""
-    try:
-        inodes = {
-            os.readlink(fd).removeprefix("socket:[").removesuffix("]")
-            for fd in Path(f"/proc/{pid}/fd").iterdir()
-        }
-        table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
-    except OSError:
-        return False
-    for row in table:
-        fields = row.split()
-        remote_port = int(fields[2].split(":")[1], 16)
-        if remote_port == port and fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED
-            return True
-    return False
-
-
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_two_workers_both_answer(
     served: tuple[subprocess.Popen[str], str], flushed: RedisServer
@@ -110,7 +71,7 @@ async def test_two_workers_both_answer(
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=5) as http:
         while time.monotonic() < deadline:
             workers = workers_of(process.pid)
-            if len(workers) == 2 and all(connected_to(pid, flushed.port) for pid in workers):
+            if len(workers) == 2 and all(sockets(pid, remote_port=flushed.port) for pid in workers):
                 break
             try:
                 async with anyio.create_task_group() as group:
@@ -119,7 +80,7 @@ async def test_two_workers_both_answer(
             except* httpx.TransportError:
                 await anyio.sleep(0.2)  # workers still starting
     assert len(workers) == 2
-    assert all(connected_to(pid, flushed.port) for pid in workers)
+    assert all(sockets(pid, remote_port=flushed.port) for pid in workers)
     assert statuses == {200}
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0

@@ -13,11 +13,11 @@ from websockets.asyncio.client import connect
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import RedisServer
 
-from .bulk import seed_big
-from .conftest import ADMIN_KEY
-from .monitor import monitored
-from .streams_support import Gateway, serve
-from .ws_surface import frame
+from .support.big_keys import seed_big
+from .support.credentials import ADMIN_KEY
+from .support.monitor import monitored
+from .support.streams import Gateway, serve
+from .support.ws_surface import frame
 
 pytestmark = pytest.mark.anyio
 

@@ -21,7 +21,7 @@ with warnings.catch_warnings():
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import RedisServer
 
-from .conftest import ADMIN_KEY
+from .support.credentials import ADMIN_KEY
 
 WITHIN = 20.0  # seconds the whole scenario may take (it hangs without the fix)
 TICKER = {"symbol": "BTC/USDT", "exchange": "binance", "price": 1.0, "volume": 2.0}

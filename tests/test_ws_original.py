@@ -17,8 +17,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from fullon_cache_api import Settings
 from fullon_cache_api.demo import CacheWriter
 
-from .conftest import ADMIN_KEY
-from .streams_support import Gateway, fast_streams, serve
+from .support.credentials import ADMIN_KEY
+from .support.streams import Gateway, fast_streams, serve
 
 # Under uvicorn and under granian (`serve --server granian`), over real sockets.
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]

@@ -18,9 +18,9 @@ from fullon_cache_api._settings import ApiKey
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 
-from .conftest import ADMIN_KEY
-from .streams_support import Gateway, eventually, fast_streams, pubsub_counts, serve
-from .surface import TRADE, seed_surface
+from .support.credentials import ADMIN_KEY
+from .support.streams import Gateway, eventually, fast_streams, pubsub_counts, serve
+from .support.surface import TRADE, seed_surface
 
 # Under uvicorn and under granian (`serve --server granian`), over real sockets.
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]

@@ -19,8 +19,8 @@ from websockets.frames import Close
 
 from fullon_cache_api import Settings
 
-from .conftest import ADMIN_KEY
-from .streams_support import Gateway, serve
+from .support.credentials import ADMIN_KEY
+from .support.streams import Gateway, serve
 
 # Under uvicorn and under granian (`serve --server granian`), over real sockets.
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("each_server")]

@@ -10,9 +10,9 @@ from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.streams._actions import DOMAINS
 from fullon_cache_api.streams._original_actions import ORIGINAL_DOMAINS
 
-from .streams_support import serve
-from .surface import seed_surface
-from .ws_surface import WS_SAMPLES, crawl, parts
+from .support.streams import serve
+from .support.surface import seed_surface
+from .support.ws_surface import WS_SAMPLES, crawl, parts
 
 pytestmark = pytest.mark.anyio
 
@@ -29,6 +29,7 @@ def test_every_action_has_a_sample() -> None:
     assert {parts(sample) for sample in WS_SAMPLES} == actions
 
 
+@pytest.mark.slow
 async def test_every_action_answers_with_seeded_data(
     settings: Settings, writer: CacheWriter
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from .conftest import ADMIN_KEY
+from .credentials import ADMIN_KEY
 
 MARKET = {"exchange": "binance", "symbol": "BTC/USDT"}
 BARS = {"symbol": "BTC/USDT", "timeframe": "1m"}

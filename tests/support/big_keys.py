@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo.writer import order_value, ticker_value
 
+from .apps import in_process
 from .surface import TRADE
 
 __all__ = ["KEYS", "app_client", "seed_big"]
@@ -85,8 +86,5 @@ async def app_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClien
     """A client of an app built from `settings` (authentication off), and the app, its lifespan
     run."""
     app = create_app(settings=settings, auth=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g") as http,
-    ):
+    async with in_process(app) as http:
         yield http, app

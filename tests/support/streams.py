@@ -22,10 +22,6 @@ from fullon_cache_api._settings import ApiKey
 from fullon_cache_api.security._auth import Identity, Ownership, hash_api_key
 from fullon_cache_api.streams import PUBSUB_CLIENT_NAME, Hub, StreamSettings
 
-from .conftest import ADMIN_KEY
-
-HEADERS = {"X-API-Key": ADMIN_KEY}
-
 
 def fast_streams(**overrides: Any) -> StreamSettings:
     """Stream settings with short periods, so tests run in well under a second each."""

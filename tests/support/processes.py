@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project (tests/support/ is two below)
 CLI = [sys.executable, "-m", "fullon_cache_api"]
 UVICORN = [sys.executable, "-m", "uvicorn"]
 
@@ -71,17 +72,32 @@ def running(
         stop(process)
 
 
-def wait_until_up(url: str, process: subprocess.Popen[str], timeout: float) -> None:
-    """Poll `url` until it answers 200, failing fast if the process died."""
+@contextmanager
+def interrupted_at_exit(process: subprocess.Popen[Any]) -> Iterator[subprocess.Popen[Any]]:
+    """`process`, sent SIGINT (Ctrl-C) when the block ends and waited for: a stop slower than
+    15 s fails the test. Killed instead when the block raised or it is still running."""
+    try:
+        yield process
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[Any], timeout: float) -> Any:
+    """Poll `url` until it answers 200, failing fast if the process died; its JSON body."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the gateway exited early with {process.returncode}")
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
+            response = httpx.get(url, timeout=1.0)
         except httpx.TransportError:
-            pass
+            response = None
+        if response is not None and response.status_code == 200:
+            return response.json()
         time.sleep(0.1)
     pytest.fail(f"{url} did not answer 200 within {timeout} s")
 
@@ -114,6 +130,27 @@ def sockets(pid: int, *, local_port: int | None = None, remote_port: int | None 
         if local_port in (None, local) and remote_port in (None, remote):
             count += 1
     return count
+
+
+def workers_of(pid: int) -> list[int]:
+    """The workers of supervisor `pid` (uvicorn's or granian's): its spawned children (not the
+    resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in command:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    """Those of `pids` that still exist."""
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
 def exited_by_sigterm(code: int | None) -> bool:

@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 from fullon_cache_api.backend._near._link import LINK_CLIENT_NAME
 from fullon_cache_api.streams._pubsub import PUBSUB_CLIENT_NAME
 
+from ..apps import in_process
+
 __all__ = [
     "GATEWAY_LINK_NAMES",
     "GATEWAY_NAME",
@@ -107,13 +109,9 @@ def _detail(response: httpx.Response) -> str:
 
 @asynccontextmanager
 async def gateway_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client calling `app` in-process inside its lifespan (which closes the pool)."""
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=30.0
-        ) as http,
-    ):
+    """An HTTP client calling `app` in-process inside its lifespan, whose timeout outlasts
+    every fault the tests inject (the timeouts they see are the gateway's)."""
+    async with in_process(app, request_timeout=30.0) as http:
         yield http
 
 
