@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 
 from ._errors import CacheAPIError
 from ._settings import Settings
-from .backend import CacheClient, build_client, check_injected, with_near_cache
+from .backend import CacheClient, adopt_injected, build_client, with_near_cache
 from .data import CacheReader, ReadLimits, instrument_reads
 from .gauges import GaugeSettings, install
 from .http import GatewayApp, ProblemResponse
@@ -99,9 +99,9 @@ def create_app(
         settings = msgspec.structs.replace(
             settings, auth=msgspec.structs.replace(settings.auth, enabled=auth)
         )
-    if redis is not None:
-        check_injected(redis)
-    client, owned = (build_client(settings), True) if redis is None else (redis, False)
+    client, owned = (
+        (build_client(settings), True) if redis is None else (adopt_injected(redis), False)
+    )
     if owned:  # never in front of an injected client: its owner may not want one
         client = with_near_cache(client, settings)
     authenticator = Authenticator(settings.auth, ownership)

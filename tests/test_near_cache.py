@@ -190,10 +190,11 @@ async def test_ttl_zero_turns_the_near_cache_off(settings: Settings) -> None:
 
 
 async def test_injected_client_is_never_wrapped(settings: Settings) -> None:
-    """An injected client is used as is: the host decides about caching."""
+    """An injected client gets no near cache (the host decides about caching): only the
+    redis-py adapter stands between it and the data layer."""
     injected = Redis.from_url(settings.redis_url or "")
     app = create_app(settings=settings, redis=injected)
-    assert app.state.reader.redis is injected
+    assert app.state.reader.redis.redis is injected
     await injected.aclose()
 
 

@@ -52,8 +52,8 @@ async def seed(writer: CacheWriter) -> None:
 @asynccontextmanager
 async def ticking(writer: CacheWriter) -> AsyncIterator[None]:
     """Publish ticks all along, so clients leave while their stream is busy. The publisher is
-    stopped by a flag, not cancelled: cancelling redis-py mid-command can hang (see
-    `Hub.detached`)."""
+    stopped by a flag, not cancelled: cancelling a bare redis-py client mid-command can hang
+    (see `backend._redis_py`)."""
     stop = asyncio.Event()
 
     async def tick() -> None:

@@ -2,8 +2,9 @@
 
 It is what the gateway asks of Redis, in redis-py's method names and reply shapes
 (``decode_responses=False``): the gateway's own `ReadOnlyRedis` satisfies it, and so does an
-injected or Sentinel redis-py client (`_redis.build_client`). Nothing above the backend names
-a client class; mypy holds both clients to this one definition.
+injected or Sentinel redis-py client behind `_redis_py.RedisPy` (which owns redis-py's cancel
+behaviour). Nothing above the backend names a client class; mypy holds both clients to this
+one definition.
 """
 
 from __future__ import annotations

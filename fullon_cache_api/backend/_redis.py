@@ -1,10 +1,11 @@
 """Building the one Redis client an app uses, and translating redis-py errors to ours.
 
 The client we build is our own read-only `ReadOnlyRedis` (asyncio + hiredis, see `_resp`),
-except with Sentinel, where redis-py's Sentinel support finds the nodes. A host may inject a
-redis-py client instead. The data layer is written against `CacheClient` (`_client`), a
-Protocol either of them satisfies: both speak redis-py's method names and raise redis-py's
-exceptions.
+except with Sentinel, where redis-py's Sentinel support finds the nodes (behind `RedisPy`,
+the adapter that owns redis-py's cancel behaviour). A host may inject a redis-py client
+instead (`_redis_py.adopt_injected`). The data layer is written against `CacheClient`
+(`_client`), a Protocol either of them satisfies: both speak redis-py's method names and raise
+redis-py's exceptions.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from redis.backoff import NoBackoff
 from .._errors import CacheTimeout, CacheUnavailable, CorruptEntry
 from .._settings import Settings
 from ._client import CacheClient
+from ._redis_py import RedisPy
 from ._resp import ConnectionPool, Options, ReadOnlyRedis, options_from_url
 
-__all__ = ["CLIENT_NAME", "CacheClient", "build_client", "check_injected", "translate_errors"]
+__all__ = ["CLIENT_NAME", "CacheClient", "build_client", "translate_errors"]
 
 CLIENT_NAME = "fullon_cache_api"  # in CLIENT LIST, for operators
 
@@ -42,24 +44,13 @@ def build_client(settings: Settings) -> CacheClient:
     replica), else REDIS_URL / REDIS_HOST.
     """
     if settings.redis_sentinels:
-        return _sentinel_client(settings, _options(settings))
+        return RedisPy(_sentinel_client(settings, _options(settings)))
     pool = ConnectionPool(
         _resp_options(settings),
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_socket_timeout,
     )
     return ReadOnlyRedis(pool)
-
-
-def check_injected(client: CacheClient) -> None:
-    """Refuse an injected client that decodes replies: the gateway serves and digests stored
-    bytes (redis-py's ``decode_responses``, read from its pool's arguments)."""
-    pool = getattr(client, "connection_pool", None)
-    if getattr(pool, "connection_kwargs", {}).get("decode_responses"):
-        raise ValueError(
-            "create_app(redis=...) needs a client with decode_responses=False (redis-py's "
-            "default): the gateway passes the stored bytes through as they are"
-        )
 
 
 def _resp_options(settings: Settings) -> Options:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 from starlette.requests import HTTPConnection
@@ -26,7 +26,6 @@ from ._specs import ChannelSpec, PollSpec
 __all__ = ["Hub", "HubStats", "Watch", "hub_from"]
 
 Spec = ChannelSpec | PollSpec
-T = TypeVar("T")
 
 _log = logging.getLogger("fullon.api.cache.streams")
 
@@ -75,7 +74,6 @@ class Hub:
         self._stopping: set[asyncio.Task[None]] = set()
         self._cutoffs = 0
         self._housekeeper: asyncio.Task[None] | None = None
-        self._inflight: set[asyncio.Future[Any]] = set()
         self.flusher = Flusher()  # sends for every SSE client in one pass (see `EventStream`)
         self.admission = Admission(per_identity=settings.max_per_identity, total=settings.max_total)
         self._polled = 0  # PollSources in `_sources`
@@ -96,7 +94,6 @@ class Hub:
         self._polled = 0
         self._queues.clear()
         self._stopping.clear()
-        self._inflight.clear()
         self._housekeeper = None
         self.flusher = Flusher()
 
@@ -172,25 +169,6 @@ class Hub:
             if task is not None and not task.done():
                 self._stopping.add(task)  # keep a reference until the cancellation lands
                 task.add_done_callback(self._stopping.discard)
-
-    async def detached(self, work: Awaitable[T]) -> T:
-        """Await `work` in a task of its own that cancelling the caller does not cancel.
-
-        Every Redis read of the hub goes through here: with redis-py 8 on Python 3.11,
-        cancelling a command while redis-py's ``wait_for`` sends it can hang that task forever
-        (and keep its pooled connection). An abandoned read finishes within the socket timeout;
-        `aclose` waits for the stragglers.
-        """
-        self._on_running_loop()
-        task = asyncio.ensure_future(work)
-        self._inflight.add(task)
-        task.add_done_callback(self._settled)
-        return await asyncio.shield(task)
-
-    def _settled(self, task: asyncio.Future[Any]) -> None:
-        self._inflight.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: an abandoned failure is not reported as unhandled
 
     async def _housekeep(self) -> None:
         """Cut off writers stuck in a send; queue heartbeats on idle SSE queues.
@@ -268,7 +246,7 @@ class Hub:
         flusher = self.flusher.stop()
         if flusher is not None:
             tasks.append(flusher)
-        await asyncio.gather(*tasks, *self._inflight, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.link.aclose()
 
 

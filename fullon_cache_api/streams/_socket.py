@@ -123,7 +123,7 @@ class Session:
             Params(request.params), self.hub.reader, self._ownership, self.hub.settings.max_symbols
         )
         try:
-            result = await self.hub.detached(handler(call))  # see Hub.detached
+            result = await handler(call)
         except Exception as exc:
             if not isinstance(exc, ActionError | CacheAPIError):
                 _log.exception("WebSocket action %s failed", request.action)

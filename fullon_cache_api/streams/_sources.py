@@ -13,8 +13,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from .._errors import CacheTimeout, CacheUnavailable, CorruptEntry, NotFound
 from ..data import CacheReader
@@ -31,7 +30,6 @@ _log = logging.getLogger("fullon.api.cache.streams")
 _OUTAGE = (CacheUnavailable, CacheTimeout)
 _NULL_SNAPSHOT = Event("snapshot", NULL)  # the key is not cached (or shows this view nothing)
 _ABSENT = object()  # a poller's value when its key is not cached
-T = TypeVar("T")
 
 
 class SourceHub(Protocol):
@@ -41,8 +39,6 @@ class SourceHub(Protocol):
     reader: CacheReader
     settings: StreamSettings
     link: PubSubLink
-
-    async def detached(self, work: Awaitable[T]) -> T: ...
 
 
 class Source:
@@ -133,7 +129,7 @@ class ChannelSource(Source):
             await self.hub.link.confirmed(self.topic)
             batch, self._want = self._want, set()
             try:
-                event = await self.hub.detached(self.spec.snapshot(self.hub.reader))
+                event = await self.spec.snapshot(self.hub.reader)
             except _OUTAGE as exc:
                 self._want |= batch & self.feeds
                 self._down(exc.detail)
@@ -226,7 +222,7 @@ class PollSource(Source):
     async def _poll(self) -> bool:
         """Probe; on a new digest load (and decode) once. True when a new value was loaded."""
         try:
-            raw = await self.hub.detached(self._polling.probe(self.hub.reader.redis))
+            raw = await self._polling.probe(self.hub.reader.redis)
         except CorruptEntry as exc:  # e.g. the key holds another Redis type
             raw = b"\x00corrupt:" + exc.detail.encode()
         digest = hashlib.blake2b(raw, digest_size=20).digest()
@@ -234,7 +230,7 @@ class PollSource(Source):
             return False  # unchanged: nothing loaded, nothing decoded
         started = time.monotonic()
         try:
-            value = await self.hub.detached(self._polling.load(self.hub.reader))
+            value = await self._polling.load(self.hub.reader)
         except NotFound:
             value = _ABSENT
         except CorruptEntry as exc:
