@@ -15,7 +15,8 @@ from fullon_cache_api import Settings
 from fullon_cache_api.backend._redis_py import RedisPy
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
-from .streams_support import HEADERS, eventually, serve, sse
+from .support.credentials import HEADERS
+from .support.streams import eventually, serve, sse
 
 pytestmark = pytest.mark.anyio
 
