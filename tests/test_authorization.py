@@ -4,7 +4,7 @@ Two owners' data is seeded side by side: A (ex_id 1, bot 42, uid 7, marker ``OWN
 (ex_id 2, bot 43, uid 8, marker ``OWNB``). `CASES` lists, per private route template, sample
 requests and what A must get for the domain route tables; a private route missing from it fails
 `test_cases_cover_every_private_domain_route`. Every private route of the whole surface (derived
-views included) is also crawled generically from `tests/surface.py` SAMPLES.
+views included) is also crawled generically from `tests/support/surface.py` SAMPLES.
 """
 
 from __future__ import annotations
@@ -285,8 +285,9 @@ async def test_nothing_without_grant(
 
 
 async def test_every_private_route_is_scoped(make_app: AppBuilder, writer: CacheWriter) -> None:
-    """Crawling each private route's sample (tests/surface.py, whose data is A's): A gets 200
-    without B's data, B and a no-grant service key get a 404 or a 200 without A's data."""
+    """Crawling each private route's sample (tests/support/surface.py, whose data is A's): A
+    gets 200 without B's data, B and a no-grant service key get a 404 or a 200 without A's
+    data."""
     app = make_app(ownership=Hook())
     await seed_surface(writer)
     await seed_owner(writer, A)

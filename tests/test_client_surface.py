@@ -139,7 +139,7 @@ async def test_stream_payloads_mirror_the_gateways_schemas() -> None:
         assert closed.reason == reason
 
 
-# Arguments per method that address the data of tests/surface.py.
+# Arguments per method that address the data of tests/support/surface.py.
 SAMPLE_ARGUMENTS: dict[str, tuple[Any, ...]] = {
     "tickers": ("binance",),
     "ticker": ("binance", "BTC/USDT"),

@@ -1,7 +1,7 @@
 """Corrupt and surprising data under every route: skipped and counted in lists, 502 for a
 single entry, never a 500.
 
-Each case damages one key of the surface samples (tests/surface.py) and crawls every route.
+Each case damages one key of the surface samples (tests/support/surface.py) and crawls every route.
 """
 
 from __future__ import annotations
@@ -366,7 +366,7 @@ async def test_process_document_of_wrong_type_is_skipped_not_expired(
     assert (body["count"], body["skipped"], body["expired"]) == (0, 0, 1)
 
 
-# The /ws/v2 samples (tests/ws_surface.py) whose answer lists the entries of a key: a bad
+# The /ws/v2 samples (tests/support/ws_surface.py) whose answer lists the entries of a key: a bad
 # entry there is skipped and counted. The v2 single-entry reads answer CACHE_ERROR.
 WS_LISTS: dict[str, set[str]] = {
     "tickers:binance": {"v2/tickers/get_all_tickers"},

@@ -21,7 +21,7 @@ def route_paths() -> list[str]:
 
 
 def test_every_route_has_a_sample() -> None:
-    """A route added to a table without a sample in tests/surface.py fails this test."""
+    """A route added to a table without a sample in tests/support/surface.py fails this test."""
     expected = [*SAMPLES, *STREAM_SAMPLES, *WEBSOCKET_PATHS, *DOC_PATHS]
     assert sorted(route_paths()) == sorted(expected)
 

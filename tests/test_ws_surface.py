@@ -18,7 +18,8 @@ pytestmark = pytest.mark.anyio
 
 
 def test_every_action_has_a_sample() -> None:
-    """An action added to a domain without a sample in tests/ws_surface.py fails this test."""
+    """An action added to a domain without a sample in tests/support/ws_surface.py fails
+    this test."""
     actions = {
         (dialect, domain.name, action)
         for dialect, domains in (("v2", DOMAINS), ("original", ORIGINAL_DOMAINS))
