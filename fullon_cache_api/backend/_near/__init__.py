@@ -5,9 +5,9 @@
 
 - `Store` (``_store``): replies by key and command, bounded in entries and bytes, expiring
   after the TTL, with the pending-read rule that keeps a reply raced by a write out;
-- `InvalidationLink` (``_link``): one connection with ``CLIENT TRACKING ... BCAST PREFIX``
-  redirected to itself and subscribed to ``__redis__:invalidate``; while it is not confirmed
-  the store is flushed and bypassed;
+- `InvalidationLink` (``_link``): one RESP3 connection (the client's `Connection`) with
+  ``CLIENT TRACKING on BCAST PREFIX ...``, its ``invalidate`` pushes applied to the store at
+  once; while tracking is not confirmed the store is flushed and bypassed;
 - `NearCache` (``_client``): the redis-py client's read methods in front of the store, every
   other method passed through.
 """

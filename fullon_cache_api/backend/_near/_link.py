@@ -9,7 +9,8 @@ connection may redirect to itself), but that subscription shows in ``PUBSUB CHAN
 to the hub's and needs SUBSCRIBE in the ACL; the RESP3 push needs neither. Only when tracking
 is accepted does the store turn `active`.
 
-Replies are parsed in `data_received`, inside the event loop's I/O callback, not in a task:
+The connection is the client's `Connection` (one RESP implementation), opted in to pushes:
+they are parsed in `data_received`, inside the event loop's I/O callback, not in a task:
 on loopback Redis has written a key's invalidation before the writer's own reply, so by the
 time anyone can ask the gateway for the new value the cache has already dropped the old one.
 FLUSHDB's push may leave just after the writer's reply (observed with redis 6.2): there the
@@ -30,14 +31,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import hiredis
+from redis import exceptions as redis_errors
 
 from .._aio import stop_if_cancelled
-from .._resp import Options, pack  # one RESP encoder: the client's
+from .._resp import Connection, Options, pack  # one RESP implementation: the client's
 from ._store import Store
 
 __all__ = ["LINK_CLIENT_NAME", "InvalidationLink"]
@@ -54,68 +55,6 @@ class _Refused(Exception):
 
 class _Lost(Exception):
     """The connection went away, or stopped answering."""
-
-
-class _Protocol(asyncio.Protocol):
-    """RESP3 over one transport: replies go to waiters in order, pushes to the store."""
-
-    def __init__(self, store: Store, lost: asyncio.Future[None]) -> None:
-        self._store = store
-        self._reader = hiredis.Reader()
-        self._waiters: deque[asyncio.Future[Any]] = deque()
-        self.lost = lost
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports have the interface without subclassing asyncio.Transport.
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self._reader.feed(data)
-        try:
-            while (reply := self._reader.gets()) is not False:
-                self._dispatch(reply)
-        except hiredis.ProtocolError:
-            self.close()
-
-    def _dispatch(self, reply: Any) -> None:
-        if type(reply) is hiredis.PushNotification:
-            if len(reply) == 2 and reply[0] == b"invalidate":
-                keys = reply[1]
-                if keys is None:
-                    self._store.flush()
-                else:
-                    self._store.invalidate([key.decode("utf-8", "replace") for key in keys])
-            return
-        if self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(reply)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        # Synchronous, before any other callback: nothing is served from the store from now on.
-        self._store.active = False
-        self._store.flush()
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(_Lost("connection lost"))
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-    def call(self, *commands: Sequence[str | int]) -> list[asyncio.Future[Any]]:
-        """Send `commands` in one write; one future per reply."""
-        if self.transport is None or self.transport.is_closing():
-            raise _Lost("connection closed")
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in commands]
-        self._waiters.extend(futures)
-        self.transport.write(b"".join(pack(tuple(command)) for command in commands))
-        return futures
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
 
 
 class InvalidationLink:
@@ -135,7 +74,6 @@ class InvalidationLink:
         self._keepalive = keepalive
         self._timeout = options.socket_timeout or 5.0
         self._task: asyncio.Task[None] | None = None
-        self._protocol: _Protocol | None = None
         self._up = False
         self._lost_at: float | None = None  # monotonic time of the last loss, until back
         self.refused = False
@@ -194,25 +132,23 @@ class InvalidationLink:
         return detail or type(exc).__name__
 
     async def _session(self) -> None:
-        protocol = await self._connect()
-        self._protocol = protocol
+        connection, lost = await self._connect()
         try:
-            await self._serve(protocol)
+            await self._serve(connection, lost)
         finally:
             self._store.active = False
             self._store.flush()
-            self._protocol = None
-            protocol.close()
+            connection.abort()
             # Let the transport finish closing (its socket is closed in a later callback).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
-                    await asyncio.shield(protocol.lost)
+                    await asyncio.shield(lost)
 
-    async def _serve(self, protocol: _Protocol) -> None:
+    async def _serve(self, connection: Connection, lost: asyncio.Future[None]) -> None:
         tracking = ["CLIENT", "TRACKING", "on", "BCAST"]
         for prefix in self._prefixes:
             tracking += ["PREFIX", prefix]
-        await self._ask(protocol, self._hello(), tracking)
+        await self._ask(connection, self._hello(), tracking)
         self._store.flush()  # nothing read before tracking began may be kept
         self._store.active = True
         self.connects += 1
@@ -227,22 +163,36 @@ class InvalidationLink:
         while True:  # PING after each quiet `keepalive`; no answer in time means lost
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._keepalive):
-                    await asyncio.shield(protocol.lost)
+                    await asyncio.shield(lost)
                 raise _Lost("connection closed by Redis")
-            await self._ask(protocol, ("PING",))
+            await self._ask(connection, ("PING",))
 
-    async def _connect(self) -> _Protocol:
-        loop = asyncio.get_running_loop()
-        protocol = _Protocol(self._store, loop.create_future())
-        options = self._options
-        async with asyncio.timeout(options.connect_timeout or self._timeout):
-            if options.path is not None:
-                await loop.create_unix_connection(lambda: protocol, options.path, ssl=options.ssl)
+    async def _connect(self) -> tuple[Connection, asyncio.Future[None]]:
+        """Dial; the future is resolved when the connection is lost (after the store flush)."""
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        connection = Connection(self._options)
+        connection.socket_timeout = None  # `_ask` times its waits, and its warning says how long
+        connection.on_push = self._pushed
+        connection.on_lost = lambda _: self._dropped(lost)
+        async with asyncio.timeout(self._options.connect_timeout or self._timeout):
+            await connection.connect(handshake=False)  # the hand-shake is `_serve`'s
+        return connection, lost
+
+    def _pushed(self, push: Any) -> None:
+        """An ``invalidate`` push, applied at once (inside the connection's `data_received`)."""
+        if len(push) == 2 and push[0] == b"invalidate":
+            keys = push[1]
+            if keys is None:
+                self._store.flush()
             else:
-                await loop.create_connection(
-                    lambda: protocol, options.host, options.port, ssl=options.ssl
-                )
-        return protocol
+                self._store.invalidate([key.decode("utf-8", "replace") for key in keys])
+
+    def _dropped(self, lost: asyncio.Future[None]) -> None:
+        # Synchronous, before any other callback: nothing is served from the store from now on.
+        self._store.active = False
+        self._store.flush()
+        if not lost.done():
+            lost.set_result(None)
 
     def _hello(self) -> list[str]:
         options = self._options
@@ -251,10 +201,17 @@ class InvalidationLink:
             hello += ["AUTH", options.username or "default", options.password]
         return [*hello, "SETNAME", LINK_CLIENT_NAME]
 
-    async def _ask(self, protocol: _Protocol, *commands: Sequence[str | int]) -> Any:
-        """Send `commands`, wait for every reply; the last one is returned."""
-        async with asyncio.timeout(self._timeout):
-            replies = await asyncio.gather(*protocol.call(*commands))
+    async def _ask(self, connection: Connection, *commands: Sequence[str | int]) -> Any:
+        """Send `commands` in one write, wait for every reply; the last one is returned."""
+        packed = b"".join(pack(tuple(command)) for command in commands)
+        if connection.closed:
+            raise _Lost("connection closed")
+        try:
+            async with asyncio.timeout(self._timeout):
+                reply = await connection.request(packed, len(commands))
+        except redis_errors.ConnectionError:
+            raise _Lost("connection lost") from None
+        replies = reply if len(commands) > 1 else [reply]
         for reply in replies:
             if isinstance(reply, hiredis.ReplyError):
                 message = str(reply)

@@ -10,6 +10,12 @@ connection (aborted: nothing late can be misread) and fails every request on it 
 The same class is the hub's pub/sub link (`send_command` / `read_response`): replies that no
 request waits for are kept in an inbox for `read_response`, in subscriber mode only.
 
+And the near cache's invalidation link, which opts in to two things: `connect(handshake=False)`
+dials only (the link sends its own RESP3 ``HELLO 3`` with ``CLIENT TRACKING`` in one round
+trip), and `on_push` receives RESP3 push replies synchronously, inside `data_received`, before
+any reply read after them reaches its caller. `on_lost` runs first thing in `connection_lost`,
+before any waiting request fails.
+
 hiredis's reader grows its buffer to the largest reply it parsed and frees it only on a later
 feed; after `_RESET_AFTER` bytes the reader is replaced as soon as every requested reply has
 been read (nothing is half-parsed then), so an idle pooled connection never keeps a big
@@ -76,10 +82,13 @@ class Connection(asyncio.Protocol):
         self._subscriber = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_lost: Callable[[Connection], None] | None = None  # the pool forgets it
+        # RESP3 pushes (after HELLO 3); without it a push is read as a reply, as RESP2 has none.
+        self.on_push: Callable[[Any], None] | None = None
 
     # -- set-up -----------------------------------------------------------------------------
-    async def connect(self) -> None:
-        """Dial, then AUTH / SELECT / CLIENT SETNAME in one round trip (only those needed)."""
+    async def connect(self, *, handshake: bool = True) -> None:
+        """Dial, then AUTH / SELECT / CLIENT SETNAME in one round trip (only those needed);
+        without `handshake` the caller sets the session up itself."""
         options = self.options
         self._loop = loop = asyncio.get_running_loop()
         try:
@@ -98,6 +107,8 @@ class Connection(asyncio.Protocol):
             raise redis_errors.ConnectionError(
                 f"Error {exc.errno} connecting to {options.address}. {exc.strerror or exc}."
             ) from exc
+        if not handshake:
+            return
         try:
             await self._handshake()
         except BaseException:
@@ -164,6 +175,9 @@ class Connection(asyncio.Protocol):
                 if idle and self._fed > _RESET_AFTER:
                     self._reader, self._fed = hiredis.Reader(), 0
                 return
+            if self.on_push is not None and type(reply) is hiredis.PushNotification:
+                self.on_push(reply)  # now, not in a task: its effect precedes the next reply
+                continue
             if not pending:
                 self._unrequested(reply)
                 continue
@@ -184,9 +198,9 @@ class Connection(asyncio.Protocol):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._shut(ClosedByServer(f"Connection closed by server ({self.options.address})."))
-        if self.on_lost is not None:
+        if self.on_lost is not None:  # first: the near cache stops serving before anyone wakes
             self.on_lost(self)
+        self._shut(ClosedByServer(f"Connection closed by server ({self.options.address})."))
 
     def _unrequested(self, reply: Any) -> None:
         if not self._subscriber:  # out of step with our requests: never guess, drop the link
