@@ -102,8 +102,12 @@ async def test_follows_a_failover_with_503_only_during_it(watched: Topology) -> 
                 await anyio.sleep(1.5)
                 group.cancel_scope.cancel()
             ticker = await http.get("/tickers/binance/BTC/USDT")
-    # (a request that started just before the kill may still meet it)
-    assert {s.status for s in load.between(0, killed - 0.2)} == {200}
+    # Every answer completed before the kill is a 200. (A request in flight at the kill may
+    # meet it: on a busy machine one started a quarter of a second earlier was still waiting
+    # for the event loop, so "started before" is not a bound.)
+    before = load.within(0, killed)
+    early = [(round(s.started - killed, 3), s.status, s.detail) for s in before if s.status != 200]
+    assert before and {s.status for s in before} == {200}, early
     assert {s.status for s in load.samples} <= {200, 503}
     assert max(s.elapsed for s in load.samples) < TIMEOUT * 2 + 0.5
     assert 503 in {s.status for s in load.between(killed, promoted)}
