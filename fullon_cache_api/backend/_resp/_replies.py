@@ -13,9 +13,14 @@ from redis import exceptions as redis_errors
 
 __all__ = ["parse_info", "reply_error"]
 
+# redis-py 8.2 added a ConnectionError subclass for "max number of clients reached"; 8.1
+# raises ConnectionError itself (both versions are allowed).
+_MAX_CLIENTS: type[redis_errors.RedisError] = getattr(
+    redis_errors, "MaxClientsReachedError", redis_errors.ConnectionError
+)
 # ``ERR`` replies told apart by their whole message.
 _ERR_MESSAGES: dict[str, type[redis_errors.RedisError]] = {
-    "max number of clients reached": redis_errors.MaxClientsReachedError,
+    "max number of clients reached": _MAX_CLIENTS,
     "invalid password": redis_errors.AuthenticationError,
     # Redis spells the command in lower or upper case, depending on the version.
     "wrong number of arguments for 'auth' command": (
