@@ -11,6 +11,7 @@ from fullon_cache_api.server._servers import DEFAULT_SERVER
 from ._seed import DATA
 
 __all__ = [
+    "ALTERNATED",
     "APPS",
     "BULK",
     "SINGLE_KEY",
@@ -47,6 +48,10 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
 
 _EX, _SYM = DATA.exchange, DATA.symbol
 SERVE_SERVERS = ("uvicorn", "granian")
+# Pairs of cases measured again in turns (A B A B ...) once both ran: the difference they
+# show (the request log's cost, a few %) is smaller than the spread between two runs of one
+# case on a shared host, so one run of each cannot show it. Each keeps its median run.
+ALTERNATED = ((f"serve.{DEFAULT_SERVER}.ticker", "serve.quiet.ticker"),)
 _NO_AUTH = {"FULLON_CACHE_API_AUTH": "off"}  # as `benchmarks.apps:gateway` (auth=False)
 _LONG, _SHORT = DATA.long_series, DATA.short_series
 

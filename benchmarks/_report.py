@@ -43,6 +43,7 @@ class Result(msgspec.Struct, frozen=True, kw_only=True):
     server_cores: float = 0.0  # server CPU seconds per second (all its processes and threads)
     client_cores: float = 0.0  # wrk's CPU seconds per second: the load generator's share
     noise_pct: float = 0.0  # CPU others used meanwhile, % of one core (see CpuMeter)
+    runs: int = 1  # > 1: each figure is the median of this many runs (`_alternate`)
 
 
 class Ratio(msgspec.Struct, frozen=True, kw_only=True):

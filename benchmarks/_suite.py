@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.metadata
 import resource
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -26,6 +28,7 @@ import redis
 
 from fullon_cache_api.demo import RedisServer
 
+from ._alternate import alternate_pairs
 from ._cases import APPS, App, Case, all_cases, select
 from ._cpu import CpuMeter, cpu_seconds
 from ._harness import (
@@ -96,6 +99,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         type=float,
         default=720.0,
         help="seconds the whole run may take: retries stop when they would pass it (default: 720)",
+    )
+    parser.add_argument(
+        "--alternations",
+        type=int,
+        default=2,
+        help="extra turns of each alternated pair, e.g. the request log's (default: 2)",
     )
     parser.add_argument("--cases", help="comma-separated globs or words selecting case ids")
     parser.add_argument("--list", action="store_true", help="list the case ids and exit")
@@ -191,6 +200,7 @@ class _Run:
                 results.extend(measured)
                 if key == "gateway":
                     memory = {"rss_mb": round(rss[0], 1), "peak_rss_mb": round(rss[1], 1)}
+            results = alternate_pairs(self, apps, cases, results)
         found_ratios = ratios({result.id: result for result in results})
         return {
             "date": started.isoformat(timespec="seconds"),
@@ -204,6 +214,7 @@ class _Run:
                 "p99_connections": self.args.p99_connections,
                 "wrk_threads": self.args.threads,
                 "max_noise_pct": self.args.max_noise,
+                "alternations": self.args.alternations,
             },
             "results": results,
             "ratios": found_ratios,
@@ -220,20 +231,28 @@ class _Run:
     def serve(self, app: App, cases: list[Case]) -> tuple[list[Result], tuple[float, float]]:
         """Start `app`, measure its cases, and read its memory before stopping it."""
         results: list[Result] = []
-        env = self.env | app.env
-        server_kind = {"kind": app.server, "args": app.args}
-        with Server(app.factory, env=env, python_path=app.python_path, **server_kind) as server:
-            server.start()
-            if app.version is not None:
-                served = check_get(server.url("/version")).decode()
-                if not served.startswith(app.version):
-                    raise BenchError(f"{app.key} runs {served!r}, expected {app.version!r}")
+        with self.started(app) as server:
             for case in cases:
                 try:
                     results.append(self.measure(server, case))
                 except BenchError as exc:
                     self.skip([case], exc)
             return results, server.rss_mb()
+
+    @contextlib.contextmanager
+    def started(self, app: App) -> Iterator[Server]:
+        """`app`'s server, started (and checked to run the version it should), then stopped."""
+        env = self.env | app.env
+        server = Server(
+            app.factory, env=env, python_path=app.python_path, kind=app.server, args=app.args
+        )
+        with server:
+            server.start()
+            if app.version is not None:
+                served = check_get(server.url("/version")).decode()
+                if not served.startswith(app.version):
+                    raise BenchError(f"{app.key} runs {served!r}, expected {app.version!r}")
+            yield server
 
     def may_retry(self) -> bool:
         """Whether one more run still leaves time for every pending case within the budget."""

@@ -78,13 +78,14 @@ def test_cpu_meter_sees_a_busy_neighbour() -> None:
 )
 def test_suite_seeds_serves_and_reports(tmp_path: Path) -> None:
     """`python -m benchmarks` seeds Redis, measures a ceiling, the gateway, the documented
-    `serve` and webdis, and writes JSON with the servers' table. webdis (an optional
+    `serve` (and, in turns, `serve` with and without the request log) and webdis, and writes
+    JSON with the servers' table. webdis (an optional
     anchor) may be absent outside CI: its case is then skipped, never failed."""
     out = tmp_path / "bench.json"
-    cases = "baseline.raw-asgi,gateway.ticker,serve.granian.ticker,webdis.ticker"
+    cases = "baseline.raw-asgi,gateway.ticker,serve.granian.ticker,serve.quiet.ticker,webdis.ticker"
     command = [
         sys.executable, "-m", "benchmarks", "--duration", "1", "--warmup", "0",
-        "--connections", "4", "--p99-connections", "4", "--no-install",
+        "--connections", "4", "--p99-connections", "4", "--no-install", "--alternations", "1",
         "--cases", cases, "--json", str(out),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -107,6 +108,11 @@ def test_suite_seeds_serves_and_reports(tmp_path: Path) -> None:
     assert 0 < report["gateway_memory"]["rss_mb"] < 1024
     assert "gateway.ticker" in done.stdout
     assert "| `fullon-cache-api serve`, one ticker" in report["summary"]
+    # The request log's pair is measured once more, in turns; the others once.
+    runs = {case: result["runs"] for case, result in results.items()}
+    assert runs.pop("serve.granian.ticker") == runs.pop("serve.quiet.ticker") == 2
+    assert set(runs.values()) == {1}
+    assert "medians of 2 runs each, in turns" in report["summary"]
 
 
 @pytest.mark.slow
