@@ -214,7 +214,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings, streams = read_configuration()
     if (missing := unavailable(args.server)) is not None:
         raise CLIError(missing)
-    sock = _bind(args.host, args.port)
+    # granian workers each listen on a socket of their own on this port (`_workers`).
+    sock = _bind(args.host, args.port, reuse_port=args.workers > 1 and args.server == "granian")
     check_start(settings)  # warnings: nobody could authenticate, Redis unreachable
     target = settings.redacted_target()
     if args.workers > 1:

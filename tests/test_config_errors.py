@@ -81,7 +81,7 @@ def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         if name.startswith(_OURS):
             monkeypatch.delenv(name)
 
-    def never_serve(host: str, port: int) -> None:
+    def never_serve(host: str, port: int, **options: bool) -> None:
         raise AssertionError("the configuration was accepted: serve went on to listen")
 
     monkeypatch.setattr(cli, "_bind", never_serve)

@@ -87,6 +87,59 @@ async def test_two_workers_both_answer(
     assert not alive(workers)
 
 
+@pytest.mark.slow
+@pytest.mark.anyio
+@pytest.mark.parametrize("served", ["granian"], indirect=True)
+async def test_connections_are_spread_over_the_workers(
+    served: tuple[subprocess.Popen[str], str], flushed: RedisServer
+) -> None:
+    """granian workers: 32 keep-alive connections opened at once (as a load generator or a
+    proxy's pool opens them) land on both workers, not all on whichever woke first: each holds
+    at least 4. (By a hash of the 4-tuple: a worker holding fewer than 4 of 32 has odds of
+    about 1 in 10^6.) uvicorn's workers share one socket, as uvicorn runs them."""
+    process, url = served
+    port = int(url.rsplit(":", 1)[1])
+    workers = await _both_serving(process, url, flushed)
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=5) as http:
+        statuses: set[int] = set()
+        gate = anyio.Event()
+
+        async def get() -> None:
+            await gate.wait()  # every request starts at once: 32 connections
+            await _get(http, statuses)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(32):
+                group.start_soon(get)
+            gate.set()
+        held = [sockets(pid, local_port=port) for pid in workers]
+    assert statuses == {200}
+    assert sum(held) == 32, held
+    assert min(held) >= 4, held
+
+
+async def _both_serving(
+    process: subprocess.Popen[str], url: str, flushed: RedisServer
+) -> list[int]:
+    """The two workers, once each has served a request (each holds a Redis connection)."""
+    deadline = time.monotonic() + 20
+    limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per request
+    statuses: set[int] = set()
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=5) as http:
+        while time.monotonic() < deadline:
+            workers = workers_of(process.pid)
+            if len(workers) == 2 and all(sockets(pid, remote_port=flushed.port) for pid in workers):
+                return workers
+            try:
+                async with anyio.create_task_group() as group:
+                    for _ in range(20):
+                        group.start_soon(_get, http, statuses)
+            except* httpx.TransportError:
+                await anyio.sleep(0.2)  # workers still starting
+    pytest.fail(f"both workers did not serve within 20 s: {workers_of(process.pid)}")
+
+
 async def _get(http: httpx.AsyncClient, statuses: set[int]) -> None:
     statuses.add((await http.get("/tickers")).status_code)
 

@@ -15,21 +15,28 @@ from typing import Any
 from .._settings import Settings
 from ._servers import loop_factory
 
-__all__ = ["GRACE_SECONDS", "CLIError", "bind", "grace_period", "run", "url_of"]
+__all__ = ["GRACE_SECONDS", "CLIError", "bind", "grace_period", "listen_beside", "run", "url_of"]
 
 _log = logging.getLogger("fullon.api.cache.cli")
 GRACE_SECONDS = 3  # how long Ctrl-C waits for open requests and streams
+_BACKLOG = 2048
 
 
 class CLIError(Exception):
     """A failure worth one line on stderr, not a traceback."""
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """Listen on host:port ourselves, so a busy port is a clear error and port 0 works."""
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """Listen on host:port ourselves, so a busy port is a clear error and port 0 works.
+
+    `reuse_port`: other sockets may then listen on the same port (`listen_beside`), and the
+    kernel spreads new connections over all of them.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        listener = socket.create_server((host, port), family=family, backlog=2048)
+        listener = socket.create_server(
+            (host, port), family=family, backlog=_BACKLOG, reuse_port=reuse_port
+        )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise CLIError(
@@ -40,6 +47,27 @@ def bind(host: str, port: int) -> socket.socket:
     # create_server leaves proto 0, and asyncio sets TCP_NODELAY only on sockets whose proto
     # is IPPROTO_TCP: without it, Nagle + delayed ACK add ~40 ms to every keep-alive answer.
     return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, listener.detach())
+
+
+def listen_beside(sock: socket.socket) -> socket.socket:
+    """A new socket listening on the address of `sock` (bound with ``reuse_port``).
+
+    Why: processes accepting from one shared socket do not share its connections. granian's
+    I/O thread accepts everything queued at once, so a burst of new connections (a proxy's
+    pool, a load generator) all lands on whichever worker woke first, and the others stay
+    idle. Each socket of a ``SO_REUSEPORT`` group gets its own share, by a hash of the
+    connection's addresses.
+    """
+    listener = socket.socket(sock.family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(sock.getsockname())
+        listener.listen(_BACKLOG)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
 def url_of(sock: socket.socket) -> str:

@@ -29,6 +29,7 @@ from uvicorn.supervisors import Multiprocess, multiprocess
 from .._app import create_app
 from ..observability import LogConfig, configure_logging
 from ._granian_server import serve_granian
+from ._listen import listen_beside
 from ._servers import loop_factory
 from ._uvicorn_server import STREAMS_END_WITHIN, _Server
 
@@ -113,22 +114,26 @@ def _granian_workers(sock: socket.socket, workers: int, log_level: str, grace: i
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in _SIGNALS}
     processes: list[SpawnProcess] = []
     try:
-        processes = [_start(context, sock, log_level, grace) for _ in range(workers)]
+        processes = [_start(context, sock, log_level, grace, index) for index in range(workers)]
         while not stop.wait(0.5):
             for index, process in enumerate(processes):
                 if not process.is_alive():
                     _log.warning(
                         "worker %s exited with %s; starting another", process.pid, process.exitcode
                     )
-                    processes[index] = _start(context, sock, log_level, grace)
+                    processes[index] = _start(context, sock, log_level, grace, index)
     finally:
         _stop(processes, grace + STREAMS_END_WITHIN + 2)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
-def _start(context: SpawnContext, sock: socket.socket, log_level: str, grace: int) -> SpawnProcess:
-    process = context.Process(target=_granian_worker, args=(sock, log_level, grace))
+def _start(
+    context: SpawnContext, sock: socket.socket, log_level: str, grace: int, index: int
+) -> SpawnProcess:
+    """Worker `index`: the first serves `sock` itself (what connects while no worker is ready
+    waits in its queue), every other one a socket of its own beside it (`listen_beside`)."""
+    process = context.Process(target=_granian_worker, args=(sock, log_level, grace, index > 0))
     process.start()
     return process
 
@@ -147,9 +152,12 @@ def _stop(processes: list[SpawnProcess], within: float) -> None:
             process.join(5)
 
 
-def _granian_worker(sock: socket.socket, log_level: str, grace: int) -> None:
-    """One granian worker: logging from LOG_*, its own app, `serve_granian` on `sock`."""
+def _granian_worker(sock: socket.socket, log_level: str, grace: int, beside: bool) -> None:
+    """One granian worker: logging from LOG_*, its own app, `serve_granian` on `sock` (or,
+    `beside`, on a socket of its own on the same port)."""
     undo = configure_logging(LogConfig.from_env())
+    if beside:
+        sock = listen_beside(sock)
     try:
         with (
             contextlib.suppress(KeyboardInterrupt),
