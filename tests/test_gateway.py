@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.http._middleware import GatewayMiddleware, log_request
+from fullon_cache_api.http._middleware import GatewayMiddleware
 from fullon_cache_api.http._router import SegmentRouter
+from fullon_cache_api.observability import log_request
 from fullon_cache_api.security._auth import IDENTITY_SCOPE_KEY
 
 from .support.credentials import ADMIN_KEY

@@ -19,7 +19,7 @@ import pytest
 
 from fullon_cache_api import RedactSecrets
 from fullon_cache_api.demo import CacheWriter
-from fullon_cache_api.http._middleware import log_request
+from fullon_cache_api.observability import log_request
 from fullon_cache_api.observability._logconfig import LogConfig, configure_logging
 from fullon_cache_api.observability._requestlog import FLUSH_SECONDS, RequestLane, active_lane
 

@@ -5,7 +5,7 @@ One pass rather than a middleware per concern: each layer cost a call frame, a c
 wrapping ``send`` and a scope lookup or two per request, and five of them (plus Starlette's
 two exception layers) cost more than Starlette itself. The logic stays in its modules as plain
 functions (`_limits.Limits.check`, `identify`, `Metrics.observe`, `log_request`,
-`_http_cache`); this module calls them in order, wrapping ``send`` once (`_Exchange`).
+`_http_cache`); this module calls them in order, wrapping ``send`` once (`_exchange.Exchange`).
 
 Pure ASGI rather than ``BaseHTTPMiddleware`` so streaming bodies pass straight through and a
 client disconnect is never masked.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,29 +25,30 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from .._errors import Unauthenticated
-from ..observability import ROUTE_SCOPE_KEY, active_lane, route_template
+from ..observability import ROUTE_SCOPE_KEY, log_request
 from ..security import (
     ANONYMOUS,
     BEARER_SUBPROTOCOL,
     FROM_QUERY,
     IDENTITY_SCOPE_KEY,
-    Accepts,
     Authenticator,
     Identity,
 )
 from ._asgi import is_async_callable
-from ._http_cache import DONE, HTTP_CACHE_SCOPE_KEY, WANTED, Responder, wants_responder
+from ._exchange import Exchange
+from ._http_cache import HTTP_CACHE_SCOPE_KEY, WANTED
+from ._identity import choosing_bearer, drop_trailing_slash, identify
 from ._limits import Limits, close_refused, refuse
 from ._responses import MsgspecResponse, ProblemResponse
 
 if TYPE_CHECKING:
     from ..observability import Metrics, Runtime
 
-__all__ = ["GatewayMiddleware", "identify", "log_request", "route_template"]
+__all__ = ["GatewayMiddleware"]
 
 _auth_log = logging.getLogger("fullon.api.cache.auth")
 
@@ -59,7 +59,6 @@ class RouteFinder(Protocol):
     def find(self, scope: Scope) -> BaseRoute | None: ...
 
 
-_MAX_LOGGED_VALUE = 100
 # A WebSocket route accepts ``?token=`` (and the subprotocol token, read on every socket).
 _SOCKET_CREDENTIALS = frozenset({FROM_QUERY})
 _NO_CREDENTIALS: frozenset[str] = frozenset()
@@ -121,9 +120,9 @@ class GatewayMiddleware:
             await self.app(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        _drop_trailing_slash(scope)
+        drop_trailing_slash(scope)
         started = _clock()
-        exchange = _Exchange(scope, send)
+        exchange = Exchange(scope, send)
         try:
             # The common answer (admitted, no error) here; the rest in `_serve`: one frame less.
             refused: Response | None = None
@@ -147,7 +146,7 @@ class GatewayMiddleware:
                 self.metrics.observe(scope, exchange.status, seconds, exchange.streamed)
             log_request(scope, exchange.status, seconds * 1000.0)
 
-    async def _cancelled(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+    async def _cancelled(self, scope: Scope, receive: Receive, exchange: Exchange) -> None:
         """A request cancelled while the process shuts down (the server's grace period ran
         out, e.g. waiting on a frozen Redis) answers 503, not the server's plain-text 500."""
         if exchange.started or self.runtime is None or not self.runtime.stopping:
@@ -191,7 +190,7 @@ class GatewayMiddleware:
         return credentials
 
     async def _serve(
-        self, scope: Scope, receive: Receive, exchange: _Exchange, event: Response | Exception
+        self, scope: Scope, receive: Receive, exchange: Exchange, event: Response | Exception
     ) -> None:
         """Send a refusal (`event` a Response), or answer an error raised while serving."""
         try:
@@ -215,7 +214,7 @@ class GatewayMiddleware:
             raise  # as ServerErrorMiddleware does: the server logs it, test clients see it
 
     async def _handle(
-        self, scope: Scope, receive: Receive, exchange: _Exchange, exc: Exception
+        self, scope: Scope, receive: Receive, exchange: Exchange, exc: Exception
     ) -> None:
         """Answer a known exception with its handler (Starlette's rules), else re-raise."""
         handler = self._handler_for(exc)
@@ -237,7 +236,7 @@ class GatewayMiddleware:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if BEARER_SUBPROTOCOL in (scope.get("subprotocols") or ()):
-            send = _choosing_bearer(send)
+            send = choosing_bearer(send)
         refusal = self.limits.check(scope)
         if refusal is not None:
             await refuse(scope, receive, send, refusal)
@@ -270,18 +269,6 @@ class GatewayMiddleware:
         return identify(self.authenticator, scope, self._accepts)
 
 
-def _choosing_bearer(send: Send) -> Send:
-    """`send` accepting the socket with the ``bearer`` subprotocol its client offered (with
-    the token after it): a browser drops a socket whose server picks none of its offers."""
-
-    async def choose(message: Message) -> None:
-        if message["type"] == "websocket.accept" and not message.get("subprotocol"):
-            message = {**message, "subprotocol": BEARER_SUBPROTOCOL}
-        await send(message)
-
-    return choose
-
-
 _AsyncHandler = Callable[[Request | WebSocket, Exception], Awaitable[Response | None]]
 
 
@@ -290,132 +277,5 @@ async def _call(
 ) -> Response | None:
     """Run an exception handler as Starlette does (a sync one in the thread pool)."""
     if is_async_callable(handler):
-        call = cast(
-            "Callable[[Request | WebSocket, Exception], Awaitable[Response | None]]", handler
-        )
-        return await call(request, exc)
+        return await cast("_AsyncHandler", handler)(request, exc)
     return await run_in_threadpool(handler, request, exc)  # type: ignore[arg-type]
-
-
-class _Exchange:
-    """The one wrapper of ``send``: it sees the status, whether the answer is an event
-    stream, and puts a `Responder` in front of answers that did not negotiate caching."""
-
-    __slots__ = ("downstream", "responder", "scope", "started", "status", "streamed")
-
-    def __init__(self, scope: Scope, send: Send) -> None:
-        self.scope = scope
-        self.downstream = send
-        self.responder: Responder | None = None
-        self.started = False
-        self.status = 500  # what is logged when nothing was sent (an unexpected error)
-        self.streamed = False
-
-    async def send(self, message: Message) -> None:
-        if self.responder is not None:
-            await self.responder.send(message)
-            return
-        if message["type"] == "http.response.start":
-            self.started = True
-            self.status = message["status"]
-            if self.scope.get(HTTP_CACHE_SCOPE_KEY) != DONE:
-                if _is_event_stream(message):
-                    self.streamed = True
-                elif wants_responder(message):
-                    self.responder = Responder(self.scope, self._forward)
-                    await self.responder.send(message)
-                    return
-        await self.downstream(message)
-
-    async def _forward(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]  # a 304 once validated
-        await self.downstream(message)
-
-
-def _is_event_stream(start: Message) -> bool:
-    for name, value in start.get("headers", []):
-        if name.lower() == b"content-type":
-            return bytes(value).startswith(b"text/event-stream")
-    return False
-
-
-def identify(
-    authenticator: Authenticator, scope: Scope, accepts: Accepts | None = None
-) -> Identity | None:
-    """The caller's identity; None only on a public path called without credentials.
-
-    Raises `Unauthenticated` for bad credentials, or none on a non-public path (public:
-    `Authenticator.public_paths`, the docs included unless configured otherwise). A
-    credential outside the headers (``?token=``, the docs cookie) counts only where
-    `accepts` says the request's route takes it (see `Authenticator.identify`).
-    """
-    path = _route_path(scope)
-    public = path in authenticator.public_paths
-    try:
-        identity = authenticator.identify(scope, accepts)
-    except Unauthenticated:
-        if public:
-            return None
-        raise
-    if identity is None and not public:
-        raise Unauthenticated("Not authenticated")
-    return identity
-
-
-def _drop_trailing_slash(scope: Scope) -> None:
-    route_path = _route_path(scope)
-    if len(route_path) > 1 and route_path.endswith("/"):
-        scope["path"] = scope["path"][:-1]
-
-
-@functools.lru_cache(maxsize=256)
-def _logger(module: str) -> logging.Logger:
-    """The logger of an endpoint's module: ``fullon.api.cache.{domain}`` (``http`` if not
-    one of our route modules); cached, since `logging.getLogger` takes a lock."""
-    domain = module.rsplit(".", 1)[-1] if module.startswith("fullon_cache_api.routes") else "http"
-    return logging.getLogger(f"fullon.api.cache.{domain}")
-
-
-def log_request(scope: Scope, status: int, latency_ms: float) -> None:
-    """Log operation, path parameters, latency_ms, cache_hit and status of one request.
-
-    Records go to ``fullon.api.cache.{domain}`` as ``extra`` fields; they are built only
-    when that logger is enabled for INFO. Under the standalone server's logging the fields
-    go to the request lane instead (`_requestlog`), written in batches. Query
-    strings are never logged (they may carry tokens).
-    """
-    endpoint: Any = scope.get("endpoint")
-    logger = _logger(getattr(endpoint, "__module__", "") or "")
-    if not logger.isEnabledFor(logging.INFO):
-        return
-    lane = active_lane()
-    if lane is not None:
-        template = getattr(scope.get(ROUTE_SCOPE_KEY), "path", None) or "unrouted"
-        lane.add(logger.name, endpoint, template, scope.get("path_params"), status, latency_ms)
-        return
-    operation = getattr(endpoint, "__name__", "unrouted")
-    params = {
-        name: str(value)[:_MAX_LOGGED_VALUE] for name, value in scope.get("path_params", {}).items()
-    }
-    logger.info(
-        "%s %s -> %d in %.2f ms",
-        operation,
-        params,
-        status,
-        latency_ms,
-        extra={
-            "operation": operation,
-            "route": route_template(scope),
-            "params": params,
-            "latency_ms": round(latency_ms, 3),
-            "cache_hit": 200 <= status < 300 or status == 304,
-            "status": status,
-        },
-    )
-
-
-def _route_path(scope: Scope) -> str:
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    return path[len(root_path) :] if root_path and path.startswith(root_path) else path

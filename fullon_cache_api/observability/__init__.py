@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._logconfig import LogConfig, configure_logging
 from ._metrics import Metrics, metrics_routes
-from ._requestlog import active_lane
+from ._requestlog import active_lane, log_request
 from ._route_names import ROUTE_SCOPE_KEY, route_template
 from ._runtime import LoopMonitor, Runtime
 
@@ -17,6 +17,7 @@ __all__ = [
     "Runtime",
     "active_lane",
     "configure_logging",
+    "log_request",
     "metrics_routes",
     "route_template",
 ]

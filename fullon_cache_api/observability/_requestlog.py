@@ -25,14 +25,18 @@ Without that configuration (a host's logging, pytest's caplog) requests are logg
 from __future__ import annotations
 
 import collections
+import functools
+import logging
 import time
 from typing import Any, Literal
 
 import msgspec
+from starlette.types import Scope
 
 from ..security import redact, suspect
+from ._route_names import ROUTE_SCOPE_KEY, route_template
 
-__all__ = ["FLUSH_SECONDS", "RequestLane", "active_lane", "install", "uninstall"]
+__all__ = ["FLUSH_SECONDS", "RequestLane", "active_lane", "install", "log_request", "uninstall"]
 
 FLUSH_SECONDS = 0.05  # how late a request line may be written, at most (and the batch size)
 _MAX_LOGGED_VALUE = 100  # characters of a path parameter logged
@@ -64,7 +68,7 @@ class RequestLane:
         status: int,
         latency_ms: float,
     ) -> None:
-        """Log one request on logger `name` (the fields `_middleware.log_request` logs;
+        """Log one request on logger `name` (the fields `log_request` logs;
         `route` is the route's template, which names the parameters)."""
         try:
             key = (endpoint, route, *(path_params.values() if path_params else ()))
@@ -166,3 +170,49 @@ def _parts(name: str, endpoint: Any, route: str, path_params: dict[str, Any] | N
 
 def _string(text: str) -> str:
     return _encode(text).decode()
+
+
+@functools.lru_cache(maxsize=256)
+def _logger(module: str) -> logging.Logger:
+    """The logger of an endpoint's module: ``fullon.api.cache.{domain}`` (``http`` if not
+    one of our route modules); cached, since `logging.getLogger` takes a lock."""
+    domain = module.rsplit(".", 1)[-1] if module.startswith("fullon_cache_api.routes") else "http"
+    return logging.getLogger(f"fullon.api.cache.{domain}")
+
+
+def log_request(scope: Scope, status: int, latency_ms: float) -> None:
+    """Log operation, path parameters, latency_ms, cache_hit and status of one request.
+
+    Records go to ``fullon.api.cache.{domain}`` as ``extra`` fields; they are built only
+    when that logger is enabled for INFO. Under the standalone server's logging the fields
+    go to the request lane instead (`_requestlog`), written in batches. Query
+    strings are never logged (they may carry tokens).
+    """
+    endpoint: Any = scope.get("endpoint")
+    logger = _logger(getattr(endpoint, "__module__", "") or "")
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    lane = active_lane()
+    if lane is not None:
+        template = getattr(scope.get(ROUTE_SCOPE_KEY), "path", None) or "unrouted"
+        lane.add(logger.name, endpoint, template, scope.get("path_params"), status, latency_ms)
+        return
+    operation = getattr(endpoint, "__name__", "unrouted")
+    params = {
+        name: str(value)[:_MAX_LOGGED_VALUE] for name, value in scope.get("path_params", {}).items()
+    }
+    logger.info(
+        "%s %s -> %d in %.2f ms",
+        operation,
+        params,
+        status,
+        latency_ms,
+        extra={
+            "operation": operation,
+            "route": route_template(scope),
+            "params": params,
+            "latency_ms": round(latency_ms, 3),
+            "cache_hit": 200 <= status < 300 or status == 304,
+            "status": status,
+        },
+    )
