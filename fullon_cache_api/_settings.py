@@ -19,6 +19,7 @@ from ._redis_url import options_from_url
 __all__ = ["ApiKey", "AuthConfig", "Settings", "SettingsError"]
 
 _T = TypeVar("_T")
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 class SettingsError(ValueError):
@@ -185,6 +186,37 @@ def _read(env: Mapping[str, str], name: str, parse: Callable[[str], _T]) -> _T |
         return parse(raw)
     except ValueError as exc:
         raise SettingsError(f"{name}={_shown(name, raw)!r} is invalid: {exc}") from None
+
+
+def struct_from_env(
+    cls: type[_S], variables: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> _S:
+    """`cls` from the `variables` (environment variable -> field) set in `environ` (default
+    ``os.environ``), converted by msgspec; an invalid value raises `SettingsError` naming the
+    variable (one line)."""
+    env = os.environ if environ is None else environ
+    given: dict[str, Any] = {
+        field: value for name, field in variables.items() if (value := _read(env, name, str))
+    }
+    try:
+        return msgspec.convert(given, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        if " - at `$." not in str(exc):  # from `__post_init__`, whose message names its variables
+            raise SettingsError(str(exc)) from None
+        raise _named(exc, variables, given) from None
+
+
+def _named(
+    exc: msgspec.ValidationError, variables: Mapping[str, str], given: Mapping[str, str]
+) -> SettingsError:
+    """`exc` ("Expected `int` >= 1 - at `$.queue_size`") as a message naming the variable."""
+    reason, _, where = str(exc).rpartition(" - at `$.")
+    field = where.rstrip("`")
+    name = next((env for env, attribute in variables.items() if attribute == field), field)
+    expected = reason.replace("`", "").partition(", got")[0] or str(exc)
+    for word, said in (("Expected", "expected"), ("float", "a number"), ("int", "an integer")):
+        expected = expected.replace(word, said)
+    return SettingsError(f"{name}={given.get(field, '')!r} is invalid: {expected}")
 
 
 def _shown(name: str, raw: str) -> str:

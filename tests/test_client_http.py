@@ -38,9 +38,9 @@ from fullon_cache_api.client.errors import error_from_response
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.structs.tickers import Ticker, TickerList
 
+from .support.client_endpoints import client_endpoints, sample_request
 from .support.credentials import ADMIN_KEY
 from .support.surface import seed_surface
-from .test_client_surface import client_endpoints, sample_request
 
 pytestmark = pytest.mark.anyio
 

@@ -25,11 +25,11 @@ from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter
 from fullon_cache_api.gauges import GaugeSettings
 
+from .support.alert_rules import RULES, alert_names
 from .support.credentials import ADMIN_KEY
 from .support.gauges import seed_health
 
 ROOT = Path(__file__).resolve().parent.parent
-RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 RULE_TESTS = ROOT / "deploy" / "prometheus" / "alerts_test.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "fullon_cache_api.json"
 PROMTOOL = shutil.which("promtool")
@@ -61,11 +61,6 @@ def test_rules_pass_their_unit_tests() -> None:
     """``promtool test rules`` passes every test of alerts_test.yml."""
     tested = promtool("test", "rules", RULE_TESTS.name)
     assert tested.returncode == 0, tested.stdout + tested.stderr
-
-
-def alert_names() -> list[str]:
-    rules = yaml.safe_load(RULES.read_text())
-    return [rule["alert"] for group in rules["groups"] for rule in group["rules"]]
 
 
 def test_every_rule_has_a_firing_test() -> None:

@@ -39,8 +39,8 @@ import fullon_cache_api
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.demo.seed import seed
 
+from .support.acl import TRACKING_READER_ACL
 from .support.processes import Running, running
-from .test_read_only import TRACKING_READER_ACL
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -220,8 +220,8 @@ async def test_collector_reads_only() -> None:
     MONITOR sees only read and connection commands from it."""
     from redis.asyncio import Redis
 
+    from .support.acl import ALLOWED, READER_ACL
     from .support.monitor import monitored
-    from .test_read_only import ALLOWED, READER_ACL
 
     with RedisServer(extra_config=[READER_ACL]) as server:
         admin = Redis(port=server.port)

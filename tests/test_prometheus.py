@@ -29,9 +29,9 @@ from fullon_cache_api._settings import AuthConfig
 from fullon_cache_api.demo import CacheWriter, RedisServer
 from fullon_cache_api.security import make_token
 
+from .support.alert_rules import RULES, alert_names
 from .support.gauges import AGE_SLACK, AGES, EXPECTED, seed_health
 from .support.processes import CLI, running
-from .test_deploy import RULES, alert_names
 
 PROMETHEUS = shutil.which("prometheus")
 SECRET = "prometheus-test-secret-of-32-bytes!"

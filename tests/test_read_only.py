@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from fullon_cache_api import Settings, create_app
 from fullon_cache_api.demo import CacheWriter, RedisServer
 
+from .support.acl import ALLOWED, PUBSUB, READER_ACL, TRACKING_READER_ACL
 from .support.apps import in_process
 from .support.monitor import monitored
 from .support.streams import Gateway, eventually, pubsub_counts, serve, sse
@@ -22,27 +23,6 @@ from .support.surface import NOW, SAMPLES, STREAM_SAMPLES, seed_surface
 
 pytestmark = pytest.mark.anyio
 
-# The ACL lines docs/security.md documents for operators (Redis >= 6.2): the minimal reader (the
-# near cache turns itself off), and the reader that may also enable CLIENT TRACKING (near cache on).
-# Both may (un)subscribe on every channel (`&*`): the live streams' one pub/sub connection
-# needs SUBSCRIBE/PSUBSCRIBE, and UNSUBSCRIBE/PUNSUBSCRIBE when the last client of a topic goes.
-PUBSUB_ACL = "+subscribe +psubscribe +unsubscribe +punsubscribe"
-READER_ACL = (
-    "user reader on >reader-pw ~* &* -@all +@read -@write -@dangerous +hello +auth +select "
-    f"+ping +info +client|setname {PUBSUB_ACL}"
-)
-TRACKING_READER_ACL = (
-    "user tracker on >tracker-pw ~* &* -@all +@read -@write -@dangerous +hello +auth +select "
-    f"+ping +info +client|setname +client|tracking {PUBSUB_ACL}"
-)
-
-# Commands the gateway may send: reads, connection set-up, and the streams' (un)subscriptions.
-PUBSUB = {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"}
-ALLOWED = {
-    "GET", "MGET", "HGET", "HMGET", "HGETALL", "HLEN", "HEXISTS", "HSCAN", "LRANGE", "LLEN",
-    "SCAN", "EXISTS", "TYPE", "TTL", "PING", "INFO", "CLIENT", "HELLO", "AUTH", "SELECT",
-    *PUBSUB,
-}  # fmt: skip
 # Bounds of the stream crawl: each stream's first event, and the hub letting go of Redis.
 FIRST_EVENT_WITHIN = 5.0
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
-from .._settings import SettingsError
+from .._settings import SettingsError, struct_from_env
 
 __all__ = ["GaugeSettings"]
 
@@ -54,24 +53,4 @@ class GaugeSettings(msgspec.Struct, frozen=True, kw_only=True):
 
         An invalid value raises `SettingsError` naming the variable (one line).
         """
-        env = os.environ if environ is None else environ
-        given: dict[str, Any] = {
-            field: raw.strip() for name, field in _ENV.items() if (raw := env.get(name, "")).strip()
-        }
-        try:
-            return msgspec.convert(given, cls, strict=False)
-        except msgspec.ValidationError as exc:
-            if " - at `$." not in str(exc):  # __post_init__: the budget exceeds the interval
-                raise SettingsError(str(exc)) from None
-            raise _named(exc, given) from None
-
-
-def _named(exc: msgspec.ValidationError, given: Mapping[str, str]) -> SettingsError:
-    """`exc` ("Expected `float` > 0 - at `$.budget`") as a message naming the variable."""
-    reason, _, where = str(exc).rpartition(" - at `$.")
-    field = where.rstrip("`")
-    name = next((env for env, attribute in _ENV.items() if attribute == field), field)
-    expected = reason.replace("`", "").partition(", got")[0] or str(exc)
-    for word, said in (("Expected", "expected"), ("float", "a number"), ("int", "an integer")):
-        expected = expected.replace(word, said)
-    return SettingsError(f"{name}={given.get(field, '')!r} is invalid: {expected}")
+        return struct_from_env(cls, _ENV, environ)
