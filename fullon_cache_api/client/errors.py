@@ -40,25 +40,10 @@ __all__ = [
 ]
 
 
-# Status -> exception, filled by the subclasses that declare a status (`CacheApiError`
-# otherwise); read by `error_from_response`.
-_BY_STATUS: dict[int, type[CacheApiError]] = {}
-
-
 class CacheApiError(Exception):
     """A problem answered by the gateway (or met on the way to it)."""
 
     default_status: ClassVar[int | None] = None
-
-    def __init_subclass__(
-        cls, *, status: int | None = None, also: tuple[int, ...] = (), **kwargs: Any
-    ) -> None:
-        """``class NotFound(CacheApiError, status=404)``: its `default_status`, and the class
-        `error_from_response` raises for that status and the statuses `also` names."""
-        super().__init_subclass__(**kwargs)
-        if status is not None:
-            cls.default_status = status
-            _BY_STATUS.update(dict.fromkeys((status, *also), cls))
 
     def __init__(
         self,
@@ -79,40 +64,71 @@ class CacheApiError(Exception):
         self.retry_after = retry_after
 
 
-class Unauthorized(CacheApiError, status=401):
+class Unauthorized(CacheApiError):
     """401: no credentials, or credentials that do not verify."""
 
+    default_status = 401
 
-class Forbidden(CacheApiError, status=403):
+
+class Forbidden(CacheApiError):
     """403: the credentials verify but may not do this."""
 
+    default_status = 403
 
-class NotFound(CacheApiError, status=404):
+
+class NotFound(CacheApiError):
     """404: the key or field is not in the cache (or not yours), or the path is unknown."""
 
+    default_status = 404
 
-class InvalidInput(CacheApiError, status=422, also=(400, 414, 431)):
+
+class InvalidInput(CacheApiError):
     """422 (and 400, 414, 431): the request was refused as malformed or out of bounds."""
 
+    default_status = 422
 
-class RateLimited(CacheApiError, status=429):
+
+class RateLimited(CacheApiError):
     """429: past a limit; `retry_after` says when to try again."""
 
+    default_status = 429
 
-class CorruptEntry(CacheApiError, status=502):
+
+class CorruptEntry(CacheApiError):
     """502: the addressed cache entry does not decode as fullon_cache writes it."""
 
+    default_status = 502
 
-class Unavailable(CacheApiError, status=503):
+
+class Unavailable(CacheApiError):
     """503: Redis is unreachable or the gateway is shutting down; `retry_after` says when."""
 
+    default_status = 503
 
-class Timeout(CacheApiError, status=504):
+
+class Timeout(CacheApiError):
     """504 (Redis did not answer in time), or no answer within the client's own timeout."""
+
+    default_status = 504
 
 
 class Unreachable(CacheApiError):
     """The gateway could not be reached at all (refused, reset, DNS): no status."""
+
+
+_BY_STATUS: dict[int, type[CacheApiError]] = {
+    400: InvalidInput,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    414: InvalidInput,
+    422: InvalidInput,
+    431: InvalidInput,
+    429: RateLimited,
+    502: CorruptEntry,
+    503: Unavailable,
+    504: Timeout,
+}
 
 
 def error_from_response(response: httpx.Response, body: bytes) -> CacheApiError:
