@@ -64,7 +64,7 @@ def summary_table(results: list[Result], ratios: list[Ratio]) -> str:
         lines.append(f"| webdis (C, 1 thread), HGET of the same ticker | {_cell(webdis)} | |")
     for ratio in ratios:
         if ratio.name.startswith(("serve", "granian gateway")):
-            runs = found[ratio.numerator].runs
+            runs = min(found[ratio.numerator].runs, found[ratio.denominator].runs)
             alternated = f", medians of {runs} runs each, in turns" if runs > 1 else ""
             lines.append(f"| **{ratio.name}** | {_ratio(ratio)}{alternated} | |")
     return "\n".join(lines)

@@ -32,6 +32,7 @@ from .server import (
     SERVERS,
     CLIError,
     check_start,
+    check_workers,
     grace_period,
     read_configuration,
     run,
@@ -214,6 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings, streams = read_configuration()
     if (missing := unavailable(args.server)) is not None:
         raise CLIError(missing)
+    check_workers(args.server, args.workers)
     # granian workers each listen on a socket of their own on this port (`_workers`).
     sock = _bind(args.host, args.port, reuse_port=args.workers > 1 and args.server == "granian")
     check_start(settings)  # warnings: nobody could authenticate, Redis unreachable

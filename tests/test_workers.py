@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,9 @@ import httpx
 import pytest
 
 from fullon_cache_api.demo import RedisServer
+from fullon_cache_api.server._startup import crowded_workers
 
-from .support.processes import CLI, alive, sockets, workers_of
+from .support.processes import CLI, alive, sockets, stop, workers_of
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc (Linux)")
 
@@ -142,6 +144,65 @@ async def _both_serving(
 
 async def _get(http: httpx.AsyncClient, statuses: set[int]) -> None:
     statuses.add((await http.get("/tickers")).status_code)
+
+
+# Runs the command after it on one CPU (the affinity is inherited across exec).
+_ON_ONE_CPU = [
+    sys.executable,
+    "-c",
+    "import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+]
+
+
+@pytest.mark.parametrize(
+    ("server", "workers", "cpus", "advice"),
+    [
+        ("granian", 2, 2, "--workers 1"),
+        ("granian", 2, 1, "--workers 1"),
+        ("granian", 4, 4, "--workers 2"),
+        ("granian", 4, 6, None),
+        ("granian", 1, 1, None),
+        ("uvicorn", 2, 2, None),
+    ],
+)
+def test_crowded_granian_workers_are_named(
+    server: str, workers: int, cpus: int, advice: str | None
+) -> None:
+    """More granian workers than the CPUs hold (1.5 each) get a warning naming the count
+    that fits; uvicorn workers (one thread each) and fitting counts get none."""
+    warning = crowded_workers(server, workers, cpus)
+    if advice is None:
+        assert warning is None
+    else:
+        assert warning is not None and advice in warning
+        assert f"{workers} granian workers on {cpus} CPU" in warning
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="sets the CPU affinity")
+def test_serve_warns_of_crowded_workers_and_refuses_a_shared_port() -> None:
+    """`serve --workers 2` on one CPU logs the crowding warning before it listens; a port
+    already listened on with SO_REUSEPORT (another `serve --workers`) is refused as in use,
+    not silently shared."""
+    with socket.create_server(("127.0.0.1", 0), reuse_port=True) as busy:
+        port = busy.getsockname()[1]
+        command = [*_ON_ONE_CPU, *CLI, "serve", "--workers", "2", "--port", str(port)]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            stop(process)  # its workers too, should it have served
+            assert process.stderr is not None
+            process.stderr.close()
+    assert "2 granian workers on 1 CPU" in stderr, stderr
+    assert process.returncode == 1, stderr
+    assert "already in use" in stderr and "Traceback" not in stderr
 
 
 def test_workers_must_be_positive() -> None:

@@ -30,10 +30,14 @@ def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """Listen on host:port ourselves, so a busy port is a clear error and port 0 works.
 
     `reuse_port`: other sockets may then listen on the same port (`listen_beside`), and the
-    kernel spreads new connections over all of them.
+    kernel spreads new connections over all of them. A port some other socket listens on is
+    refused all the same, ``SO_REUSEPORT`` or not (a second ``serve --workers`` on it would
+    silently share its connections).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
+        if reuse_port:
+            port = _free(host, port, family)
         listener = socket.create_server(
             (host, port), family=family, backlog=_BACKLOG, reuse_port=reuse_port
         )
@@ -47,6 +51,16 @@ def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     # create_server leaves proto 0, and asyncio sets TCP_NODELAY only on sockets whose proto
     # is IPPROTO_TCP: without it, Nagle + delayed ACK add ~40 ms to every keep-alive answer.
     return socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, listener.detach())
+
+
+def _free(host: str, port: int, family: socket.AddressFamily) -> int:
+    """`port` (or a free one for 0), checked free by binding it without ``SO_REUSEPORT``:
+    that fails while any socket listens there, one with ``SO_REUSEPORT`` included."""
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as create_server does
+        probe.bind((host, port))
+        chosen: int = probe.getsockname()[1]
+        return chosen
 
 
 def listen_beside(sock: socket.socket) -> socket.socket:

@@ -8,23 +8,38 @@ two mistakes that would otherwise only show as answers are logged once each:
   there is no host to authenticate users, so every data request would answer 401;
 - a Redis that does not answer a PING (bounded by `PROBE_SECONDS`): the gateway serves anyway
   (503 until Redis answers, then normal answers with no restart).
+
+And one choice that works but serves less than it could: more granian workers than the host's
+CPUs can run (`crowded_workers`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from .._settings import Settings
 from ..backend import build_client
 from ..gauges import GaugeSettings
 from ..streams import StreamSettings
 
-__all__ = ["PROBE_SECONDS", "check_start", "read_configuration"]
+__all__ = [
+    "GRANIAN_WORKER_CPUS",
+    "PROBE_SECONDS",
+    "available_cpus",
+    "check_start",
+    "check_workers",
+    "crowded_workers",
+    "read_configuration",
+]
 
 # The longest the start waits for Redis's PING before warning and serving anyway.
 PROBE_SECONDS = 2.0
 _log = logging.getLogger("fullon.api.cache.cli")
+# The CPUs one granian worker takes at full load: its Python thread and its Rust I/O thread
+# (1.28-1.36 measured, docs/performance.md#workers-on-two-cores), with some room.
+GRANIAN_WORKER_CPUS = 1.5
 
 NO_CREDENTIALS = (
     "authentication is on, but neither JWT_SECRET_KEY nor FULLON_CACHE_API_KEYS is set: "
@@ -69,3 +84,33 @@ async def _probe(settings: Settings) -> str | None:
     finally:
         await client.aclose()
     return None
+
+
+def check_workers(server: str, workers: int) -> None:
+    """Log a warning when `workers` granian workers crowd this host's CPUs."""
+    advice = crowded_workers(server, workers, available_cpus())
+    if advice is not None:
+        _log.warning(advice)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def crowded_workers(server: str, workers: int, cpus: int) -> str | None:
+    """Why `workers` workers of `server` on `cpus` CPUs serve less than fewer would; None
+    when they fit. Two granian workers on two CPUs served 0.8x what one did: each is two busy
+    threads, and four threads (with the clients) share two CPUs."""
+    if server != "granian" or workers < 2 or workers * GRANIAN_WORKER_CPUS <= cpus:
+        return None
+    fitting = max(1, int(cpus // GRANIAN_WORKER_CPUS))
+    return (
+        f"{workers} granian workers on {cpus} CPU{'s' if cpus > 1 else ''}: each worker takes "
+        f"up to {GRANIAN_WORKER_CPUS:g} CPUs at full load (its Python thread and its Rust I/O "
+        f"thread), so they crowd each other and serve less than --workers {fitting} would "
+        "here (see Performance, workers on two cores, in the docs)"
+    )

@@ -156,13 +156,16 @@ def _granian_worker(sock: socket.socket, log_level: str, grace: int, beside: boo
     """One granian worker: logging from LOG_*, its own app, `serve_granian` on `sock` (or,
     `beside`, on a socket of its own on the same port)."""
     undo = configure_logging(LogConfig.from_env())
-    if beside:
-        sock = listen_beside(sock)
     try:
-        with (
-            contextlib.suppress(KeyboardInterrupt),
-            asyncio.Runner(loop_factory=loop_factory()) as runner,
-        ):
-            runner.run(serve_granian(create_app(), sock, log_level, grace))
+        with contextlib.ExitStack() as stack:
+            if beside:
+                shared = sock
+                sock = stack.enter_context(listen_beside(shared))
+                shared.close()  # our copy only: the parent and the first worker keep theirs
+            with (
+                contextlib.suppress(KeyboardInterrupt),
+                asyncio.Runner(loop_factory=loop_factory()) as runner,
+            ):
+                runner.run(serve_granian(create_app(), sock, log_level, grace))
     finally:
         undo()
