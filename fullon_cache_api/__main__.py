@@ -216,8 +216,8 @@ def _serve(args: argparse.Namespace) -> int:
     if (missing := unavailable(args.server)) is not None:
         raise CLIError(missing)
     check_workers(args.server, args.workers)
-    # granian workers each listen on a socket of their own on this port (`_workers`).
-    sock = _bind(args.host, args.port, reuse_port=args.workers > 1 and args.server == "granian")
+    # Workers also listen on sockets of their own on this port (`_workers`).
+    sock = _bind(args.host, args.port, reuse_port=args.workers > 1)
     check_start(settings)  # warnings: nobody could authenticate, Redis unreachable
     target = settings.redacted_target()
     if args.workers > 1:

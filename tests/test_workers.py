@@ -91,14 +91,14 @@ async def test_two_workers_both_answer(
 
 @pytest.mark.slow
 @pytest.mark.anyio
-@pytest.mark.parametrize("served", ["granian"], indirect=True)
 async def test_connections_are_spread_over_the_workers(
     served: tuple[subprocess.Popen[str], str], flushed: RedisServer
 ) -> None:
-    """granian workers: 32 keep-alive connections opened at once (as a load generator or a
-    proxy's pool opens them) land on both workers, not all on whichever woke first: each holds
-    at least 4. (By a hash of the 4-tuple: a worker holding fewer than 4 of 32 has odds of
-    about 1 in 10^6.) uvicorn's workers share one socket, as uvicorn runs them."""
+    """32 keep-alive connections opened at once (as a load generator or a proxy's pool opens
+    them) land on both workers, not all on whichever accepted first. Each worker listens on a
+    socket of its own, which the kernel gives a share by a hash of the addresses (granian: 1/2
+    each; uvicorn: 1/3 each, plus the shared socket's third): the odds that a worker holds
+    none of the 32 are under 1 in 10^5."""
     process, url = served
     port = int(url.rsplit(":", 1)[1])
     workers = await _both_serving(process, url, flushed)
@@ -118,7 +118,7 @@ async def test_connections_are_spread_over_the_workers(
         held = [sockets(pid, local_port=port) for pid in workers]
     assert statuses == {200}
     assert sum(held) == 32, held
-    assert min(held) >= 4, held
+    assert min(held) >= 1, held
 
 
 async def _both_serving(

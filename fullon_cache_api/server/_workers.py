@@ -81,13 +81,22 @@ def _supervisor(config: uvicorn.Config, sock: socket.socket) -> Multiprocess:
 
 
 class _WorkerProcess(multiprocess.Process):
-    """uvicorn's worker process, serving with `_Server` (streams end before connections)."""
+    """uvicorn's worker process, serving with `_Server` (streams end before connections),
+    on the shared socket and on one of its own beside it (`listen_beside`)."""
 
     @property
     def server(self) -> uvicorn.Server:
         if self._server is None:
             self._server = _Server(config=self.config)
         return self._server
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        # The shared socket's connections go to whichever worker accepts first (a burst can
+        # all land on one); those of its own socket, a share fixed by the kernel, only to this
+        # worker. The shared one stays served by every worker: uvicorn's supervisor has no
+        # worker slots to give it to one, and a replacement takes over at once.
+        shared = list(sockets or ())
+        super().target([*shared, *(listen_beside(sock) for sock in shared)])
 
 
 class _Supervisor(Multiprocess):
