@@ -65,25 +65,7 @@ async def test_two_workers_both_answer(
 ) -> None:
     """Both workers serve requests (each opens its own Redis connection); SIGTERM stops all."""
     process, url = served
-    deadline = time.monotonic() + 20
-    workers: list[int] = []
-    statuses: set[int] = set()
-    # No keep-alive: every request is a new connection, which either worker may accept.
-    limits = httpx.Limits(max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=5) as http:
-        while time.monotonic() < deadline:
-            workers = workers_of(process.pid)
-            if len(workers) == 2 and all(sockets(pid, remote_port=flushed.port) for pid in workers):
-                break
-            try:
-                async with anyio.create_task_group() as group:
-                    for _ in range(20):
-                        group.start_soon(_get, http, statuses)
-            except* httpx.TransportError:
-                await anyio.sleep(0.2)  # workers still starting
-    assert len(workers) == 2
-    assert all(sockets(pid, remote_port=flushed.port) for pid in workers)
-    assert statuses == {200}
+    workers = await _both_serving(process, url, flushed)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     assert not alive(workers)
@@ -124,7 +106,8 @@ async def test_connections_are_spread_over_the_workers(
 async def _both_serving(
     process: subprocess.Popen[str], url: str, flushed: RedisServer
 ) -> list[int]:
-    """The two workers, once each has served a request (each holds a Redis connection)."""
+    """The two workers, once each has served a request (each holds a Redis connection);
+    every answer until then was a 200."""
     deadline = time.monotonic() + 20
     limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per request
     statuses: set[int] = set()
@@ -132,6 +115,7 @@ async def _both_serving(
         while time.monotonic() < deadline:
             workers = workers_of(process.pid)
             if len(workers) == 2 and all(sockets(pid, remote_port=flushed.port) for pid in workers):
+                assert statuses == {200}, statuses
                 return workers
             try:
                 async with anyio.create_task_group() as group:
